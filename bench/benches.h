@@ -1,0 +1,5 @@
+/* The table of benchmarks: one line each, in run order. */
+BENCH(lazyfree_mthp)
+BENCH(pmd_redirty)
+BENCH(ttu_sync_race)
+BENCH(pt_reclaim)

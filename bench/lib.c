@@ -1,0 +1,243 @@
+/* Parameters, records of metrics and the measured window. */
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "record.h"
+
+struct params params = {
+	.reps = 5,
+	.region_mb = 128,
+	.mthp_kb = 64,
+	.race_iterations = 200,
+	.race_region_kb = 2048,
+	.pt_region_mb = 51200,
+};
+
+const struct opt bench_params[] = {
+	{ "reps", OPT_UINT, &params.reps, 1, 1000, "N", "repetitions of each benchmark" },
+	{ "region-mb", OPT_UINT, &params.region_mb, 2, 16384, "MB",
+	  "region reclaimed by lazyfree_mthp and pmd_redirty (multiple of 2)" },
+	{ "mthp-kb", OPT_UINT, &params.mthp_kb, 8, 1024, "KB", "mTHP size of lazyfree_mthp and ttu_sync_race" },
+	{ "race-iterations", OPT_UINT, &params.race_iterations, 1, 100000, "N",
+	  "reclaim rounds per repetition of ttu_sync_race" },
+	{ "race-region-kb", OPT_UINT, &params.race_region_kb, 64, 1 << 20, "KB",
+	  "region reclaimed in each round of ttu_sync_race" },
+	{ "pt-region-mb", OPT_UINT, &params.pt_region_mb, 2, 1 << 22, "MB",
+	  "region of pt_reclaim, one page touched per 2 MiB" },
+	{ NULL }
+};
+
+#define BENCH(n) &bench_##n,
+const struct bench_info *const benches[] = {
+#include "benches.h"
+};
+#undef BENCH
+const int nbenches = sizeof(benches) / sizeof(benches[0]);
+
+const struct bench_info *bench_find(const char *name)
+{
+	for (int i = 0; i < nbenches; i++)
+		if (!strcmp(benches[i]->name, name))
+			return benches[i];
+	return NULL;
+}
+
+int bench_uses(const struct bench_info *b, const char *param)
+{
+	size_t len = strlen(param);
+
+	if (!strcmp(param, "reps"))
+		return 1;
+	for (const char *p = b->params; *p; p += strcspn(p, ","), p += *p == ',')
+		if (strcspn(p, ",") == len && !strncmp(p, param, len))
+			return 1;
+	return 0;
+}
+
+const char *bench_check(const struct bench_info *b)
+{
+	int known = 0, names = 1;
+
+	if (!b->name || !b->version)
+		return "no name or version";
+	if (!b->setup || !b->run)
+		return "no setup or run callback";
+	if (!b->help || !b->params)
+		return "no help or parameter list";
+	for (const char *p = b->params; *p; p++)
+		names += *p == ',';
+	for (const struct opt *o = bench_params; o->name; o++)
+		known += strcmp(o->name, "reps") && bench_uses(b, o->name);
+	if (*b->params && known != names)
+		return "names an unknown parameter";
+	return NULL;
+}
+
+/* One payload line to the framer.  A pipe write of under PIPE_BUF bytes is
+ * atomic, so threads of a benchmark cannot interleave lines. */
+static void emit_line(struct bench_ctx *ctx, const char *payload)
+{
+	char line[RECORD_MAX_LINE];
+	int n = snprintf(line, sizeof(line), "%s\n", payload);
+
+	if (write(ctx->out, line, n) != n)
+		_exit(3);	/* the framer is gone: nothing left to report to */
+}
+
+void emit(struct bench_ctx *ctx, const char *kind, ...)
+{
+	char payload[RECORD_MAX_LINE - 64];
+	const char *k, *v;
+	va_list ap;
+
+	snprintf(payload, sizeof(payload), "%s", kind);
+	va_start(ap, kind);
+	while ((k = va_arg(ap, const char *)) && (v = va_arg(ap, const char *)))
+		record_field(payload, sizeof(payload), k, v);
+	va_end(ap);
+	emit_line(ctx, payload);
+}
+
+void metric(struct bench_ctx *ctx, const char *name, double value, const char *unit)
+{
+	char rep[24], val[40];
+
+	snprintf(rep, sizeof(rep), "%lu", ctx->rep);
+	snprintf(val, sizeof(val), "%.17g", value);
+	emit(ctx, "sample", "rep", rep, "metric", name, "value", val, "unit", unit, NULL);
+}
+
+void metric_unsupported(struct bench_ctx *ctx, const char *name, const char *unit,
+			const char *why)
+{
+	char rep[24];
+
+	snprintf(rep, sizeof(rep), "%lu", ctx->rep);
+	emit(ctx, "sample", "rep", rep, "metric", name, "value", "unsupported", "unit", unit,
+	     "note", why, NULL);
+}
+
+static int say(struct bench_ctx *ctx, const char *kind, int ret, const char *fmt, va_list ap)
+{
+	char why[512];
+
+	vsnprintf(why, sizeof(why), fmt, ap);
+	emit(ctx, kind, "reason", why, NULL);
+	return ret;
+}
+
+int bench_skip(struct bench_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	ret = say(ctx, "skip", BENCH_SKIP, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+int bench_fail(struct bench_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	ret = say(ctx, "fail", BENCH_FAIL, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+/* perf stat can count exactly the same window: run the benchmarks under
+ * `perf stat -D -1 --control fifo:CTL,ACK` with RB_PERF_CTL/RB_PERF_ACK
+ * naming the same fifos. */
+static void perf_stat_control(const char *cmd)
+{
+	static int ctl = -2, ack = -1;
+	char buf[8];
+
+	if (ctl == -2) {
+		const char *c = getenv("RB_PERF_CTL"), *a = getenv("RB_PERF_ACK");
+
+		ctl = c ? open(c, O_WRONLY | O_CLOEXEC) : -1;
+		ack = a ? open(a, O_RDONLY | O_CLOEXEC) : -1;
+	}
+	if (ctl < 0)
+		return;
+	if (write(ctl, cmd, strlen(cmd)) < 0 || (ack >= 0 && read(ack, buf, sizeof(buf)) < 0))
+		ctl = -1;
+}
+
+static const char *const mthp_stats[] = {
+	"anon_fault_alloc", "anon_fault_fallback", "split", "split_deferred", "split_failed",
+	"swpout", "swpout_fallback", NULL
+};
+
+void window_begin(struct bench_ctx *ctx)
+{
+	struct window *w = &ctx->win;
+	const char *const *v = ctx->b->vmstat;
+
+	for (int i = 0; v && v[i] && i < MAX_COUNTERS; i++)
+		if (vmstat(v[i], &w->vm0[i]))
+			w->vm0[i] = UINT64_MAX;
+	for (int i = 0; ctx->b->uses_mthp && mthp_stats[i]; i++)
+		if (mthp_stat(ctx, mthp_stats[i], &w->mthp0[i]))
+			w->mthp0[i] = UINT64_MAX;
+	w->pte0_kb = status_kb("VmPTE");
+	w->pagetables0_kb = meminfo_kb("PageTables");
+	perf_stat_control("enable\n");
+	perf_enable();
+	w->cpu0 = now_ns(CLOCK_PROCESS_CPUTIME_ID);
+	w->wall0 = now_ns(CLOCK_MONOTONIC);
+}
+
+void window_end(struct bench_ctx *ctx)
+{
+	uint64_t wall = now_ns(CLOCK_MONOTONIC), cpu = now_ns(CLOCK_PROCESS_CPUTIME_ID), v;
+	struct window *w = &ctx->win;
+	const char *const *names = ctx->b->vmstat;
+	char name[96];
+
+	perf_disable_and_record(ctx);
+	perf_stat_control("disable\n");
+	metric(ctx, "time.wall", (double)(wall - w->wall0), "ns");
+	metric(ctx, "time.cpu", (double)(cpu - w->cpu0), "ns");
+	for (int i = 0; names && names[i] && i < MAX_COUNTERS; i++) {
+		snprintf(name, sizeof(name), "vmstat.%s", names[i]);
+		if (w->vm0[i] == UINT64_MAX || vmstat(names[i], &v))
+			metric_unsupported(ctx, name, "count", "not in /proc/vmstat");
+		else
+			metric(ctx, name, (double)(int64_t)(v - w->vm0[i]), "count");
+	}
+	for (int i = 0; ctx->b->uses_mthp && mthp_stats[i]; i++) {
+		snprintf(name, sizeof(name), "mthp.%s", mthp_stats[i]);
+		if (w->mthp0[i] == UINT64_MAX || mthp_stat(ctx, mthp_stats[i], &v))
+			metric_unsupported(ctx, name, "count", "no such mTHP stat");
+		else
+			metric(ctx, name, (double)(int64_t)(v - w->mthp0[i]), "count");
+	}
+	if (ctx->b->uses_mthp) {
+		if (mthp_stat(ctx, "nr_anon_partially_mapped", &v))
+			metric_unsupported(ctx, "mthp.nr_anon_partially_mapped", "folios",
+					   "no such mTHP stat");
+		else
+			metric(ctx, "mthp.nr_anon_partially_mapped", (double)v, "folios");
+	}
+	if (w->pte0_kb >= 0) {
+		metric(ctx, "status.VmPTE_before", (double)w->pte0_kb, "kB");
+		metric(ctx, "status.VmPTE_after", (double)status_kb("VmPTE"), "kB");
+	} else {
+		metric_unsupported(ctx, "status.VmPTE_before", "kB", "no VmPTE in /proc/self/status");
+	}
+	if (w->pagetables0_kb >= 0) {
+		metric(ctx, "meminfo.PageTables_before", (double)w->pagetables0_kb, "kB");
+		metric(ctx, "meminfo.PageTables_after", (double)meminfo_kb("PageTables"), "kB");
+	}
+}

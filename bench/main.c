@@ -1,0 +1,266 @@
+/* rb-bench: runs the benchmarks of the table and writes framed records.
+ *
+ * Each benchmark runs in a child, so that a crash or an OOM kill of the
+ * benchmark is recorded instead of ending the harness; the parent saves the
+ * THP knobs before it and restores them after it on every path, frames the
+ * child's payload lines (sequence number, checksum) and closes every run
+ * with a "done" record and the stream with an "end" record. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "record.h"
+
+enum { EXIT_SKIP = 10, EXIT_FAILED = 11 };
+
+static volatile sig_atomic_t interrupted;
+static int out_fd = 1;
+static unsigned long seq;
+
+static void on_signal(int sig)
+{
+	interrupted = sig;
+}
+
+static void frame(const char *payload)
+{
+	char line[RECORD_MAX_LINE + 32];
+	int n = record_frame(line, sizeof(line), seq, payload);
+
+	if (n < 0 || write(out_fd, line, n) != n) {
+		fprintf(stderr, "rb-bench: cannot write records: %s\n", strerror(errno));
+		knobs_restore();
+		exit(3);
+	}
+	seq++;
+}
+
+static void framef(const char *kind, ...)
+{
+	char payload[RECORD_MAX_LINE - 64];
+	const char *k, *v;
+	va_list ap;
+
+	snprintf(payload, sizeof(payload), "%s", kind);
+	va_start(ap, kind);
+	while ((k = va_arg(ap, const char *)) && (v = va_arg(ap, const char *)))
+		record_field(payload, sizeof(payload), k, v);
+	va_end(ap);
+	frame(payload);
+}
+
+/* "name=value,..." of the parameters a benchmark uses, in table order. */
+static void params_string(const struct bench_info *b, char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (const struct opt *o = bench_params; o->name; o++)
+		if (bench_uses(b, o->name))
+			n += snprintf(buf + n, cap - n, "%s%s=%lu", n ? "," : "", o->name,
+				      *(unsigned long *)o->value);
+}
+
+static int child_main(const struct bench_info *b, int out)
+{
+	struct bench_ctx ctx = { .b = b, .out = out };
+	int ret;
+
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	ret = b->setup(&ctx);
+	if (ret == BENCH_OK) {
+		perf_open();
+		for (ctx.rep = 0; ctx.rep < params.reps && ret == BENCH_OK; ctx.rep++)
+			ret = b->run(&ctx);
+		perf_close();
+	}
+	if (b->teardown)
+		b->teardown(&ctx);
+	return ret == BENCH_OK ? 0 : ret == BENCH_SKIP ? EXIT_SKIP : EXIT_FAILED;
+}
+
+static void run_one(const struct bench_info *b)
+{
+	char buf[512], ver[16], count[24], *line = NULL;
+	unsigned long samples = 0;
+	const char *status = "ok";
+	size_t cap = 0;
+	int fds[2], st;
+	pid_t pid;
+	FILE *in;
+
+	params_string(b, buf, sizeof(buf));
+	snprintf(ver, sizeof(ver), "%u", b->version);
+	framef("begin", "bench", b->name, "version", ver, "params", buf, NULL);
+	fprintf(stderr, "rb-bench: %s (%s)\n", b->name, buf);
+	knobs_save();
+	if (pipe(fds) || (pid = fork()) < 0) {
+		framef("fail", "reason", "cannot start the benchmark child", NULL);
+		framef("done", "status", "failed", "samples", "0", NULL);
+		return;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		_exit(child_main(b, fds[1]));
+	}
+	close(fds[1]);
+	in = fdopen(fds[0], "r");
+	for (;;) {
+		errno = 0;
+		if (getline(&line, &cap, in) < 0) {
+			if (errno == EINTR && interrupted) {
+				kill(pid, SIGKILL);
+				clearerr(in);
+				continue;
+			}
+			break;
+		}
+		line[strcspn(line, "\n")] = '\0';
+		samples += !strncmp(line, "sample ", 7);
+		frame(line);
+	}
+	free(line);
+	fclose(in);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		kill(pid, SIGKILL);
+	if (knobs_restore())
+		framef("fail", "reason", "a THP knob could not be restored", NULL);
+	if (interrupted) {
+		status = "failed";
+		framef("fail", "reason", "interrupted by a signal", NULL);
+	} else if (WIFSIGNALED(st)) {
+		snprintf(buf, sizeof(buf), "benchmark killed by signal %d (%s)%s", WTERMSIG(st),
+			 strsignal(WTERMSIG(st)),
+			 WTERMSIG(st) == SIGKILL ? ", perhaps by the OOM killer" : "");
+		framef("fail", "reason", buf, NULL);
+		status = "failed";
+	} else if (WEXITSTATUS(st) == EXIT_SKIP) {
+		status = "skip";
+	} else if (WEXITSTATUS(st)) {
+		status = "failed";
+	}
+	snprintf(count, sizeof(count), "%lu", samples);
+	framef("done", "status", status, "samples", count, NULL);
+}
+
+/* Tracepoints need tracefs; mount it when it is not there and unmount it
+ * again at the end, so the machine is left as it was. */
+static int tracefs_mount(void)
+{
+	struct stat st;
+
+	if (stat("/sys/kernel/tracing/events", &st) == 0 ||
+	    stat("/sys/kernel/debug/tracing/events", &st) == 0)
+		return 0;
+	return mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL) == 0;
+}
+
+static void hello(void)
+{
+	struct utsname u;
+	char ncpu[16], mem[32], fmt[8];
+
+	uname(&u);
+	snprintf(ncpu, sizeof(ncpu), "%ld", sysconf(_SC_NPROCESSORS_ONLN));
+	snprintf(mem, sizeof(mem), "%lld", meminfo_kb("MemTotal"));
+	snprintf(fmt, sizeof(fmt), "%d", RECORD_FORMAT);
+	framef("hello", "format", fmt, "release", u.release, "kversion", u.version, "arch",
+	       u.machine, "ncpu", ncpu, "mem_kb", mem, NULL);
+}
+
+static void open_out(const char *path)
+{
+	struct termios t;
+
+	out_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
+	if (out_fd < 0) {
+		fprintf(stderr, "error: cannot open '%s' for records: %s\n", path, strerror(errno));
+		exit(2);
+	}
+	if (tcgetattr(out_fd, &t) == 0) {	/* a serial line: no CR/LF mangling */
+		cfmakeraw(&t);
+		tcsetattr(out_fd, TCSANOW, &t);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static int list;
+	static const char *out;
+	static const struct opt own[] = {
+		{ "list", OPT_FLAG, &list, 0, 0, NULL, "list the benchmarks and exit" },
+		{ "out", OPT_STRING, &out, 0, 0, "PATH", "write records to PATH instead of stdout" },
+		{ NULL }
+	};
+	const struct opt *const tables[] = { own, bench_params, NULL };
+	const struct bench_info *chosen[64];
+	struct sigaction sa = { .sa_handler = on_signal };
+	char count[24];
+	int first, n = 0, mounted;
+
+	first = opts_parse(tables, argc, argv, 1, "usage: rb-bench [options] [BENCH...]");
+	if (first == -2)
+		return 0;
+	if (first < 0)
+		return 2;
+	for (int i = 0; i < nbenches; i++) {
+		const char *why = bench_check(benches[i]);
+
+		if (why) {
+			fprintf(stderr, "error: benchmark '%s' in the table: %s\n",
+				benches[i]->name ? benches[i]->name : "?", why);
+			return 2;
+		}
+	}
+	if (list) {
+		for (int i = 0; i < nbenches; i++)
+			printf("%-14s v%u  %s\n", benches[i]->name, benches[i]->version, benches[i]->help);
+		return 0;
+	}
+	for (int i = first; i < argc; i++) {
+		if (!(chosen[n] = bench_find(argv[i]))) {
+			fprintf(stderr, "error: unknown benchmark '%s'; see rb-bench --list\n", argv[i]);
+			return 2;
+		}
+		if (++n == 64)
+			break;
+	}
+	if (params.region_mb % 2) {
+		fprintf(stderr, "error: option '--region-mb' is %lu; use a multiple of 2\n",
+			params.region_mb);
+		return 2;
+	}
+	if (params.mthp_kb & (params.mthp_kb - 1)) {
+		fprintf(stderr, "error: option '--mthp-kb' is %lu; use a power of two\n", params.mthp_kb);
+		return 2;
+	}
+	for (int i = 0; !n && i < nbenches; i++)
+		chosen[i] = benches[i];
+	if (!n)
+		n = nbenches;
+	if (out)
+		open_out(out);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	mounted = tracefs_mount();
+	hello();
+	for (int i = 0; i < n && !interrupted; i++)
+		run_one(chosen[i]);
+	if (mounted > 0)
+		umount("/sys/kernel/tracing");
+	snprintf(count, sizeof(count), "%lu", seq);
+	framef("end", "count", count, NULL);
+	return interrupted ? 130 : 0;
+}

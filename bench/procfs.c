@@ -1,0 +1,307 @@
+/* Reading and parsing /proc and /sys text, and the THP knobs. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+int read_text(const char *path, char *buf, size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t n = 0;
+	ssize_t r;
+
+	if (fd < 0)
+		return -1;
+	while (n + 1 < cap && (r = read(fd, buf + n, cap - 1 - n)) > 0)
+		n += r;
+	close(fd);
+	buf[n] = '\0';
+	return (int)n;
+}
+
+int write_text(const char *path, const char *value)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t len = strlen(value), w;
+
+	if (fd < 0)
+		return -1;
+	w = write(fd, value, len);
+	close(fd);
+	return w == len ? 0 : -1;
+}
+
+uint64_t now_ns(int clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
+}
+
+/* Find "name<sep>" at the start of a line; return what follows. */
+static const char *line_value(const char *text, const char *name, char sep)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, name, n) && p[n] == sep)
+			return p + n + 1;
+	return NULL;
+}
+
+int parse_vmstat(const char *text, const char *name, uint64_t *value)
+{
+	const char *v = line_value(text, name, ' ');
+	char *end;
+
+	if (!v)
+		return -1;
+	*value = strtoull(v, &end, 10);
+	return end == v ? -1 : 0;
+}
+
+int parse_status_kb(const char *text, const char *name, long long *kb)
+{
+	const char *v = line_value(text, name, ':');
+	char *end;
+
+	if (!v)
+		return -1;
+	*kb = strtoll(v, &end, 10);
+	if (end == v)
+		return -1;
+	while (*end == ' ' || *end == '\t')
+		end++;
+	return strncmp(end, "kB", 2) ? -1 : 0;
+}
+
+int parse_knob(const char *text, char *choice, size_t cap)
+{
+	const char *open = strchr(text, '['), *close = open ? strchr(open, ']') : NULL;
+	size_t n;
+
+	if (!open || !close) {	/* a plain value, such as "1" or "511" */
+		n = strcspn(text, "\n");
+	} else {
+		text = open + 1;
+		n = close - text;
+	}
+	if (!n || n >= cap)
+		return -1;
+	memcpy(choice, text, n);
+	choice[n] = '\0';
+	return 0;
+}
+
+int vmstat(const char *name, uint64_t *value)
+{
+	static char buf[16384];
+
+	if (read_text("/proc/vmstat", buf, sizeof(buf)) < 0)
+		return -1;
+	return parse_vmstat(buf, name, value);
+}
+
+int mthp_stat(const struct bench_ctx *ctx, const char *name, uint64_t *value)
+{
+	char path[256], buf[64], *end;
+
+	snprintf(path, sizeof(path), "%s/stats/%s", ctx->mthp_dir, name);
+	if (read_text(path, buf, sizeof(buf)) <= 0)
+		return -1;
+	*value = strtoull(buf, &end, 10);
+	return end == buf ? -1 : 0;
+}
+
+static long long file_kb(const char *path, const char *name)
+{
+	char buf[8192];
+	long long kb;
+
+	if (read_text(path, buf, sizeof(buf)) < 0 ||
+	    parse_status_kb(buf, name, &kb))
+		return -1;
+	return kb;
+}
+
+long long status_kb(const char *name)
+{
+	return file_kb("/proc/self/status", name);
+}
+
+long long meminfo_kb(const char *name)
+{
+	return file_kb("/proc/meminfo", name);
+}
+
+/* ---- knobs ---- */
+
+#define MAX_KNOBS 32
+static struct {
+	char path[128];
+	char value[32];
+} saved[MAX_KNOBS];
+static int nsaved;
+
+static int save_one(const char *path)
+{
+	char buf[256];
+
+	if (nsaved == MAX_KNOBS || read_text(path, buf, sizeof(buf)) <= 0)
+		return -1;
+	if (parse_knob(buf, saved[nsaved].value, sizeof(saved[nsaved].value)))
+		return -1;
+	snprintf(saved[nsaved].path, sizeof(saved[nsaved].path), "%s", path);
+	nsaved++;
+	return 0;
+}
+
+int knobs_save(void)
+{
+	DIR *d = opendir(THP_DIR);
+	struct dirent *e;
+	char path[300];
+
+	nsaved = 0;
+	if (!d)
+		return 0;	/* no THP: nothing a benchmark can change */
+	save_one(THP_DIR "/enabled");
+	save_one(THP_DIR "/defrag");
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, "hugepages-", 10))
+			continue;
+		snprintf(path, sizeof(path), THP_DIR "/%s/enabled", e->d_name);
+		save_one(path);
+	}
+	closedir(d);
+	return nsaved;
+}
+
+int knobs_restore(void)
+{
+	char buf[256], now[32];
+	int bad = 0;
+
+	for (int i = 0; i < nsaved; i++) {
+		if (read_text(saved[i].path, buf, sizeof(buf)) > 0 &&
+		    !parse_knob(buf, now, sizeof(now)) && !strcmp(now, saved[i].value))
+			continue;
+		if (write_text(saved[i].path, saved[i].value)) {
+			fprintf(stderr, "error: cannot restore '%s' to '%s': %s\n", saved[i].path,
+				saved[i].value, strerror(errno));
+			bad = -1;
+		}
+	}
+	return bad;
+}
+
+int knob_set(struct bench_ctx *ctx, const char *rel, const char *value)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), THP_DIR "/%s", rel);
+	if (write_text(path, value))
+		return bench_skip(ctx, "cannot write '%s' to %s: %s (run as root on a THP kernel)",
+				  value, path, strerror(errno));
+	return BENCH_OK;
+}
+
+int thp_only_size(struct bench_ctx *ctx, unsigned long kb, const char *mode)
+{
+	DIR *d = opendir(THP_DIR);
+	struct dirent *e;
+	char rel[300], path[400], want[64];
+	int found = 0, ret = BENCH_OK;
+
+	if (!d)
+		return bench_skip(ctx, "no %s: kernel without CONFIG_TRANSPARENT_HUGEPAGE", THP_DIR);
+	snprintf(want, sizeof(want), "hugepages-%lukB", kb);
+	while (ret == BENCH_OK && (e = readdir(d))) {
+		if (strncmp(e->d_name, "hugepages-", 10))
+			continue;
+		snprintf(rel, sizeof(rel), "%s/enabled", e->d_name);
+		snprintf(path, sizeof(path), THP_DIR "/%s", rel);
+		if (access(path, F_OK))
+			continue;	/* a size without its own switch */
+		if (!strcmp(e->d_name, want)) {
+			found = 1;
+			ret = knob_set(ctx, rel, mode);
+		} else {
+			ret = knob_set(ctx, rel, "never");
+		}
+	}
+	closedir(d);
+	if (ret == BENCH_OK && kb && !found)
+		return bench_skip(ctx, "no %s/%s: this kernel has no %lu kB mTHP size", THP_DIR,
+				  want, kb);
+	if (kb)
+		snprintf(ctx->mthp_dir, sizeof(ctx->mthp_dir), THP_DIR "/%s", want);
+	return ret;
+}
+
+void *map_aligned(size_t len, size_t align)
+{
+	char *p = mmap(NULL, len + align, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	char *a;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	a = (char *)(((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1));
+	if (a > p)
+		munmap(p, a - p);
+	munmap(a + len, p + align - a);
+	return a;
+}
+
+void touch_pages(void *p, size_t len, char val)
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	for (size_t off = 0; off < len; off += page)
+		((volatile char *)p)[off] = val;
+}
+
+int pagemap_read(const void *p, size_t pages, uint64_t *entries)
+{
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	ssize_t want = pages * sizeof(*entries);
+	ssize_t got = fd < 0 ? -1 : pread(fd, entries, want, (uintptr_t)p / 4096 * sizeof(*entries));
+
+	if (fd >= 0)
+		close(fd);
+	return got == want ? 0 : -1;
+}
+
+#define PM_PRESENT (1ULL << 63)
+#define PM_PFN(e) ((e) & ((1ULL << 55) - 1))
+
+long whole_folios(const void *p, size_t len, size_t folio)
+{
+	size_t pages = len / 4096, per = folio / 4096;
+	uint64_t *pm = malloc(pages * sizeof(*pm));
+	long whole = 0;
+
+	if (!pm || pagemap_read(p, pages, pm)) {
+		free(pm);
+		return -1;
+	}
+	for (size_t f = 0; f < pages / per; f++) {
+		const uint64_t *e = pm + f * per;
+		int ok = (e[0] & PM_PRESENT) && PM_PFN(e[0]) && PM_PFN(e[0]) % per == 0;
+
+		for (size_t i = 1; ok && i < per; i++)
+			ok = (e[i] & PM_PRESENT) && PM_PFN(e[i]) == PM_PFN(e[0]) + i;
+		whole += ok;
+	}
+	free(pm);
+	return whole;
+}
