@@ -9,12 +9,24 @@ BENCH_LIB  := bench/lib.c bench/procfs.c bench/perf.c bench/opts.c bench/record.
 BENCH_SRC  := bench/lazyfree_mthp.c bench/pmd_redirty.c bench/ttu_sync_race.c bench/pt_reclaim.c
 BENCH_HDR  := $(wildcard bench/*.h)
 
+RUNNER_SRC := $(filter-out runners/%-main.c,$(wildcard runners/*.c))
+RUNNER_HDR := $(wildcard runners/*.h)
+SCHEMA     := $(sort $(wildcard schema/*.sql))
+
 .PHONY: all check run deps clean
-all: $(B)/rb-bench
+all: $(B)/rb-bench $(B)/reclaimbench
 
 $(B)/rb-bench: bench/main.c $(BENCH_LIB) $(BENCH_SRC) $(BENCH_HDR)
 	@mkdir -p $(B)
 	$(CC) $(CFLAGS) -static -pthread -o $@ bench/main.c $(BENCH_LIB) $(BENCH_SRC) -lm
+
+$(B)/schema.c: $(SCHEMA) runners/embed-schema.sh
+	@mkdir -p $(B)
+	sh runners/embed-schema.sh $(SCHEMA) > $@.tmp && mv $@.tmp $@
+
+$(B)/reclaimbench: $(RUNNER_SRC) $(RUNNER_HDR) $(B)/schema.c $(BENCH_LIB) $(BENCH_SRC) $(BENCH_HDR)
+	$(CC) $(CFLAGS) -pthread -o $@ $(RUNNER_SRC) $(B)/schema.c $(BENCH_LIB) $(BENCH_SRC) \
+		-lsqlite3 -lcurl -lm
 
 clean:
 	rm -rf $(B)

@@ -21,6 +21,8 @@ struct params {
 };
 extern struct params params;
 extern const struct opt bench_params[];
+/* Checks between parameters; a one-line message in err. */
+int params_check(char *err, size_t cap);
 
 struct bench_ctx;
 

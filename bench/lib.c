@@ -33,6 +33,23 @@ const struct opt bench_params[] = {
 	{ NULL }
 };
 
+int params_check(char *err, size_t cap)
+{
+	if (params.region_mb % 2)
+		snprintf(err, cap, "option '--region-mb' is %lu; use a multiple of 2", params.region_mb);
+	else if (params.mthp_kb & (params.mthp_kb - 1))
+		snprintf(err, cap, "option '--mthp-kb' is %lu; use a power of two", params.mthp_kb);
+	else if (params.race_region_kb % params.mthp_kb)
+		snprintf(err, cap, "option '--race-region-kb' is %lu; use a multiple of --mthp-kb (%lu)",
+			 params.race_region_kb, params.mthp_kb);
+	else if (params.pt_region_mb % 2)
+		snprintf(err, cap, "option '--pt-region-mb' is %lu; use a multiple of 2",
+			 params.pt_region_mb);
+	else
+		return 0;
+	return -1;
+}
+
 #define BENCH(n) &bench_##n,
 const struct bench_info *const benches[] = {
 #include "benches.h"

@@ -207,7 +207,7 @@ int main(int argc, char **argv)
 	const struct opt *const tables[] = { own, bench_params, NULL };
 	const struct bench_info *chosen[64];
 	struct sigaction sa = { .sa_handler = on_signal };
-	char count[24];
+	char count[24], buf[256];
 	int first, n = 0, mounted;
 
 	first = opts_parse(tables, argc, argv, 1, "usage: rb-bench [options] [BENCH...]");
@@ -237,13 +237,8 @@ int main(int argc, char **argv)
 		if (++n == 64)
 			break;
 	}
-	if (params.region_mb % 2) {
-		fprintf(stderr, "error: option '--region-mb' is %lu; use a multiple of 2\n",
-			params.region_mb);
-		return 2;
-	}
-	if (params.mthp_kb & (params.mthp_kb - 1)) {
-		fprintf(stderr, "error: option '--mthp-kb' is %lu; use a power of two\n", params.mthp_kb);
+	if (params_check(buf, sizeof(buf))) {
+		fprintf(stderr, "error: %s\n", buf);
 		return 2;
 	}
 	for (int i = 0; !n && i < nbenches; i++)

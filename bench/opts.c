@@ -63,10 +63,13 @@ static const struct opt *lookup(const struct opt *const *tables, const char *nam
 	return NULL;
 }
 
+/* Options may come before or after operands (as with git); operands are
+ * moved, in order, to the end of argv and their first index returned. */
 int opts_parse(const struct opt *const *tables, int argc, char **argv, int first,
 	       const char *usage)
 {
-	int i;
+	char **operands = calloc(argc + 1, sizeof(char *));
+	int nop = 0, i, w = first;
 
 	for (i = first; i < argc; i++) {
 		char name[64], err[256];
@@ -74,13 +77,18 @@ int opts_parse(const struct opt *const *tables, int argc, char **argv, int first
 		const struct opt *o;
 
 		if (!strcmp(arg, "--")) {
-			i++;
+			while (++i < argc)
+				operands[nop++] = argv[i];
 			break;
 		}
-		if (strncmp(arg, "--", 2) || !arg[2])
-			break;	/* first operand */
+		if (strncmp(arg, "--", 2) || !arg[2]) {
+			operands[nop++] = argv[i];
+			continue;
+		}
+		argv[w++] = argv[i];
 		if (!strcmp(arg, "--help")) {
 			opts_help(tables, usage);
+			free(operands);
 			return -2;
 		}
 		eq = strchr(arg, '=');
@@ -89,28 +97,33 @@ int opts_parse(const struct opt *const *tables, int argc, char **argv, int first
 		o = lookup(tables, name);
 		if (!o) {
 			fprintf(stderr, "error: unknown option '--%s'; see --help\n", name);
-			return -1;
+			goto fail;
 		}
 		if (o->type == OPT_FLAG) {
 			if (eq) {
 				fprintf(stderr, "error: option '--%s' takes no value\n", name);
-				return -1;
+				goto fail;
 			}
 			val = "1";
 		} else if (eq) {
 			val = eq + 1;
 		} else if (i + 1 < argc) {
-			val = argv[++i];
+			val = argv[w++] = argv[++i];
 		} else {
 			fprintf(stderr, "error: option '--%s' needs a value (%s)\n", name, o->arg);
-			return -1;
+			goto fail;
 		}
 		if (opts_set(o, val, err, sizeof(err))) {
 			fprintf(stderr, "error: %s\n", err);
-			return -1;
+			goto fail;
 		}
 	}
-	return i;
+	memcpy(argv + w, operands, nop * sizeof(char *));
+	free(operands);
+	return w;
+fail:
+	free(operands);
+	return -1;
 }
 
 void opts_help(const struct opt *const *tables, const char *usage)

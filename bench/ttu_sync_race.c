@@ -74,9 +74,6 @@ static int setup(struct bench_ctx *ctx)
 
 	if (ret)
 		return ret;
-	if (params.race_region_kb % params.mthp_kb)
-		return bench_fail(ctx, "race-region-kb %lu is not a multiple of mthp-kb %lu",
-				  params.race_region_kb, params.mthp_kb);
 	race.uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 	if (race.uffd < 0)
 		return bench_skip(ctx, "userfaultfd: %s (kernel without CONFIG_USERFAULTFD)",

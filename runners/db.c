@@ -1,0 +1,256 @@
+/* The results database: SQLite with WAL and foreign keys; numbered
+ * migrations from schema/ applied on open, PRAGMA user_version tells which. */
+#include <errno.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "reclaimbench.h"
+
+static int user_version(sqlite3 *db, int *v)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
+
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*v = sqlite3_column_int(st, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+sqlite3 *db_open(const char *path)
+{
+	char *dir = xstrdup(path), *err = NULL;
+	sqlite3 *db;
+	int v = 0, rc;
+
+	if (access(path, F_OK)) {
+		if (access(dirname(dir), W_OK))
+			die(EXIT_USAGE, "database '%s' cannot be created: folder '%s' is not writable (%s); "
+			    "pass --db PATH in a writable folder", path, dir, strerror(errno));
+	} else if (access(path, R_OK | W_OK)) {
+		die(EXIT_USAGE, "database '%s' is not writable (%s); fix its permissions or pass --db PATH",
+		    path, strerror(errno));
+	}
+	free(dir);
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK)
+		die(EXIT_USAGE, "database '%s' cannot be opened: %s", path, sqlite3_errmsg(db));
+	sqlite3_busy_timeout(db, 30000);
+	rc = user_version(db, &v);
+	if (rc == SQLITE_NOTADB)
+		die(EXIT_USAGE, "'%s' is not an SQLite database; pass --db with a reclaimbench database", path);
+	if (rc != SQLITE_OK)
+		die(EXIT_USAGE, "database '%s': %s", path, sqlite3_errmsg(db));
+	if (v > schema_count)
+		die(EXIT_USAGE, "database '%s' has schema version %d, newer than this reclaimbench knows (%d); "
+		    "use a newer reclaimbench", path, v, schema_count);
+	if (sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;", NULL, NULL, &err))
+		die(EXIT_INFRA, "database '%s': %s", path, err);
+	for (; v < schema_count; v++) {
+		char *sql = xasprintf("BEGIN IMMEDIATE; %s\nPRAGMA user_version=%d; COMMIT;",
+				      schema_sql[v], v + 1);
+
+		if (sqlite3_exec(db, sql, NULL, NULL, &err)) {
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			die(EXIT_INFRA, "database '%s': migration %d failed: %s", path, v + 1, err);
+		}
+		free(sql);
+	}
+	return db;
+}
+
+void db_close(sqlite3 *db)
+{
+	sqlite3_close(db);
+}
+
+int db_exec(sqlite3 *db, const char *sql)
+{
+	char *err = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &err) == SQLITE_OK)
+		return 0;
+	error("database: %s", err);
+	sqlite3_free(err);
+	return -1;
+}
+
+int db_begin(sqlite3 *db)
+{
+	return db_exec(db, "BEGIN IMMEDIATE");
+}
+
+int db_commit(sqlite3 *db)
+{
+	return db_exec(db, "COMMIT");
+}
+
+void db_rollback(sqlite3 *db)
+{
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* Insert the row unless an equal one exists; return its id either way. */
+static int64_t upsert(sqlite3 *db, const char *insert, const char *select,
+		      const char *const *vals, int nvals)
+{
+	const char *sqls[2] = { insert, select };
+	int64_t id = -1;
+
+	for (int q = 0; q < 2; q++) {
+		sqlite3_stmt *st;
+
+		if (sqlite3_prepare_v2(db, sqls[q], -1, &st, NULL) != SQLITE_OK) {
+			error("database: %s", sqlite3_errmsg(db));
+			return -1;
+		}
+		for (int i = 0; i < nvals; i++)
+			sqlite3_bind_text(st, i + 1, vals[i] ? vals[i] : "", -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			id = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	if (id < 0)
+		error("database: %s", sqlite3_errmsg(db));
+	return id;
+}
+
+int64_t db_machine(sqlite3 *db)
+{
+	char host[256] = "", model[256] = "unknown", ncpu[16], mem[32], fp[24], *info, *p;
+	struct utsname u;
+	long long kb = 0;
+
+	gethostname(host, sizeof(host) - 1);
+	uname(&u);
+	if ((info = read_file("/proc/cpuinfo", NULL)) && (p = strstr(info, "model name"))) {
+		p = strchr(p, ':');
+		if (p)
+			snprintf(model, sizeof(model), "%.*s", (int)strcspn(p + 2, "\n"), p + 2);
+	}
+	free(info);
+	if ((info = read_file("/proc/meminfo", NULL)) && (p = strstr(info, "MemTotal:")))
+		kb = atoll(p + 9);
+	free(info);
+	snprintf(ncpu, sizeof(ncpu), "%ld", sysconf(_SC_NPROCESSORS_ONLN));
+	snprintf(mem, sizeof(mem), "%lld", kb);
+	{
+		const char *vals[] = { host, model, ncpu, mem, u.release };
+		uint64_t h = 0;
+
+		for (int i = 0; i < 5; i++)
+			h = fnv1a(vals[i], strlen(vals[i]) + 1, h);
+		snprintf(fp, sizeof(fp), "%016llx", (unsigned long long)h);
+	}
+	const char *vals[] = { fp, host, model, ncpu, mem, u.release };
+	return upsert(db,
+		      "INSERT OR IGNORE INTO machines (fingerprint, hostname, cpu_model, ncpu, mem_kb, "
+		      "host_kernel) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+		      "SELECT id FROM machines WHERE fingerprint = ?1", vals, 6);
+}
+
+int64_t db_kernel(sqlite3 *db, const struct kernel_info *k)
+{
+	const char *vals[] = { k->release, k->version, k->variant, k->build_id, k->source,
+			       k->patches_hash, k->config_hash, k->cmdline };
+
+	return upsert(db,
+		      "INSERT OR IGNORE INTO kernels (release, version, variant, build_id, source, "
+		      "patches_hash, config_hash, cmdline) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+		      "SELECT id FROM kernels WHERE release = ?1 AND version = ?2 AND variant = ?3 "
+		      "AND build_id = ?4",
+		      vals, 8);
+}
+
+static void json_string(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = *s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+int db_print(sqlite3 *db, const char *sql, const char *format, const char *bind1)
+{
+	sqlite3_stmt *st;
+	int ncol, nrows = 0, json = !strcmp(format, "json"), *width;
+	char ***rows = NULL;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return error("database: %s", sqlite3_errmsg(db));
+	if (bind1)
+		sqlite3_bind_text(st, 1, bind1, -1, SQLITE_TRANSIENT);
+	ncol = sqlite3_column_count(st);
+	width = calloc(ncol, sizeof(*width));
+	if (json)
+		putchar('[');
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (json) {
+			printf("%s\n {", nrows ? "," : "");
+			for (int c = 0; c < ncol; c++) {
+				json_string(sqlite3_column_name(st, c));
+				putchar(':');
+				switch (sqlite3_column_type(st, c)) {
+				case SQLITE_NULL: fputs("null", stdout); break;
+				case SQLITE_INTEGER: printf("%lld", sqlite3_column_int64(st, c)); break;
+				case SQLITE_FLOAT: printf("%.17g", sqlite3_column_double(st, c)); break;
+				default: json_string((const char *)sqlite3_column_text(st, c));
+				}
+				if (c + 1 < ncol)
+					putchar(',');
+			}
+			putchar('}');
+		} else {
+			rows = realloc(rows, (nrows + 1) * sizeof(*rows));
+			rows[nrows] = calloc(ncol, sizeof(char *));
+			for (int c = 0; c < ncol; c++) {
+				const char *t = (const char *)sqlite3_column_text(st, c);
+				int w;
+
+				rows[nrows][c] = xstrdup(t ? t : "-");
+				w = strlen(rows[nrows][c]);
+				if (w > width[c])
+					width[c] = w;
+			}
+		}
+		nrows++;
+	}
+	if (json) {
+		puts(nrows ? "\n]" : "]");
+	} else {
+		for (int c = 0; c < ncol; c++) {
+			int w = strlen(sqlite3_column_name(st, c));
+			if (w > width[c])
+				width[c] = w;
+		}
+		for (int r = -1; r < nrows; r++) {
+			for (int c = 0; c < ncol; c++) {
+				const char *t = r < 0 ? sqlite3_column_name(st, c) : rows[r][c];
+
+				printf(c + 1 < ncol ? "%-*s  " : "%-*s", c + 1 < ncol ? width[c] : 0, t);
+			}
+			putchar('\n');
+		}
+		for (int r = 0; r < nrows; r++) {
+			for (int c = 0; c < ncol; c++)
+				free(rows[r][c]);
+			free(rows[r]);
+		}
+		free(rows);
+	}
+	free(width);
+	sqlite3_finalize(st);
+	return nrows;
+}

@@ -1,0 +1,310 @@
+/* Ingest: a stream of guest (or host) records into runs and samples.
+ * Each run lands in its own transaction.  A run whose "done" record is
+ * missing or disagrees, or that holds a bad, missing or repeated line, is
+ * stored as incomplete with the reason, never as good data. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../bench/record.h"
+#include "reclaimbench.h"
+
+struct sample {
+	long rep;
+	char *metric, *unit, *note;
+	int has_value;
+	double value;
+};
+
+struct run {
+	char *bench, *params, *status;
+	char reason[512];
+	int version, nsamples, cap;
+	struct sample *samples;
+};
+
+static void reason_add(struct run *r, const char *why)
+{
+	size_t n = strlen(r->reason);
+
+	if (n < sizeof(r->reason) - 3)
+		snprintf(r->reason + n, sizeof(r->reason) - n, "%s%s", n ? "; " : "", why);
+}
+
+static void incomplete(struct run *r, const char *why)
+{
+	if (strcmp(r->status, "incomplete")) {
+		free(r->status);
+		r->status = xstrdup("incomplete");
+	}
+	reason_add(r, why);
+}
+
+static int store(sqlite3 *db, const struct session_info *s, int64_t machine, struct run *r)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t kernel, id;
+	char *started = now_iso();
+	int rc = -1;
+
+	if (db_begin(db))
+		goto out;
+	if ((kernel = db_kernel(db, &s->kernel)) < 0)
+		goto rollback;
+	if (sqlite3_prepare_v2(db,
+			       "INSERT INTO runs (session, machine_id, kernel_id, bench, bench_version, params, "
+			       "accel, guest_mem_mb, guest_cpus, status, reason, started_at, wall_s, command, "
+			       "console_log) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
+			       -1, &st, NULL))
+		goto rollback;
+	sqlite3_bind_text(st, 1, s->session, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, machine);
+	sqlite3_bind_int64(st, 3, kernel);
+	sqlite3_bind_text(st, 4, r->bench, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, r->version);
+	sqlite3_bind_text(st, 6, r->params, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, s->accel, -1, SQLITE_STATIC);
+	if (s->guest_mem_mb)
+		sqlite3_bind_int(st, 8, s->guest_mem_mb), sqlite3_bind_int(st, 9, s->guest_cpus);
+	sqlite3_bind_text(st, 10, r->status, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, r->reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 12, started, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 13, s->wall_s);
+	sqlite3_bind_text(st, 14, s->command ? s->command : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 15, s->console_log ? s->console_log : "", -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto rollback;
+	sqlite3_finalize(st);
+	id = sqlite3_last_insert_rowid(db);
+	if (sqlite3_prepare_v2(db,
+			       "INSERT INTO samples (run_id, rep, metric, value, unit, note) "
+			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)", -1, &st, NULL))
+		goto rollback;
+	for (int i = 0; i < r->nsamples; i++) {
+		struct sample *x = &r->samples[i];
+
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 2, x->rep);
+		sqlite3_bind_text(st, 3, x->metric, -1, SQLITE_STATIC);
+		if (x->has_value)
+			sqlite3_bind_double(st, 4, x->value);
+		else
+			sqlite3_bind_null(st, 4);
+		sqlite3_bind_text(st, 5, x->unit, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 6, x->note, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto rollback;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (db_commit(db))
+		goto rollback;
+	rc = 0;
+	goto out;
+rollback:
+	error("database: storing run of '%s': %s", r->bench, sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	db_rollback(db);
+out:
+	free(started);
+	return rc;
+}
+
+static void run_free(struct run *r)
+{
+	for (int i = 0; i < r->nsamples; i++)
+		free(r->samples[i].metric), free(r->samples[i].unit), free(r->samples[i].note);
+	free(r->samples);
+	free(r->bench), free(r->params), free(r->status);
+	free(r);
+}
+
+static struct run *run_new(const char *bench, int version, const char *params)
+{
+	struct run *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		die(EXIT_INFRA, "out of memory");
+	r->bench = xstrdup(bench);
+	r->params = xstrdup(params);
+	r->status = xstrdup("ok");
+	r->version = version;
+	return r;
+}
+
+static void finish(sqlite3 *db, const struct session_info *s, int64_t machine, struct run *r,
+		   struct ingest_result *res)
+{
+	if (store(db, s, machine, r) == 0) {
+		if (!strcmp(r->status, "ok"))
+			res->ok++;
+		else if (!strcmp(r->status, "skip"))
+			res->skipped++;
+		else if (!strcmp(r->status, "failed"))
+			res->failed++;
+		else
+			res->incomplete++;
+	} else {
+		res->failed++;
+	}
+	run_free(r);
+}
+
+static void add_sample(struct run *r, const struct record *rec, long line)
+{
+	const char *rep = record_get(rec, "rep"), *metric = record_get(rec, "metric"),
+		   *value = record_get(rec, "value"), *unit = record_get(rec, "unit"),
+		   *note = record_get(rec, "note");
+	struct sample *x;
+	char why[128], *end;
+
+	if (!rep || !metric || !value || !unit) {
+		snprintf(why, sizeof(why), "line %ld: sample without rep, metric, value or unit", line);
+		incomplete(r, why);
+		return;
+	}
+	for (int i = 0; i < r->nsamples; i++)
+		if (r->samples[i].rep == atol(rep) && !strcmp(r->samples[i].metric, metric)) {
+			snprintf(why, sizeof(why), "line %ld: sample %s of rep %s given twice", line,
+				 metric, rep);
+			incomplete(r, why);
+			return;
+		}
+	if (r->nsamples == r->cap &&
+	    !(r->samples = realloc(r->samples, (r->cap = r->cap * 2 + 64) * sizeof(*x))))
+		die(EXIT_INFRA, "out of memory");
+	x = &r->samples[r->nsamples++];
+	x->rep = atol(rep);
+	x->metric = xstrdup(metric);
+	x->unit = xstrdup(unit);
+	x->note = xstrdup(note);
+	x->has_value = strcmp(value, "unsupported") != 0;
+	x->value = x->has_value ? strtod(value, &end) : 0;
+	if (x->has_value && *end) {
+		snprintf(why, sizeof(why), "line %ld: value '%.20s' of %s is not a number", line, value,
+			 metric);
+		incomplete(r, why);
+	}
+}
+
+static void problem(struct ingest_result *res, struct run *cur, const char *why)
+{
+	if (!res->problem[0])
+		snprintf(res->problem, sizeof(res->problem), "%s", why);
+	if (cur)
+		incomplete(cur, why);
+}
+
+int ingest(sqlite3 *db, const char *stream, struct session_info *s, struct ingest_result *res)
+{
+	int64_t machine = db_machine(db);
+	unsigned long expect = 0;
+	static struct record rec;
+	struct run *cur = NULL;
+	char **began = NULL;
+	static char release[128], version[256];
+	int nbegan = 0;
+	long lineno = 0;
+
+	memset(res, 0, sizeof(*res));
+	if (machine < 0)
+		return -1;
+	for (const char *line = stream; line && *line; line = strchr(line, '\n'), line += !!line) {
+		const char *why;
+		char msg[200];
+		size_t len = strcspn(line, "\n");
+
+		lineno++;
+		if (strspn(line, "\r") >= len)
+			continue;	/* an empty line */
+		if (record_parse(line, &rec, &why)) {
+			snprintf(msg, sizeof(msg), "line %ld: %s", lineno, why);
+			problem(res, cur, msg);
+			continue;
+		}
+		if (rec.seq != expect) {
+			snprintf(msg, sizeof(msg), "line %ld: record %lu where %lu was due (%s)", lineno,
+				 rec.seq, expect, rec.seq < expect ? "repeated or reordered" : "records lost");
+			problem(res, cur, msg);
+			if (rec.seq < expect)
+				continue;
+		}
+		expect = rec.seq + 1;
+		if (!strcmp(rec.kind, "hello")) {
+			snprintf(release, sizeof(release), "%s", record_get(&rec, "release") ?: "");
+			snprintf(version, sizeof(version), "%s", record_get(&rec, "kversion") ?: "");
+			s->kernel.release = release;
+			s->kernel.version = version;
+		} else if (!strcmp(rec.kind, "begin")) {
+			const char *b = record_get(&rec, "bench");
+
+			if (cur) {
+				incomplete(cur, "no done record before the next run began");
+				finish(db, s, machine, cur, res);
+			}
+			cur = run_new(b ? b : "?", atoi(record_get(&rec, "version") ?: "0"),
+				      record_get(&rec, "params") ?: "");
+			if (!(began = realloc(began, (nbegan + 1) * sizeof(*began))))
+				die(EXIT_INFRA, "out of memory");
+			began[nbegan++] = xstrdup(cur->bench);
+		} else if (!cur && strcmp(rec.kind, "end")) {
+			snprintf(msg, sizeof(msg), "line %ld: '%s' record outside a run", lineno, rec.kind);
+			problem(res, NULL, msg);
+		} else if (!strcmp(rec.kind, "sample")) {
+			add_sample(cur, &rec, lineno);
+		} else if (!strcmp(rec.kind, "skip") || !strcmp(rec.kind, "fail")) {
+			reason_add(cur, record_get(&rec, "reason") ?: "(no reason given)");
+		} else if (!strcmp(rec.kind, "done")) {
+			const char *st = record_get(&rec, "status") ?: "failed";
+			long n = atol(record_get(&rec, "samples") ?: "-1");
+
+			if (n != cur->nsamples) {
+				snprintf(msg, sizeof(msg), "done record counts %ld samples, %d arrived", n,
+					 cur->nsamples);
+				incomplete(cur, msg);
+			} else if (strcmp(cur->status, "incomplete")) {
+				free(cur->status);
+				cur->status = xstrdup(!strcmp(st, "ok") || !strcmp(st, "skip") ? st : "failed");
+			}
+			finish(db, s, machine, cur, res);
+			cur = NULL;
+		} else if (!strcmp(rec.kind, "end")) {
+			if (strtoul(record_get(&rec, "count") ?: "x", NULL, 10) != rec.seq) {
+				snprintf(msg, sizeof(msg), "end record counts %s records, %lu came before it",
+					 record_get(&rec, "count") ?: "?", rec.seq);
+				problem(res, cur, msg);
+			}
+			res->has_end = 1;
+		} else {
+			snprintf(msg, sizeof(msg), "line %ld: unknown record kind '%s'", lineno, rec.kind);
+			problem(res, cur, msg);
+		}
+	}
+	if (cur) {
+		incomplete(cur, s->failure ? s->failure : "the stream ended before the run was done");
+		finish(db, s, machine, cur, res);
+	}
+	if (!res->has_end && !res->problem[0])
+		snprintf(res->problem, sizeof(res->problem), "no end record: %s",
+			 s->failure ? s->failure : "the benchmarks stopped early");
+	/* Benchmarks of the plan that never began are failed runs too. */
+	for (int i = 0; i < s->nplanned; i++) {
+		int seen = 0;
+
+		for (int j = 0; j < nbegan; j++)
+			seen |= !strcmp(began[j], s->planned[i]);
+		if (!seen) {
+			struct run *r = run_new(s->planned[i], 0, "");
+
+			free(r->status);
+			r->status = xstrdup("failed");
+			reason_add(r, s->failure ? s->failure : res->problem[0] ? res->problem :
+				   "the benchmark never started");
+			finish(db, s, machine, r, res);
+		}
+	}
+	for (int j = 0; j < nbegan; j++)
+		free(began[j]);
+	free(began);
+	return 0;
+}

@@ -1,0 +1,41 @@
+/* reclaimbench: build kernel variants, boot them, run reclaim benchmarks,
+ * keep every sample in SQLite, and compare.  One table of subcommands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "reclaimbench.h"
+
+const char *opt_db = "reclaimbench.db";
+const char *opt_format = "text";
+
+static const struct subcommand {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+} subcommands[] = {
+	{ "run", cmd_run, "run benchmarks on the host (--host) or on built kernel variants" },
+	{ "list", cmd_list, "list benches, variants or runs" },
+	{ "show", cmd_show, "print one run's samples as a table" },
+	{ NULL }
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: reclaimbench <subcommand> [options]   (each takes --help and --db PATH)\n\n");
+	for (const struct subcommand *c = subcommands; c->name; c++)
+		fprintf(f, "  %-10s %s\n", c->name, c->help);
+	fprintf(f, "\nexit codes: 0 ok, 1 negative verdict, 2 bad usage or input, 3 build/boot/run failure\n");
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_USAGE : EXIT_OK;
+	}
+	for (const struct subcommand *c = subcommands; c->name; c++)
+		if (!strcmp(argv[1], c->name))
+			return c->fn(argc - 1, argv + 1);
+	die(EXIT_USAGE, "unknown subcommand '%s'; see reclaimbench --help", argv[1]);
+}

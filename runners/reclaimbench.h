@@ -1,0 +1,70 @@
+/* reclaimbench: the host-side program.  One subcommand table (main.c);
+ * one file per part of the data flow. */
+#ifndef RECLAIMBENCH_H
+#define RECLAIMBENCH_H
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Exit codes: the contract of DESIGN.md. */
+enum { EXIT_OK = 0, EXIT_VERDICT = 1, EXIT_USAGE = 2, EXIT_INFRA = 3 };
+
+/* util.c */
+void die(int code, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
+int error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *xstrdup(const char *s);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *read_file(const char *path, size_t *len);
+const char *self_dir(void);		/* folder of this executable */
+const char *cache_dir(void);		/* $RECLAIMBENCH_CACHE or XDG cache */
+char *now_iso(void);
+uint64_t fnv1a(const void *data, size_t len, uint64_t h);
+char *joined_argv(int argc, char **argv);
+int run_cmd(char *const argv[], const char *log);	/* exit status, -1 */
+
+/* db.c */
+extern const char *const schema_sql[];	/* generated from schema/ */
+extern const int schema_count;
+sqlite3 *db_open(const char *path);	/* dies with exit 2 on bad input */
+void db_close(sqlite3 *db);
+int64_t db_machine(sqlite3 *db);	/* this host, inserted if new */
+struct kernel_info {
+	const char *release, *version, *variant, *build_id, *source, *patches_hash,
+		*config_hash, *cmdline;
+};
+int64_t db_kernel(sqlite3 *db, const struct kernel_info *k);
+int db_exec(sqlite3 *db, const char *sql);
+int db_begin(sqlite3 *db);
+int db_commit(sqlite3 *db);
+void db_rollback(sqlite3 *db);
+/* Prints the rows of a query as JSON (an array of objects) or text columns. */
+int db_print(sqlite3 *db, const char *sql, const char *format, const char *bind1);
+
+/* ingest.c: a record stream into runs. */
+struct session_info {
+	const char *session, *accel, *command, *console_log;
+	int guest_mem_mb, guest_cpus;	/* 0 on the host */
+	double wall_s;
+	struct kernel_info kernel;	/* release/version filled from "hello" */
+	const char *const *planned;	/* benchmarks expected, or NULL */
+	int nplanned;
+	const char *failure;		/* why the session failed, for unstarted runs */
+};
+struct ingest_result {
+	int ok, skipped, failed, incomplete;
+	int has_end;
+	char problem[256];		/* the first stream-level problem */
+};
+int ingest(sqlite3 *db, const char *stream, struct session_info *s, struct ingest_result *res);
+
+/* Subcommands. */
+int cmd_run(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+
+/* Options every subcommand takes. */
+extern const char *opt_db;
+extern const char *opt_format;
+int check_format(const char *format, const char *allowed);
+#endif

@@ -1,0 +1,163 @@
+/* reclaimbench list and show: what the database holds. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../bench/bench.h"
+#include "reclaimbench.h"
+
+static const struct opt common[] = {
+	{ "db", OPT_STRING, &opt_db, 0, 0, "PATH", "results database" },
+	{ "format", OPT_STRING, &opt_format, 0, 0, "text|json", "output format" },
+	{ NULL }
+};
+
+static int parse_common(int argc, char **argv, const char *usage)
+{
+	const struct opt *const tables[] = { common, NULL };
+	int first = opts_parse(tables, argc, argv, 1, usage);
+
+	if (first == -2)
+		exit(EXIT_OK);
+	if (first < 0 || check_format(opt_format, "text|json"))
+		exit(EXIT_USAGE);
+	return first;
+}
+
+int cmd_list(int argc, char **argv)
+{
+	int first = parse_common(argc, argv, "usage: reclaimbench list benches|runs [--db PATH] [--format text|json]");
+	const char *what = first < argc ? argv[first] : "runs";
+	sqlite3 *db;
+
+	if (!strcmp(what, "benches")) {
+		int json = !strcmp(opt_format, "json");
+
+		printf(json ? "[" : "%-14s %-7s %-40s %s\n", "bench", "version", "parameters", "what it does");
+		for (int i = 0; i < nbenches; i++)
+			printf(json ? "%s\n {\"bench\":\"%s\",\"version\":%u,\"params\":\"%s\",\"help\":\"%s\"}"
+				    : "%s%-14s %-7u %-40s %s\n",
+			       json && i ? "," : "", benches[i]->name, benches[i]->version,
+			       benches[i]->params, benches[i]->help);
+		if (json)
+			puts("\n]");
+		return EXIT_OK;
+	}
+	if (strcmp(what, "runs"))
+		die(EXIT_USAGE, "cannot list '%s'; use list benches or list runs", what);
+	db = db_open(opt_db);
+	db_print(db,
+		 "SELECT r.id AS run, r.started_at AS started, "
+		 "CASE k.variant WHEN '' THEN k.release ELSE k.variant END AS kernel, r.accel, r.bench, "
+		 "r.status, (SELECT count(DISTINCT rep) FROM samples s WHERE s.run_id = r.id) AS reps, "
+		 "r.params, r.reason FROM runs r JOIN kernels k ON k.id = r.kernel_id ORDER BY r.id",
+		 opt_format, NULL);
+	db_close(db);
+	return EXIT_OK;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* One line per metric: unit, median, then every repetition. */
+static void print_samples(sqlite3 *db, const char *run)
+{
+	sqlite3_stmt *st;
+	char metric[128] = "", unit[32] = "", line[4096] = "";
+	double vals[1024];
+	int n = 0, unsupported = 0, more = 1;
+
+	sqlite3_prepare_v2(db, "SELECT metric, unit, value FROM samples WHERE run_id = ?1 "
+			       "ORDER BY metric, rep", -1, &st, NULL);
+	sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
+	printf("%-34s %-8s %14s  %s\n", "metric", "unit", "median", "repetitions");
+	while (more) {
+		more = sqlite3_step(st) == SQLITE_ROW;
+		const char *m = more ? (const char *)sqlite3_column_text(st, 0) : "";
+
+		if (metric[0] && strcmp(m, metric)) {
+			if (unsupported) {
+				printf("%-34s %-8s %14s\n", metric, unit, "unsupported");
+			} else {
+				qsort(vals, n, sizeof(vals[0]), cmp_double);
+				printf("%-34s %-8s %14.15g %s\n", metric, unit,
+				       n % 2 ? vals[n / 2] : (vals[n / 2 - 1] + vals[n / 2]) / 2, line);
+			}
+			n = unsupported = 0;
+			line[0] = '\0';
+		}
+		if (!more)
+			break;
+		snprintf(metric, sizeof(metric), "%s", m);
+		snprintf(unit, sizeof(unit), "%s", sqlite3_column_text(st, 1));
+		if (sqlite3_column_type(st, 2) == SQLITE_NULL) {
+			unsupported = 1;
+		} else if (n < 1024) {
+			size_t l = strlen(line);
+
+			vals[n++] = sqlite3_column_double(st, 2);
+			snprintf(line + l, sizeof(line) - l, " %.15g", vals[n - 1]);
+		}
+	}
+	sqlite3_finalize(st);
+}
+
+int cmd_show(int argc, char **argv)
+{
+	int first = parse_common(argc, argv, "usage: reclaimbench show RUN|last [--db PATH] [--format text|json]");
+	static const char run_sql[] =
+		"SELECT r.id AS run, r.session, r.bench, r.bench_version, r.params, r.accel, "
+		"r.guest_mem_mb, r.guest_cpus, r.status, r.reason, r.started_at, k.release, k.version, "
+		"k.variant, k.build_id, r.command, r.console_log FROM runs r JOIN kernels k ON "
+		"k.id = r.kernel_id WHERE r.id = ?1";
+	const char *run;
+	char *last = NULL;
+	sqlite3 *db;
+
+	if (first >= argc)
+		die(EXIT_USAGE, "show needs a run id (see reclaimbench list runs) or 'last'");
+	run = argv[first];
+	if (strcmp(run, "last") && strspn(run, "0123456789") != strlen(run))
+		die(EXIT_USAGE, "run '%s' is not a number; see reclaimbench list runs", run);
+	db = db_open(opt_db);
+	if (!strcmp(run, "last")) {
+		sqlite3_stmt *st;
+
+		sqlite3_prepare_v2(db, "SELECT max(id) FROM runs", -1, &st, NULL);
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+			last = xasprintf("%lld", sqlite3_column_int64(st, 0));
+		sqlite3_finalize(st);
+		if (!last)
+			die(EXIT_USAGE, "database '%s' holds no runs yet", opt_db);
+		run = last;
+	}
+	if (!strcmp(opt_format, "json")) {
+		fputs("{\"format\":1,\"run\":", stdout);
+		if (db_print(db, run_sql, "json", run) <= 0)
+			die(EXIT_USAGE, "no run %s in '%s'; see reclaimbench list runs", run, opt_db);
+		fputs(",\"samples\":", stdout);
+		db_print(db, "SELECT rep, metric, value, unit, note FROM samples WHERE run_id = ?1 "
+			     "ORDER BY metric, rep", "json", run);
+		puts("}");
+	} else {
+		sqlite3_stmt *st;
+
+		sqlite3_prepare_v2(db, run_sql, -1, &st, NULL);
+		sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_ROW)
+			die(EXIT_USAGE, "no run %s in '%s'; see reclaimbench list runs", run, opt_db);
+		for (int c = 0; c < sqlite3_column_count(st); c++)
+			if (sqlite3_column_text(st, c) && *sqlite3_column_text(st, c))
+				printf("%-14s %s\n", sqlite3_column_name(st, c), sqlite3_column_text(st, c));
+		sqlite3_finalize(st);
+		putchar('\n');
+		print_samples(db, run);
+	}
+	free(last);
+	db_close(db);
+	return EXIT_OK;
+}

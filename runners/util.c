@@ -1,0 +1,198 @@
+/* Messages, small string and file helpers, child processes. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "reclaimbench.h"
+
+void die(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("error: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(code);
+}
+
+int error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("error: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return -1;
+}
+
+/* Progress for a person at a terminal; quiet in logs unless asked. */
+void progress(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("reclaimbench: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+char *xstrdup(const char *s)
+{
+	char *d = strdup(s ? s : "");
+
+	if (!d)
+		die(EXIT_INFRA, "out of memory");
+	return d;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		die(EXIT_INFRA, "out of memory");
+	va_end(ap);
+	return s;
+}
+
+char *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t n = 0, cap = 0, r;
+
+	if (!f)
+		return NULL;
+	do {
+		if (n + 65536 > cap && !(buf = realloc(buf, cap = cap * 2 + 65536)))
+			die(EXIT_INFRA, "out of memory reading '%s'", path);
+		r = fread(buf + n, 1, cap - n - 1, f);
+		n += r;
+	} while (r > 0);
+	fclose(f);
+	buf[n] = '\0';
+	if (len)
+		*len = n;
+	return buf;
+}
+
+const char *self_dir(void)
+{
+	static char dir[PATH_MAX];
+	ssize_t n;
+
+	if (!dir[0]) {
+		n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
+		if (n <= 0)
+			die(EXIT_INFRA, "readlink /proc/self/exe: %s", strerror(errno));
+		dir[n] = '\0';
+		*strrchr(dir, '/') = '\0';
+	}
+	return dir;
+}
+
+const char *cache_dir(void)
+{
+	static char *dir;
+	const char *env;
+
+	if (dir)
+		return dir;
+	if ((env = getenv("RECLAIMBENCH_CACHE")) && *env)
+		dir = xstrdup(env);
+	else if ((env = getenv("XDG_CACHE_HOME")) && *env)
+		dir = xasprintf("%s/reclaimbench", env);
+	else
+		dir = xasprintf("%s/.cache/reclaimbench", getenv("HOME") ? getenv("HOME") : "/tmp");
+	return dir;
+}
+
+char *now_iso(void)
+{
+	time_t t = time(NULL);
+	char buf[32];
+
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	return xstrdup(buf);
+}
+
+uint64_t fnv1a(const void *data, size_t len, uint64_t h)
+{
+	const unsigned char *p = data;
+
+	if (!h)
+		h = 0xcbf29ce484222325ULL;
+	while (len--)
+		h = (h ^ *p++) * 0x100000001b3ULL;
+	return h;
+}
+
+char *joined_argv(int argc, char **argv)
+{
+	size_t n = 1;
+	char *s;
+
+	for (int i = 0; i < argc; i++)
+		n += strlen(argv[i]) + 1;
+	s = calloc(1, n);
+	if (!s)
+		die(EXIT_INFRA, "out of memory");
+	for (int i = 0; i < argc; i++) {
+		strcat(s, argv[i]);
+		if (i + 1 < argc)
+			strcat(s, " ");
+	}
+	return s;
+}
+
+/* Run argv, stdout and stderr appended to log (or inherited when NULL);
+ * returns the exit status, 128+signal, or -1 when it could not start. */
+int run_cmd(char *const argv[], const char *log)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		if (log) {
+			int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+
+			if (fd < 0)
+				_exit(127);
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execvp(argv[0], argv);
+		fprintf(stderr, "error: cannot run '%s': %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+int check_format(const char *format, const char *allowed)
+{
+	size_t n = strlen(format);
+
+	for (const char *p = allowed; *p; p += strcspn(p, "|"), p += *p == '|')
+		if (strcspn(p, "|") == n && !strncmp(p, format, n))
+			return 0;
+	return error("format '%s' is not one of %s; use --format %s", format, allowed, allowed);
+}
