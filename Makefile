@@ -14,11 +14,15 @@ RUNNER_HDR := $(wildcard runners/*.h)
 SCHEMA     := $(sort $(wildcard schema/*.sql))
 
 .PHONY: all check run deps clean
-all: $(B)/rb-bench $(B)/reclaimbench
+all: $(B)/rb-bench $(B)/rb-init $(B)/reclaimbench
 
 $(B)/rb-bench: bench/main.c $(BENCH_LIB) $(BENCH_SRC) $(BENCH_HDR)
 	@mkdir -p $(B)
 	$(CC) $(CFLAGS) -static -pthread -o $@ bench/main.c $(BENCH_LIB) $(BENCH_SRC) -lm
+
+$(B)/rb-init: bench/init.c
+	@mkdir -p $(B)
+	$(CC) $(CFLAGS) -static -o $@ bench/init.c
 
 $(B)/schema.c: $(SCHEMA) runners/embed-schema.sh
 	@mkdir -p $(B)

@@ -1,15 +1,16 @@
 #!/bin/sh
 # Build one kernel variant.  Usage:
-#   kernel-build.sh SRC BUILD OUT VARIANT FRAGMENT [PATCH...]
-# SRC is an unpacked tree (made a git repository here on first use, so
-# patches apply to a clean base and unchanged files keep their mtimes);
+#   kernel-build.sh SRC REF BUILD OUT VARIANT FRAGMENT [PATCH...]
+# SRC is a git tree made ready by kernel-source.sh, checked out at REF
+# before the patches apply (unchanged files keep their mtimes, so the
+# shared build folder stays incremental);
 # BUILD is the one out-of-tree build folder of that source (incremental);
 # OUT receives bzImage and .config.  Logs go to OUT/build.log.
 # Exit 2: bad input (a patch that does not apply, an option that does not
 # survive olddefconfig); exit 3: the build itself failed.
 set -eu
-src=$1 build=$2 out=$3 variant=$4 fragment=$(realpath "$5")
-shift 5
+src=$1 ref=$2 build=$3 out=$4 variant=$5 fragment=$(realpath "$6")
+shift 6
 log=$out/build.log
 mkdir -p "$build" "$out"
 : > "$log"
@@ -20,15 +21,9 @@ exec 9> "$build.lock"
 flock 9
 
 cd "$src"
-if [ ! -d .git ]; then
-	phase "making a git repository of $src (once)"
-	{ git init -q && git add -A && git -c user.name=reclaimbench -c user.email=reclaimbench@localhost \
-		commit -q -m "unpacked source" && git tag rb-base; } >> "$log" 2>&1 ||
-		fail 3 "cannot make a git repository of '$src'"
-fi
-phase "resetting $src to its base"
-git reset -q --hard rb-base >> "$log" 2>&1 && git clean -qfdx -e .unpacked >> "$log" 2>&1 ||
-	fail 3 "cannot reset '$src'"
+phase "checking out $ref in $src"
+git checkout -q -f --detach "$ref" >> "$log" 2>&1 && git clean -qfdx -e .unpacked >> "$log" 2>&1 ||
+	fail 3 "cannot check out '$ref' in '$src'"
 for p in "$@"; do
 	phase "applying $(basename "$p")"
 	git apply --whitespace=nowarn "$p" >> "$log" 2>&1 ||
@@ -62,4 +57,5 @@ phase "compiling bzImage with -j$(nproc)"
 mk -j"$(nproc)" bzImage >> "$log" 2>&1 || fail 3 "compile failed; see the first 'error:' in the log"
 cp "$build/arch/x86/boot/bzImage" "$out/bzImage.tmp" && mv "$out/bzImage.tmp" "$out/bzImage"
 cp "$build/.config" "$out/config"
+cp "$build/usr/gen_init_cpio" "$out/gen_init_cpio"
 phase "done"

@@ -58,6 +58,44 @@ struct ingest_result {
 };
 int ingest(sqlite3 *db, const char *stream, struct session_info *s, struct ingest_result *res);
 
+/* variant.c: kernel variant specs. */
+struct variant {
+	char *name, *source, *cmdline, *inherit;
+	char **patches, **configs;
+	int npatches, nconfigs, line, resolved;
+};
+struct variant_set {
+	char *file;
+	struct variant *v;
+	int n;
+};
+int variants_parse(const char *file, const char *text, struct variant_set *set);
+void variants_load(const char *file, struct variant_set *set);	/* dies on bad input */
+struct variant *variant_find(struct variant_set *set, const char *name);
+const char *default_variants_file(void);
+
+/* build.c: a variant built (or found in the cache). */
+struct built {
+	char *dir, *bzimage, *gen_init_cpio;
+	char *build_id, *source_id, *patches_hash, *config_hash;
+};
+int variant_build(const struct variant *v, struct built *k);	/* exits 2/3 on failure */
+
+/* guest.c: boot a built kernel with a plan of rb-bench arguments. */
+struct boot {
+	const char *accel, *logdir, *label;
+	int mem_mb, cpus, timeout_s, quiet;
+	/* results */
+	char *initramfs, *records, *console_log, *failure;
+	double wall_s;
+};
+int guest_boot(const struct built *k, const char *cmdline, char *const plan[], struct boot *b);
+const char *accel_choose(const struct built *k, const char *cmdline);
+
+/* summary.c */
+double run_metric(sqlite3 *db, long long run, const char *metric, int agg);
+void summary_print(sqlite3 *db, char **sessions, int nsessions);
+
 /* Subcommands. */
 int cmd_run(int argc, char **argv);
 int cmd_list(int argc, char **argv);

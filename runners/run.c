@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,7 +27,7 @@ static char **bench_argv(const char *exe, const struct opt_list *names)
 	char **av = calloc(64 + OPT_LIST_MAX, sizeof(char *));
 	int n = 0;
 
-	av[n++] = xstrdup(exe);
+	av[n++] = xstrdup(exe ? exe : "rb-bench");
 	for (const struct opt *o = bench_params; o->name; o++)
 		av[n++] = xasprintf("--%s=%lu", o->name, *(unsigned long *)o->value);
 	for (int i = 0; i < names->n; i++)
@@ -74,6 +75,11 @@ static char *host_records(char **av, int *status)
 	return buf;
 }
 
+struct run_opts {
+	const char *variants, *tree, *ref, *out;
+	int mem_mb, cpus, timeout_s;
+};
+
 static int run_host(int argc, char **argv, const struct opt_list *names)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -115,20 +121,120 @@ static int run_host(int argc, char **argv, const struct opt_list *names)
 	return res.failed || res.incomplete ? EXIT_INFRA : EXIT_OK;
 }
 
+static int run_variants(int argc, char **argv, const struct opt_list *names, char **ops, int nops,
+			const struct run_opts *o)
+{
+	struct variant_set set;
+	struct variant **chosen;
+	struct built *built;
+	char **sessions, **plan = bench_argv(NULL, names);
+	const char *accel;
+	int n = 0, bad = 0;
+	sqlite3 *db;
+
+	variants_load(o->variants, &set);
+	chosen = calloc(set.n + nops + 2, sizeof(*chosen));
+	for (int i = 0; i < nops; i++)
+		if (!(chosen[n++] = variant_find(&set, ops[i])))
+			die(EXIT_USAGE, "unknown variant '%s' in '%s'; see reclaimbench list variants",
+			    ops[i], o->variants);
+	if (o->tree) {
+		struct variant *t = calloc(1, sizeof(*t)), *base = set.n ? &set.v[0] : NULL;
+
+		if (!base)
+			die(EXIT_USAGE, "'%s' holds no variant to take config and cmdline from", o->variants);
+		*t = *base;
+		t->name = xasprintf("tree-%s", o->ref);
+		for (char *p = t->name; *p; p++)
+			if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-+", *p))
+				*p = '_';
+		t->source = xasprintf("git:%s@%s", o->tree, o->ref);
+		t->patches = NULL, t->npatches = 0;
+		chosen[n++] = t;
+	}
+	if (!n)
+		for (int i = 0; i < set.n; i++)
+			chosen[n++] = &set.v[i];
+	db = db_open(opt_db);
+	db_close(db);
+	built = calloc(n, sizeof(*built));
+	for (int i = 0; i < n; i++)
+		variant_build(chosen[i], &built[i]);
+	accel = accel_choose(&built[0], chosen[0]->cmdline);
+	sessions = calloc(n, sizeof(*sessions));
+	for (int i = 0; i < n && !interrupted; i++) {
+		struct boot b = { .accel = accel, .mem_mb = o->mem_mb, .cpus = o->cpus,
+				  .timeout_s = o->timeout_s, .label = chosen[i]->name };
+		struct session_info s = { .accel = accel, .guest_mem_mb = o->mem_mb, .guest_cpus = o->cpus };
+		struct ingest_result res;
+
+		sessions[i] = xasprintf("%s-%ld-%d", chosen[i]->name, (long)time(NULL), getpid());
+		b.logdir = xasprintf("%s/logs/%s", o->out, sessions[i]);
+		mkdir(o->out, 0755);
+		mkdir(xasprintf("%s/logs", o->out), 0755);
+		progress("variant '%s': booting under %s (%d MB, %d CPUs, limit %d s)", chosen[i]->name,
+			 accel, o->mem_mb, o->cpus, o->timeout_s);
+		guest_boot(&built[i], chosen[i]->cmdline, plan + 1, &b);
+		s.session = sessions[i];
+		s.command = joined_argv(argc, argv);
+		s.console_log = b.console_log;
+		s.wall_s = b.wall_s;
+		s.failure = b.failure;
+		s.planned = names->v;
+		s.nplanned = names->n;
+		s.kernel = (struct kernel_info){ .variant = chosen[i]->name, .build_id = built[i].build_id,
+						 .source = built[i].source_id,
+						 .patches_hash = built[i].patches_hash,
+						 .config_hash = built[i].config_hash,
+						 .cmdline = chosen[i]->cmdline };
+		db = db_open(opt_db);
+		ingest(db, b.records, &s, &res);
+		db_close(db);
+		progress("variant '%s': %d ok, %d skipped, %d failed, %d incomplete in %.1f s%s%s",
+			 chosen[i]->name, res.ok, res.skipped, res.failed, res.incomplete, b.wall_s,
+			 b.failure ? "; " : "", b.failure ? b.failure : "");
+		bad |= res.failed || res.incomplete || b.failure;
+	}
+	db = db_open(opt_db);
+	summary_print(db, sessions, n);
+	db_close(db);
+	printf("\nstored in %s; logs in %s/logs\n", opt_db, o->out);
+	if (interrupted)
+		return 130;
+	return bad ? EXIT_INFRA : EXIT_OK;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	static int host;
 	static struct opt_list names;
+	static struct run_opts o = { .out = "out", .mem_mb = 1024, .cpus = 2, .timeout_s = 900 };
+	static unsigned long mem = 1024, cpus = 2, timeout = 900;
 	static const struct opt own[] = {
 		{ "host", OPT_FLAG, &host, 0, 0, NULL, "run on the running kernel (as root), no build or boot" },
 		{ "bench", OPT_LIST, &names, 0, 0, "NAME", "benchmark to run (default: all)" },
+		{ "variants", OPT_STRING, &o.variants, 0, 0, "FILE", "variant spec file" },
+		{ "tree", OPT_STRING, &o.tree, 0, 0, "DIR", "also run a git tree (with --ref), cloned, never touched" },
+		{ "ref", OPT_STRING, &o.ref, 0, 0, "REF", "the commit of --tree to build" },
+		{ "guest-mem-mb", OPT_UINT, &mem, 256, 65536, "MB", "guest memory" },
+		{ "guest-cpus", OPT_UINT, &cpus, 1, 64, "N", "guest CPUs" },
+		{ "timeout", OPT_UINT, &timeout, 10, 86400, "S", "time limit of one boot, in seconds" },
+		{ "out", OPT_STRING, &o.out, 0, 0, "DIR", "folder for boot logs" },
 		{ "db", OPT_STRING, &opt_db, 0, 0, "PATH", "results database" },
 		{ NULL }
 	};
 	const struct opt *const tables[] = { own, bench_params, NULL };
-	int first = opts_parse(tables, argc, argv, 1,
-			       "usage: reclaimbench run --host [--bench NAME]... [--reps N] [--db PATH]");
+	struct sigaction sa = { .sa_handler = on_signal };
+	char err[256];
+	int first;
 
+	o.variants = default_variants_file();
+	first = opts_parse(tables, argc, argv, 1,
+			   "usage: reclaimbench run [VARIANT...] [--variants FILE] [--tree DIR --ref REF]\n"
+			   "       reclaimbench run --host\n"
+			   "       [--bench NAME]... [--reps N] [--db PATH]\n\n"
+			   "Builds what is missing, boots each variant (default: all in the spec file) and\n"
+			   "stores every repetition; --host runs on the running kernel instead.");
 	if (first == -2)
 		return EXIT_OK;
 	if (first < 0)
@@ -136,18 +242,21 @@ int cmd_run(int argc, char **argv)
 	for (int i = 0; i < names.n; i++)
 		if (!bench_find(names.v[i]))
 			die(EXIT_USAGE, "unknown benchmark '%s'; see reclaimbench list benches", names.v[i]);
-	{
-		char err[256];
-
-		if (params_check(err, sizeof(err)))
-			die(EXIT_USAGE, "%s", err);
-	}
+	if (params_check(err, sizeof(err)))
+		die(EXIT_USAGE, "%s", err);
 	if (!names.n)
 		for (int i = 0; i < nbenches; i++)
 			names.v[names.n++] = benches[i]->name;
-	if (!host)
-		die(EXIT_USAGE, "kernel variants are not built yet; use run --host");
-	if (first < argc)
-		die(EXIT_USAGE, "run --host takes no operand ('%s'); name benchmarks with --bench", argv[first]);
-	return run_host(argc, argv, &names);
+	if (!o.tree != !o.ref)
+		die(EXIT_USAGE, "--tree and --ref go together; give both");
+	o.mem_mb = mem, o.cpus = cpus, o.timeout_s = timeout;
+	if (host) {
+		if (first < argc)
+			die(EXIT_USAGE, "run --host takes no variant ('%s'); name benchmarks with --bench",
+			    argv[first]);
+		return run_host(argc, argv, &names);
+	}
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	return run_variants(argc, argv, &names, argv + first, argc - first, &o);
 }

@@ -6,8 +6,11 @@
 #include "../bench/bench.h"
 #include "reclaimbench.h"
 
+static const char *opt_variants;
+
 static const struct opt common[] = {
 	{ "db", OPT_STRING, &opt_db, 0, 0, "PATH", "results database" },
+	{ "variants", OPT_STRING, &opt_variants, 0, 0, "FILE", "variant spec file (list variants)" },
 	{ "format", OPT_STRING, &opt_format, 0, 0, "text|json", "output format" },
 	{ NULL }
 };
@@ -26,7 +29,7 @@ static int parse_common(int argc, char **argv, const char *usage)
 
 int cmd_list(int argc, char **argv)
 {
-	int first = parse_common(argc, argv, "usage: reclaimbench list benches|runs [--db PATH] [--format text|json]");
+	int first = parse_common(argc, argv, "usage: reclaimbench list benches|variants|runs [--db PATH] [--format text|json]");
 	const char *what = first < argc ? argv[first] : "runs";
 	sqlite3 *db;
 
@@ -43,8 +46,23 @@ int cmd_list(int argc, char **argv)
 			puts("\n]");
 		return EXIT_OK;
 	}
+	if (!strcmp(what, "variants")) {
+		struct variant_set set;
+
+		variants_load(opt_variants ? opt_variants : default_variants_file(), &set);
+		for (int i = 0; i < set.n; i++) {
+			struct variant *v = &set.v[i];
+
+			printf("%s\n  source  %s\n  cmdline %s\n", v->name, v->source, v->cmdline);
+			for (int j = 0; j < v->nconfigs; j++)
+				printf("  config  %s\n", v->configs[j]);
+			for (int j = 0; j < v->npatches; j++)
+				printf("  patch   %s\n", v->patches[j]);
+		}
+		return EXIT_OK;
+	}
 	if (strcmp(what, "runs"))
-		die(EXIT_USAGE, "cannot list '%s'; use list benches or list runs", what);
+		die(EXIT_USAGE, "cannot list '%s'; use list benches, variants or runs", what);
 	db = db_open(opt_db);
 	db_print(db,
 		 "SELECT r.id AS run, r.started_at AS started, "

@@ -1,0 +1,187 @@
+/* Boot a built kernel under QEMU with the project's initramfs (its own
+ * /init, rb-bench and the plan), records coming back on the second serial
+ * line, the console on the first.  Every boot has a time limit; a hang, a
+ * panic or missing records come back as a failure reason, never a crash. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "reclaimbench.h"
+
+static int write_text_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f || fputs(text, f) < 0 || fclose(f))
+		return error("cannot write '%s': %s", path, strerror(errno));
+	return 0;
+}
+
+static int make_initramfs(const struct built *k, struct boot *b, char *const plan[])
+{
+	char *list = xasprintf("%s/initramfs.list", b->logdir), *planf = xasprintf("%s/plan", b->logdir);
+	char *cpio = xasprintf("%s/initramfs.cpio", b->logdir), *text, *p;
+	size_t len = 0;
+	int rc;
+
+	for (int i = 0; plan[i]; i++)
+		len += strlen(plan[i]) + 1;
+	p = text = calloc(1, len + 1);
+	for (int i = 0; plan[i]; i++)
+		p += sprintf(p, "%s\n", plan[i]);
+	if (write_text_file(planf, text))
+		return -1;
+	free(text);
+	text = xasprintf("dir /dev 0755 0 0\nnod /dev/console 0600 0 0 c 5 1\n"
+			 "dir /proc 0755 0 0\ndir /sys 0755 0 0\ndir /bin 0755 0 0\n"
+			 "file /init %s/rb-init 0755 0 0\nfile /bin/rb-bench %s/rb-bench 0755 0 0\n"
+			 "file /plan %s 0644 0 0\n", self_dir(), self_dir(), planf);
+	if (write_text_file(list, text))
+		return -1;
+	free(text);
+	{
+		char *cmd = xasprintf("'%s' '%s' > '%s'", k->gen_init_cpio, list, cpio);
+		rc = system(cmd);
+		free(cmd);
+	}
+	if (rc)
+		return error("gen_init_cpio failed for '%s'", list);
+	b->initramfs = cpio;
+	return 0;
+}
+
+static char *first_line_with(const char *text, const char *needle)
+{
+	const char *p = text ? strstr(text, needle) : NULL;
+
+	if (!p)
+		return NULL;
+	while (p > text && p[-1] != '\n')
+		p--;
+	return xasprintf("%.*s", (int)strcspn(p, "\r\n"), p);
+}
+
+int guest_boot(const struct built *k, const char *cmdline, char *const plan[], struct boot *b)
+{
+	char *console = xasprintf("%s/console.log", b->logdir), *recs = xasprintf("%s/records.log", b->logdir);
+	char *m = xasprintf("%d", b->mem_mb), *c = xasprintf("%d", b->cpus);
+	char *s1 = xasprintf("file:%s", console), *s2 = xasprintf("file:%s", recs);
+	char *argv[40];
+	int n = 0, st, timed_out = 0;
+	struct timespec t0, t1;
+	pid_t pid;
+	char *text, *line;
+
+	b->failure = NULL;
+	b->records = NULL;
+	b->console_log = console;
+	mkdir(b->logdir, 0755);
+	if (make_initramfs(k, b, plan))
+		return -1;
+	argv[n++] = "qemu-system-x86_64";
+	argv[n++] = "-accel";
+	if (!strcmp(b->accel, "kvm")) {
+		argv[n++] = "kvm";
+		argv[n++] = "-cpu";
+		argv[n++] = "host,-arch-capabilities";
+	} else {
+		argv[n++] = "tcg";
+	}
+	argv[n++] = "-m", argv[n++] = m, argv[n++] = "-smp", argv[n++] = c;
+	argv[n++] = "-kernel", argv[n++] = k->bzimage;
+	argv[n++] = "-initrd", argv[n++] = b->initramfs;
+	argv[n++] = "-append", argv[n++] = (char *)cmdline;
+	argv[n++] = "-display", argv[n++] = "none", argv[n++] = "-nodefaults", argv[n++] = "-no-reboot";
+	argv[n++] = "-serial", argv[n++] = s1, argv[n++] = "-serial", argv[n++] = s2;
+	argv[n] = NULL;
+	unlink(console);
+	unlink(recs);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if ((pid = fork()) == 0) {
+		int fd = open(xasprintf("%s/qemu.log", b->logdir), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		dup2(fd, 1), dup2(fd, 2);
+		setpgid(0, 0);
+		execvp(argv[0], argv);
+		fprintf(stderr, "cannot run qemu-system-x86_64: %s\n", strerror(errno));
+		_exit(127);
+	}
+	for (;;) {
+		pid_t r = waitpid(pid, &st, WNOHANG);
+
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (r == pid)
+			break;
+		if (t1.tv_sec - t0.tv_sec >= b->timeout_s) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			timed_out = 1;
+			break;
+		}
+		if (isatty(2) && !b->quiet)
+			fprintf(stderr, "\r\033[K[%s] booted under %s, running the plan (%lds)", b->label,
+				b->accel, (long)(t1.tv_sec - t0.tv_sec));
+		usleep(200000);
+	}
+	if (isatty(2) && !b->quiet)
+		fputs("\r\033[K", stderr);
+	b->wall_s = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	b->records = read_file(recs, NULL);
+	if (!b->records)
+		b->records = xstrdup("");
+	text = read_file(console, NULL);
+	if ((line = first_line_with(text, "Kernel panic")))
+		b->failure = xasprintf("kernel panic: %s (console: %s)", line, console);
+	else if (timed_out)
+		b->failure = xasprintf("guest timed out after %d s, a hang (console: %s)", b->timeout_s, console);
+	else if ((line = first_line_with(text, "Out of memory: Killed process")))
+		b->failure = xasprintf("OOM kill in the guest: %s (console: %s)", line, console);
+	else if (!WIFEXITED(st) || WEXITSTATUS(st))
+		b->failure = xasprintf("qemu failed with status %d (log: %s/qemu.log)",
+				       WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), b->logdir);
+	else if (!strstr(b->records, " end count="))
+		b->failure = xasprintf("the guest stopped before its end record (console: %s)", console);
+	free(text);
+	return b->failure ? -1 : 0;
+}
+
+/* KVM when a short probe boot reaches the end of a tiny plan, else TCG.
+ * The answer is kept per host kernel in the cache. */
+const char *accel_choose(const struct built *k, const char *cmdline)
+{
+	static char answer[8];
+	const char *env = getenv("RECLAIMBENCH_ACCEL");
+	struct utsname u;
+	char *file, *logdir, *old;
+	char *plan[] = { "--reps=1", "--pt-region-mb=2", "pt_reclaim", NULL };
+	struct boot b = { .accel = "kvm", .mem_mb = 256, .cpus = 1, .timeout_s = 20,
+			  .label = "kvm probe", .quiet = 1 };
+
+	if (env && (!strcmp(env, "kvm") || !strcmp(env, "tcg")))
+		return env;
+	if (answer[0])
+		return answer;
+	if (access("/dev/kvm", R_OK | W_OK))
+		return strcpy(answer, "tcg");
+	uname(&u);
+	file = xasprintf("%s/accel-%s", cache_dir(), u.release);
+	if ((old = read_file(file, NULL)) && (!strncmp(old, "kvm", 3) || !strncmp(old, "tcg", 3))) {
+		snprintf(answer, sizeof(answer), "%.3s", old);
+		return answer;
+	}
+	logdir = xasprintf("%s/kvm-probe", cache_dir());
+	b.logdir = logdir;
+	progress("probing KVM with a %d s boot (once per host kernel)", b.timeout_s);
+	strcpy(answer, guest_boot(k, cmdline, plan, &b) == 0 ? "kvm" : "tcg");
+	progress("KVM %s: using %s%s%s", strcmp(answer, "kvm") ? "does not boot guests here" : "works",
+		 answer, b.failure ? "; probe: " : "", b.failure ? b.failure : "");
+	write_text_file(file, answer);
+	return answer;
+}

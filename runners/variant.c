@@ -1,0 +1,206 @@
+/* Variant specs: an INI-like file of [name] sections with source, patch,
+ * config, cmdline and inherit keys.  Errors name file:line. */
+#include <ctype.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "reclaimbench.h"
+
+static void add(char ***list, int *n, char *item)
+{
+	if (!(*list = realloc(*list, (*n + 1) * sizeof(char *))))
+		die(EXIT_INFRA, "out of memory");
+	(*list)[(*n)++] = item;
+}
+
+static char *trim(char *s)
+{
+	char *e = s + strlen(s);
+
+	while (isspace((unsigned char)*s))
+		s++;
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+static int valid_name(const char *s)
+{
+	if (!*s || *s == '.' || *s == '-')
+		return 0;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("._-+", *s))
+			return 0;
+	return 1;
+}
+
+static int valid_source(const char *s)
+{
+	return !strncmp(s, "debian:", 7) || (!strncmp(s, "git:", 4) && strchr(s, '@')) ||
+	       !strncmp(s, "dir:", 4);
+}
+
+/* A path relative to the spec file, which must exist. */
+static char *spec_path(const char *dir, const char *rel, const char *file, int line)
+{
+	char *joined = rel[0] == '/' ? xstrdup(rel) : xasprintf("%s/%s", dir, rel);
+	char *real = realpath(joined, NULL);
+
+	if (!real)
+		die(EXIT_USAGE, "%s:%d: '%s' does not exist; fix the path (relative to the spec file)",
+		    file, line, rel);
+	free(joined);
+	return real;
+}
+
+static struct variant *lookup(struct variant_set *set, const char *name)
+{
+	for (int i = 0; i < set->n; i++)
+		if (!strcmp(set->v[i].name, name))
+			return &set->v[i];
+	return NULL;
+}
+
+/* Fill a variant from its parents, once; inheritance cycles are errors. */
+static void resolve(struct variant_set *set, struct variant *v, int depth)
+{
+	struct variant *p;
+	char **patches = NULL;
+	int n = 0;
+
+	if (v->resolved || !v->inherit) {
+		v->resolved = 1;
+		return;
+	}
+	if (depth > set->n)
+		die(EXIT_USAGE, "%s:%d: variant '%s' inherits from itself; break the cycle", set->file,
+		    v->line, v->name);
+	if (!(p = lookup(set, v->inherit)))
+		die(EXIT_USAGE, "%s:%d: variant '%s' inherits unknown variant '%s'", set->file, v->line,
+		    v->name, v->inherit);
+	resolve(set, p, depth + 1);
+	if (!v->source)
+		v->source = p->source;
+	if (!v->cmdline)
+		v->cmdline = p->cmdline;
+	if (!v->nconfigs)
+		for (int i = 0; i < p->nconfigs; i++)
+			add(&v->configs, &v->nconfigs, p->configs[i]);
+	for (int i = 0; i < p->npatches; i++)
+		add(&patches, &n, p->patches[i]);
+	for (int i = 0; i < v->npatches; i++)
+		add(&patches, &n, v->patches[i]);
+	free(v->patches);
+	v->patches = patches;
+	v->npatches = n;
+	v->resolved = 1;
+}
+
+int variants_parse(const char *file, const char *text, struct variant_set *set)
+{
+	char *copy = xstrdup(text), *dirbuf = xstrdup(file), *dir;
+	struct variant *cur = NULL;
+	int lineno = 0;
+
+	memset(set, 0, sizeof(*set));
+	set->file = xstrdup(file);
+	dir = dirname(dirbuf);
+	for (char *line = copy, *next; line; line = next) {
+		char *s, *eq, *key, *val;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		lineno++;
+		s = trim(line);
+		if (!*s || *s == '#' || *s == ';')
+			continue;
+		if (*s == '[') {
+			char *end = strchr(s, ']');
+
+			if (!end || trim(end + 1)[0])
+				die(EXIT_USAGE, "%s:%d: malformed section '%s'; write [NAME]", file, lineno, s);
+			*end = '\0';
+			s = trim(s + 1);
+			if (!valid_name(s))
+				die(EXIT_USAGE, "%s:%d: variant name '%s' may hold only letters, digits and ._-+",
+				    file, lineno, s);
+			if (lookup(set, s))
+				die(EXIT_USAGE, "%s:%d: variant '%s' defined twice", file, lineno, s);
+			if (!(set->v = realloc(set->v, (set->n + 1) * sizeof(*set->v))))
+				die(EXIT_INFRA, "out of memory");
+			cur = memset(&set->v[set->n++], 0, sizeof(*cur));
+			cur->name = xstrdup(s);
+			cur->line = lineno;
+			continue;
+		}
+		if (!(eq = strchr(s, '=')))
+			die(EXIT_USAGE, "%s:%d: expected 'key = value' or [NAME], not '%s'", file, lineno, s);
+		*eq = '\0';
+		key = trim(s);
+		val = trim(eq + 1);
+		if (!cur)
+			die(EXIT_USAGE, "%s:%d: '%s' before any [NAME] section", file, lineno, key);
+		if (!*val)
+			die(EXIT_USAGE, "%s:%d: '%s' has no value", file, lineno, key);
+		if (!strcmp(key, "source")) {
+			if (!valid_source(val))
+				die(EXIT_USAGE, "%s:%d: source '%s' is not debian:VERSION, git:DIR@REF or dir:DIR",
+				    file, lineno, val);
+			cur->source = xstrdup(val);
+		} else if (!strcmp(key, "patch")) {
+			add(&cur->patches, &cur->npatches, spec_path(dir, val, file, lineno));
+		} else if (!strcmp(key, "config")) {
+			add(&cur->configs, &cur->nconfigs, spec_path(dir, val, file, lineno));
+		} else if (!strcmp(key, "cmdline")) {
+			cur->cmdline = xstrdup(val);
+		} else if (!strcmp(key, "inherit")) {
+			cur->inherit = xstrdup(val);
+		} else {
+			die(EXIT_USAGE, "%s:%d: unknown key '%s'; use source, patch, config, cmdline or inherit",
+			    file, lineno, key);
+		}
+	}
+	for (int i = 0; i < set->n; i++)
+		resolve(set, &set->v[i], 0);
+	for (int i = 0; i < set->n; i++) {
+		struct variant *v = &set->v[i];
+
+		if (!v->source)
+			die(EXIT_USAGE, "%s:%d: variant '%s' has no source", file, v->line, v->name);
+		if (!v->nconfigs)
+			die(EXIT_USAGE, "%s:%d: variant '%s' has no config fragment", file, v->line, v->name);
+		if (!v->cmdline)
+			v->cmdline = xstrdup("console=ttyS0 panic=-1");
+	}
+	free(copy);
+	free(dirbuf);
+	return 0;
+}
+
+void variants_load(const char *file, struct variant_set *set)
+{
+	char *text = read_file(file, NULL);
+
+	if (!text)
+		die(EXIT_USAGE, "variant spec '%s' cannot be read; pass --variants FILE", file);
+	variants_parse(file, text, set);
+	free(text);
+}
+
+struct variant *variant_find(struct variant_set *set, const char *name)
+{
+	return lookup(set, name);
+}
+
+const char *default_variants_file(void)
+{
+	static char *path;
+
+	if (!path)
+		path = xasprintf("%s/../kernels/variants.conf", self_dir());
+	return path;
+}
