@@ -32,5 +32,9 @@ $(B)/reclaimbench: $(RUNNER_SRC) $(RUNNER_HDR) $(B)/schema.c $(BENCH_LIB) $(BENC
 	$(CC) $(CFLAGS) -pthread -o $@ $(RUNNER_SRC) $(B)/schema.c $(BENCH_LIB) $(BENCH_SRC) \
 		-lsqlite3 -lcurl -lm
 
+$(B)/unit: tests/unit.c $(filter-out runners/main.c,$(RUNNER_SRC)) $(RUNNER_HDR) $(B)/schema.c $(BENCH_LIB) $(BENCH_SRC) $(BENCH_HDR)
+	$(CC) $(CFLAGS) -DFIXTURES='"$(CURDIR)/tests"' -pthread -o $@ tests/unit.c \
+		$(filter-out runners/main.c,$(RUNNER_SRC)) $(B)/schema.c $(BENCH_LIB) $(BENCH_SRC) -lsqlite3 -lcurl -lm
+
 clean:
 	rm -rf $(B)

@@ -80,6 +80,10 @@ static int child_main(const struct bench_info *b, int out)
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	ret = b->setup(&ctx);
+	/* Fault injection for the tests: a benchmark that crashes after it
+	 * changed the knobs. */
+	if (ret == BENCH_OK && getenv("RB_TEST_CRASH") && !strcmp(getenv("RB_TEST_CRASH"), b->name))
+		abort();
 	if (ret == BENCH_OK) {
 		perf_open();
 		for (ctx.rep = 0; ctx.rep < params.reps && ret == BENCH_OK; ctx.rep++)

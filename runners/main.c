@@ -5,8 +5,6 @@
 
 #include "reclaimbench.h"
 
-const char *opt_db = "reclaimbench.db";
-const char *opt_format = "text";
 
 static const struct subcommand {
 	const char *name;

@@ -12,6 +12,9 @@
 
 #include "reclaimbench.h"
 
+const char *opt_db = "reclaimbench.db";
+const char *opt_format = "text";
+
 void die(int code, const char *fmt, ...)
 {
 	va_list ap;

@@ -1,0 +1,21 @@
+# TAP helpers for the shell tests.  Each test script prints TAP lines; the
+# runner (tests/run.sh) counts them.
+n=0
+ok() {	# ok CONDITION-EXIT-STATUS DESCRIPTION
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
+}
+check() { # check DESCRIPTION COMMAND...
+	d=$1; shift
+	if "$@"; then ok 0 "$d"; else ok 1 "$d"; fi
+}
+skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
+done_testing() { echo "1..$n"; }
+top=$(cd "$(dirname "$0")/.." && pwd)
+rb=$top/build/reclaimbench
+bench=$top/build/rb-bench
+work=$(mktemp -d /tmp/rb-test-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+q() { sqlite3 "$1" "$2"; }
+thp_state() { cat /sys/kernel/mm/transparent_hugepage/enabled /sys/kernel/mm/transparent_hugepage/defrag \
+	/sys/kernel/mm/transparent_hugepage/hugepages-*/enabled 2>/dev/null | md5sum; }

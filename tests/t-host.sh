@@ -1,0 +1,87 @@
+#!/bin/sh
+# Host mode on the running kernel: every benchmark, real counters, knobs
+# restored after a run, an interrupted run and a crashed benchmark; bad
+# input refused with exit 2 and the database untouched.
+. "$(dirname "$0")/lib.sh"
+db=$work/host.db
+
+# Bad input first: nothing may be written.
+"$rb" run --host --bench nosuch --db "$db" 2>"$work/err"; rc=$?
+[ $rc = 2 ] && [ ! -e "$db" ]; ok $? "unknown benchmark: exit 2 ($rc), database not created"
+grep -q "unknown benchmark 'nosuch'" "$work/err"; ok $? "unknown benchmark named: $(cat "$work/err")"
+"$rb" run --host --reps 0 --db "$db" 2>"$work/err"; rc=$?
+[ $rc = 2 ] && [ ! -e "$db" ]; ok $? "--reps 0: exit 2 ($rc): $(cat "$work/err")"
+"$rb" run --host --region-mb 3 --db "$db" 2>"$work/err"; rc=$?
+[ $rc = 2 ] && [ ! -e "$db" ]; ok $? "--region-mb 3: exit 2 ($rc): $(cat "$work/err")"
+"$rb" run --host --db /nonexistent/dir/x.db 2>"$work/err"; rc=$?
+[ $rc = 2 ]; ok $? "unwritable database path: exit 2 ($rc): $(cat "$work/err")"
+
+if [ "$(id -u)" != 0 ] || [ ! -w /sys/kernel/mm/transparent_hugepage/enabled ]; then
+	skip "host benchmarks need root and a writable THP sysfs"
+	done_testing; exit 0
+fi
+
+before=$(thp_state)
+"$rb" run --host --reps 3 --db "$db" > "$work/out" 2>&1; rc=$?
+ok $rc "run --host --reps 3 exits 0: $(tail -n 2 "$work/out" | head -n 1)"
+ok $(( $(q "$db" "SELECT count(*) FROM runs WHERE status='ok'") != 4 )) "4 runs ok, none skipped: $(q "$db" "SELECT group_concat(bench||'='||status||' '||reason, '; ') FROM runs")"
+ok $(( $(q "$db" "SELECT count(DISTINCT rep) FROM samples") != 3 )) "3 repetitions stored raw"
+[ "$(thp_state)" = "$before" ]; ok $? "THP knobs as before the run"
+
+lf="FROM samples s JOIN runs r ON r.id = s.run_id WHERE r.bench = 'lazyfree_mthp'"
+ok $(( $(q "$db" "SELECT count(*) $lf AND metric='vmstat.pglazyfreed' AND value = 32768") != 3 )) \
+	"lazyfree_mthp: pglazyfreed = 32768 (the region's pages) in every repetition"
+ok $(( $(q "$db" "SELECT count(*) $lf AND metric='setup.folios' AND value = 2048") != 3 )) \
+	"lazyfree_mthp: 2048 folios of 64 kB checked at setup"
+sd=$(q "$db" "SELECT group_concat(value) $lf AND metric='mthp.split_deferred'")
+case $(uname -r) in
+[0-5].*|6.[0-9].*|6.1[0-7].*) skip "split_deferred 0 needs batched lazyfree unmap (6.18+), this is $(uname -r): $sd" ;;
+*) ok $(( $(q "$db" "SELECT CAST(max(value) AS INTEGER) $lf AND metric='mthp.split_deferred'") != 0 )) "lazyfree_mthp: split_deferred delta 0 ($sd)" ;;
+esac
+cyc=$(q "$db" "SELECT count(*) $lf AND metric='perf.cycles' AND value IS NULL AND note != ''")
+ok $(( cyc != 3 && $(q "$db" "SELECT count(*) $lf AND metric='perf.cycles' AND value > 0") != 3 )) \
+	"hardware events: a count, or 'unsupported' with a reason, never a bare 0"
+
+pt="FROM samples s JOIN runs r ON r.id = s.run_id WHERE r.bench = 'pt_reclaim'"
+pb=$(q "$db" "SELECT min(value) $pt AND metric='status.VmPTE_before'")
+pa=$(q "$db" "SELECT max(value) $pt AND metric='status.VmPTE_after'")
+case $(uname -r) in
+[0-5].*|6.[0-9].*|6.1[0-3].*) skip "PT reclaim needs 6.14+: VmPTE $pb -> $pa kB" ;;
+*) ok $(( $(q "$db" "SELECT $pa < 0.05 * $pb") != 1 )) "pt_reclaim: VmPTE after MADV_DONTNEED under 5% of before ($pb -> $pa kB)" ;;
+esac
+ok $(( $(q "$db" "SELECT CAST(max(value) AS INTEGER) FROM samples s JOIN runs r ON r.id=s.run_id WHERE r.bench='pmd_redirty' AND metric='check.lost_pages'") != 0 )) \
+	"pmd_redirty: no redirtied page lost"
+ok $(( $(q "$db" "SELECT CAST(sum(value) AS INTEGER) FROM samples s JOIN runs r ON r.id=s.run_id WHERE r.bench='ttu_sync_race' AND metric='race.reclaimed'") <= 0 )) \
+	"ttu_sync_race: folios really reclaimed while racing"
+
+"$rb" show last --db "$db" > "$work/show"; ok $? "show last prints a table"
+grep -q '^status.VmPTE_after' "$work/show"; ok $? "show lists VmPTE_after"
+"$rb" show 1 --format json --db "$db" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["format"]==1 and len(d["samples"])>20' 2>/dev/null
+ok $? "show --format json is valid JSON with the samples"
+
+# A benchmark that crashes after it changed the knobs.
+RB_TEST_CRASH=lazyfree_mthp "$rb" run --host --bench lazyfree_mthp --reps 1 --db "$db" > "$work/out" 2>&1; rc=$?
+ok $(( rc != 3 )) "crashed benchmark: exit 3 ($rc)"
+r=$(q "$db" "SELECT status || ': ' || reason FROM runs ORDER BY id DESC LIMIT 1")
+case $r in failed*signal\ 6*) ok 0 "crashed benchmark stored as failed: $r";; *) ok 1 "crashed benchmark stored as failed: $r";; esac
+[ "$(thp_state)" = "$before" ]; ok $? "THP knobs restored after the crash"
+
+# Interrupted with SIGINT in the middle of ttu_sync_race.
+"$rb" run --host --bench ttu_sync_race --race-iterations 2000 --reps 5 --db "$db" > "$work/out" 2>&1 &
+pid=$!
+sleep 2
+kill -INT $pid
+wait $pid; rc=$?
+ok $(( rc != 130 )) "SIGINT: exit 130 ($rc)"
+r=$(q "$db" "SELECT status || ': ' || reason FROM runs ORDER BY id DESC LIMIT 1")
+case $r in failed*interrupted*) ok 0 "interrupted run stored as failed: $r";; *) ok 1 "interrupted run stored as failed: $r";; esac
+[ "$(thp_state)" = "$before" ]; ok $? "THP knobs restored after SIGINT"
+[ "$(q "$db" "PRAGMA integrity_check")" = ok ]; ok $? "integrity_check ok"
+
+# A database from a newer schema is refused and left as it was.
+cp "$db" "$work/newer.db"; sqlite3 "$work/newer.db" "PRAGMA user_version = 42"
+sum=$(md5sum < "$work/newer.db")
+"$rb" run --host --bench pt_reclaim --db "$work/newer.db" 2>"$work/err"; rc=$?
+[ $rc = 2 ]; ok $? "newer schema: exit 2 ($rc): $(cat "$work/err")"
+[ "$(md5sum < "$work/newer.db")" = "$sum" ]; ok $? "newer database untouched"
+done_testing

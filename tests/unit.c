@@ -1,0 +1,344 @@
+/* Unit tests of the library parts, on fixtures and a real SQLite file.
+ * Prints TAP. */
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../bench/bench.h"
+#include "../bench/record.h"
+#include "../runners/reclaimbench.h"
+
+static int tests, failed;
+static char tmp[] = "/tmp/rb-unit-XXXXXX";
+
+static void check(int cond, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%sok %d - ", cond ? "" : "not ", ++tests);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	failed += !cond;
+}
+
+static char *fixture(const char *name)
+{
+	char *path = xasprintf("%s/fixtures/%s", FIXTURES, name), *text = read_file(path, NULL);
+
+	if (!text) {
+		printf("Bail out! fixture %s missing\n", path);
+		exit(1);
+	}
+	free(path);
+	return text;
+}
+
+/* Runs fn in a child; returns its exit code and the first stderr line. */
+static int in_child(void (*fn)(void *), void *arg, char *err, size_t cap)
+{
+	int p[2], st;
+	pid_t pid;
+	ssize_t n;
+
+	if (pipe(p))
+		return -1;
+	fflush(stdout);
+	if ((pid = fork()) == 0) {
+		dup2(p[1], 2);
+		close(p[0]);
+		fn(arg);
+		_exit(0);
+	}
+	close(p[1]);
+	size_t got = 0;
+	while (got < cap - 1 && (n = read(p[0], err + got, cap - 1 - got)) > 0)
+		got += n;
+	err[got] = '\0';
+	err[strcspn(err, "\n")] = '\0';
+	close(p[0]);
+	waitpid(pid, &st, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_parsers(void)
+{
+	char *vm = fixture("vmstat.txt"), *status = fixture("status.txt"), choice[32];
+	uint64_t v = 0;
+	long long kb = 0;
+
+	check(parse_vmstat(vm, "pglazyfreed", &v) == 0 && v == 32768, "vmstat pglazyfreed is 32768");
+	check(parse_vmstat(vm, "pglazyfree", &v) == 0 && v == 32768, "vmstat name is matched whole");
+	check(parse_vmstat(vm, "thp_split_pmd", &v) == 0 && v == 64, "vmstat thp_split_pmd not its longer twin");
+	check(parse_vmstat(vm, "thp_deferred_split_page", &v) == -1, "vmstat missing field is -1, not 0");
+	check(parse_status_kb(status, "VmPTE", &kb) == 0 && kb == 102640, "status VmPTE 102640 kB");
+	check(parse_status_kb(status, "Threads", &kb) == -1, "status field without kB refused");
+	check(parse_status_kb(status, "VmPMD", &kb) == -1, "status missing field is -1");
+	free(vm), free(status);
+	vm = fixture("thp-enabled.txt");
+	check(parse_knob(vm, choice, sizeof(choice)) == 0 && !strcmp(choice, "madvise"), "knob [madvise]");
+	free(vm);
+	vm = fixture("thp-size-enabled.txt");
+	check(parse_knob(vm, choice, sizeof(choice)) == 0 && !strcmp(choice, "never"), "size knob [never]");
+	free(vm);
+	check(parse_knob("511\n", choice, sizeof(choice)) == 0 && !strcmp(choice, "511"), "plain knob value");
+	check(parse_knob("", choice, sizeof(choice)) == -1, "empty knob refused");
+}
+
+static void test_records(void)
+{
+	char payload[256] = "sample", line[512];
+	struct record r;
+	const char *why = NULL;
+	int n;
+
+	record_field(payload, sizeof(payload), "reason", "no 64 kB mTHP = odd * % \n");
+	n = record_frame(line, sizeof(line), 7, payload);
+	check(n > 0 && line[n - 1] == '\n', "frame ends with a newline");
+	check(record_parse(line, &r, &why) == 0 && r.seq == 7 && !strcmp(r.kind, "sample"),
+	      "framed line parses back");
+	check(!strcmp(record_get(&r, "reason") ?: "", "no 64 kB mTHP = odd * % \n"),
+	      "escaped value comes back exactly");
+	line[10] ^= 1;
+	check(record_parse(line, &r, &why) == -1 && !strcmp(why, "bad checksum"), "flipped bit: bad checksum");
+	check(record_parse("RB1 1 x *zz", &r, &why) == -1, "malformed checksum refused");
+	check(record_parse("hello world", &r, &why) == -1, "not a record line refused");
+	check(crc32_update(0, "123456789", 9) == 0xcbf43926, "crc32 check value");
+}
+
+static void test_opts(void)
+{
+	unsigned long u = 5;
+	const char *s = NULL;
+	int flag = 0;
+	struct opt_list l = { 0 };
+	const struct opt t[] = {
+		{ "n", OPT_UINT, &u, 1, 10, "N", "a number" },
+		{ "s", OPT_STRING, &s, 0, 0, "S", "a string" },
+		{ "f", OPT_FLAG, &flag, 0, 0, NULL, "a flag" },
+		{ "l", OPT_LIST, &l, 0, 0, "X", "a list" },
+		{ NULL }
+	};
+	const struct opt *const tables[] = { t, NULL };
+	char *argv[] = { "x", "op1", "--n", "7", "--s=hi", "--f", "--l", "a", "op2", "--l=b", NULL };
+	char err[256];
+	int first = opts_parse(tables, 10, argv, 1, "usage");
+
+	check(first == 8 && !strcmp(argv[8], "op1") && !strcmp(argv[9], "op2"), "operands moved after options");
+	check(u == 7 && s && !strcmp(s, "hi") && flag && l.n == 2 && !strcmp(l.v[1], "b"), "values set");
+	check(opts_set(&t[0], "11", err, sizeof(err)) == -1 && strstr(err, "from 1 to 10"), "bound refused: %s", err);
+	check(opts_set(&t[0], "-1", err, sizeof(err)) == -1, "negative refused");
+	check(opts_set(&t[0], "3x", err, sizeof(err)) == -1 && strstr(err, "wants a number"), "garbage refused");
+	check(opts_find(bench_params, "reps") && opts_find(bench_params, "mthp-kb"), "bench parameter table");
+	for (int i = 0; i < nbenches; i++)
+		check(bench_check(benches[i]) == NULL, "bench %s passes its table check", benches[i]->name);
+}
+
+static void load_spec(void *name)
+{
+	struct variant_set set;
+	char *path = xasprintf("%s/fixtures/%s", FIXTURES, (char *)name);
+
+	variants_load(path, &set);
+}
+
+static void test_variants(void)
+{
+	struct variant_set set;
+	char *path = xasprintf("%s/fixtures/variants-good.conf", FIXTURES), err[512];
+	struct variant *g;
+	static const struct { const char *file, *want; } bad[] = {
+		{ "variants-badkey.conf", "variants-badkey.conf:4: unknown key 'bogus'" },
+		{ "variants-cycle.conf", "inherits from itself" },
+		{ "variants-missing.conf", "variants-missing.conf:3: 'missing.config' does not exist" },
+		{ "variants-badname.conf", "variants-badname.conf:1: variant name 'a b'" },
+		{ "no-such.conf", "cannot be read" },
+	};
+
+	variants_load(path, &set);
+	g = variant_find(&set, "grandchild");
+	check(set.n == 3 && g, "three variants parsed");
+	check(g && g->npatches == 2 && strstr(g->patches[0], "no-ttu-sync") && strstr(g->patches[1], "no-pt-reclaim"),
+	      "inherited patches come first");
+	check(g && !strcmp(g->source, "debian:7.3") && !strcmp(g->cmdline, "console=ttyS0 quiet"),
+	      "source inherited, cmdline replaced");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int code = in_child(load_spec, (void *)bad[i].file, err, sizeof(err));
+
+		check(code == EXIT_USAGE && strstr(err, bad[i].want), "%s: exit 2 and '%s' (got %d: %s)",
+		      bad[i].file, bad[i].want, code, err);
+	}
+}
+
+static char *dbpath;
+
+static void open_db(void *path)
+{
+	db_close(db_open(path));
+}
+
+static long long query_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	long long v = -1;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static char *query_text(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	char *v = NULL;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		v = xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return v ? v : xstrdup("");
+}
+
+static void test_db(void)
+{
+	char err[512], *newer = xasprintf("%s/newer.db", tmp), *junk = xasprintf("%s/junk.db", tmp);
+	char *before, *after, *mode;
+	sqlite3 *db, *raw;
+	int code;
+
+	dbpath = xasprintf("%s/t.db", tmp);
+	db = db_open(dbpath);
+	check(query_int(db, "PRAGMA user_version") == schema_count, "migrations bring user_version to %d", schema_count);
+	mode = query_text(db, "PRAGMA journal_mode");
+	check(!strcmp(mode, "wal"), "journal mode is WAL (%s)", mode);
+	check(query_int(db, "PRAGMA foreign_keys") == 1, "foreign keys on");
+	check(db_exec(db, "INSERT INTO samples (run_id, rep, metric, unit) VALUES (999, 0, 'x', 'ns')") == -1,
+	      "a sample of no run is refused (foreign key)");
+	db_close(db);
+	db = db_open(dbpath);
+	check(query_int(db, "PRAGMA user_version") == schema_count, "reopening applies nothing twice");
+	db_close(db);
+
+	sqlite3_open(newer, &raw);
+	sqlite3_exec(raw, "CREATE TABLE t (x); PRAGMA user_version = 99;", NULL, NULL, NULL);
+	sqlite3_close(raw);
+	before = read_file(newer, NULL);
+	code = in_child(open_db, newer, err, sizeof(err));
+	after = read_file(newer, NULL);
+	check(code == EXIT_USAGE && strstr(err, "schema version 99, newer"), "newer schema: exit 2, '%s'", err);
+	check(before && after && !memcmp(before, after, 4096), "newer database left untouched");
+	{
+		FILE *f = fopen(junk, "w");
+		fputs("this is not a database, it is a text file long enough to have a header......", f);
+		fclose(f);
+	}
+	code = in_child(open_db, junk, err, sizeof(err));
+	check(code == EXIT_USAGE && strstr(err, "not an SQLite database"), "not SQLite: exit 2, '%s'", err);
+	code = in_child(open_db, "/nonexistent-dir/x.db", err, sizeof(err));
+	check(code == EXIT_USAGE && strstr(err, "cannot be created"), "unwritable path: exit 2, '%s'", err);
+}
+
+/* A record stream: payloads separated by '|', framed with sequence numbers. */
+static char *stream(const char *payloads, int drop, int dup, int corrupt)
+{
+	char *copy = xstrdup(payloads), *out = calloc(1, 65536), line[1024];
+	unsigned long seq = 0;
+	int i = 0;
+
+	for (char *p = strtok(copy, "|"); p; p = strtok(NULL, "|"), i++) {
+		record_frame(line, sizeof(line), seq++, p);
+		if (i == corrupt)
+			line[8] ^= 2;
+		if (i != drop)
+			strcat(out, line);
+		if (i == dup)
+			strcat(out, line);
+	}
+	free(copy);
+	return out;
+}
+
+#define GOOD "hello format=1 release=6.18 kversion=x|begin bench=pt_reclaim version=1 params=reps=1|" \
+	     "sample rep=0 metric=time.wall value=100 unit=ns|sample rep=0 metric=perf.cycles value=unsupported unit=events note=no|" \
+	     "done status=ok samples=2|end count=5"
+
+static void ingest_case(const char *what, const char *text, const char *want_status, const char *want_reason)
+{
+	struct session_info s = { .session = what, .accel = "host" };
+	const char *planned[] = { "pt_reclaim" };
+	struct ingest_result res;
+	sqlite3 *db = db_open(dbpath);
+	char *sql, *status, *reason;
+
+	s.planned = planned;
+	s.nplanned = 1;
+	ingest(db, text, &s, &res);
+	sql = xasprintf("SELECT status FROM runs WHERE session = '%s'", what);
+	status = query_text(db, sql);
+	free(sql);
+	sql = xasprintf("SELECT reason FROM runs WHERE session = '%s'", what);
+	reason = query_text(db, sql);
+	check(!strcmp(status, want_status) && strstr(reason, want_reason), "ingest %s: %s (%s)", what, status, reason);
+	free(sql), free(status), free(reason);
+	db_close(db);
+}
+
+static void test_ingest(void)
+{
+	sqlite3 *db;
+
+	ingest_case("good", stream(GOOD, -1, -1, -1), "ok", "");
+	db = db_open(dbpath);
+	check(query_int(db, "SELECT count(*) FROM samples s JOIN runs r ON r.id = s.run_id WHERE r.session = 'good'") == 2,
+	      "both samples stored");
+	check(query_int(db, "SELECT count(*) FROM samples s JOIN runs r ON r.id = s.run_id WHERE r.session = 'good' "
+			    "AND s.value IS NULL AND s.note = 'no'") == 1, "unsupported stored as NULL with its note");
+	db_close(db);
+	ingest_case("truncated", stream("hello format=1|begin bench=pt_reclaim version=1 params=|sample rep=0 metric=a value=1 unit=ns", -1, -1, -1),
+		    "incomplete", "stream ended before the run was done");
+	ingest_case("lost", stream(GOOD, 2, -1, -1), "incomplete", "records lost");
+	ingest_case("duplicated", stream(GOOD, -1, 2, -1), "incomplete", "repeated or reordered");
+	ingest_case("corrupt", stream(GOOD, -1, -1, 3), "incomplete", "bad checksum");
+	ingest_case("miscounted", stream("hello format=1|begin bench=pt_reclaim version=1 params=|done status=ok samples=3|end count=3", -1, -1, -1),
+		    "incomplete", "counts 3 samples, 0 arrived");
+	ingest_case("never-began", stream("hello format=1|end count=1", -1, -1, -1), "failed", "never started");
+	db = db_open(dbpath);
+	check(query_int(db, "SELECT count(*) FROM runs WHERE status = 'ok'") == 1, "only the good run is ok");
+	{
+		char *ic = query_text(db, "PRAGMA integrity_check");
+		check(!strcmp(ic, "ok"), "integrity_check ok");
+		free(ic);
+	}
+	db_close(db);
+}
+
+int main(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (!mkdtemp(tmp)) {
+		puts("Bail out! mkdtemp");
+		return 1;
+	}
+	test_parsers();
+	test_records();
+	test_opts();
+	test_variants();
+	test_db();
+	test_ingest();
+	printf("1..%d\n", tests);
+	{
+		char *cmd = xasprintf("rm -rf '%s'", tmp);
+		int rc = system(cmd);
+
+		free(cmd);
+		if (rc)
+			puts("# could not remove the temporary folder");
+	}
+	return failed ? 1 : 0;
+}
