@@ -36,5 +36,16 @@ $(B)/unit: tests/unit.c $(filter-out runners/main.c,$(RUNNER_SRC)) $(RUNNER_HDR)
 	$(CC) $(CFLAGS) -DFIXTURES='"$(CURDIR)/tests"' -pthread -o $@ tests/unit.c \
 		$(filter-out runners/main.c,$(RUNNER_SRC)) $(B)/schema.c $(BENCH_LIB) $(BENCH_SRC) -lsqlite3 -lcurl -lm
 
+deps:
+	sh runners/deps.sh
+
+check: deps all $(B)/unit
+	sh tests/run.sh
+
+# The main job: build every default variant, boot each, run every
+# benchmark, store it all and print the comparison.
+run: deps all
+	$(B)/reclaimbench run $(RUN_ARGS)
+
 clean:
 	rm -rf $(B)

@@ -1,0 +1,22 @@
+#!/bin/sh
+# Install what reclaimbench needs from Debian's packages, once: the
+# compilers and libraries it builds with, QEMU to boot guests, what a kernel
+# build needs, perf and gnuplot.  Does nothing when all is there.
+set -eu
+pkgs="build-essential git sqlite3 libsqlite3-dev libcurl4-openssl-dev qemu-system-x86
+      linux-perf gnuplot-nox flex bison bc libelf-dev libssl-dev cpio ccache xz-utils
+      python3"
+missing=
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "deps: installing$missing" >&2
+if [ "$(id -u)" != 0 ]; then
+	echo "error: packages missing ($missing); run 'make deps' as root or install them with apt-get" >&2
+	exit 3
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >&2
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing >&2

@@ -1,0 +1,83 @@
+#!/bin/sh
+# Real kernels built (cached) and booted under QEMU: counters from inside
+# the guests, a kernel panic and a hang caught within their limits, a patch
+# that does not apply and an option that does not exist refused.
+. "$(dirname "$0")/lib.sh"
+db=$work/guest.db
+q1() { q "$db" "SELECT $1 FROM samples s JOIN runs r ON r.id = s.run_id JOIN kernels k ON k.id = r.kernel_id WHERE $2"; }
+
+"$rb" run 6.12 7.3 --reps 2 --race-iterations 20 --db "$db" --out "$work/out" > "$work/run.log" 2>&1; rc=$?
+ok $rc "run 6.12 7.3 builds, boots and exits 0 ($(tail -n 1 "$work/run.log"))"
+[ "$(q "$db" "SELECT count(*) FROM runs WHERE status='ok'")" = 8 ]
+ok $? "8 runs ok: $(q "$db" "SELECT group_concat(bench||'='||status||' '||reason, '; ') FROM runs WHERE status != 'ok'")"
+a=$(q "$db" "SELECT DISTINCT accel FROM runs"); case $a in tcg|kvm) ok 0 "accelerator recorded: $a";; *) ok 1 "accelerator recorded: $a";; esac
+[ "$(q "$db" "SELECT count(*) FROM runs WHERE guest_mem_mb > 0 AND guest_cpus > 0")" = 8 ]; ok $? "guest size recorded"
+r=$(q1 "group_concat(k.release)" "k.variant='6.12' AND r.bench='pt_reclaim' AND s.metric='time.wall'")
+case $r in 6.12.*) ok 0 "the 6.12 guest really ran 6.12 ($r)";; *) ok 1 "the 6.12 guest really ran 6.12 ($r)";; esac
+
+for v in 6.12 7.3; do
+	w="k.variant='$v' AND r.bench='lazyfree_mthp'"
+	[ "$(q1 "count(*)" "$w AND s.metric='vmstat.pglazyfreed' AND s.value=32768")" = 2 ]
+	ok $? "$v: pglazyfreed = 32768 in both repetitions"
+done
+sd612=$(q1 "group_concat(CAST(s.value AS INTEGER))" "k.variant='6.12' AND r.bench='lazyfree_mthp' AND s.metric='mthp.split_deferred'")
+sd73=$(q1 "group_concat(CAST(s.value AS INTEGER))" "k.variant='7.3' AND r.bench='lazyfree_mthp' AND s.metric='mthp.split_deferred'")
+[ "$sd612" = "2048,2048" ]; ok $? "6.12 (no batched lazyfree unmap): split_deferred 2048 per repetition ($sd612)"
+[ "$sd73" = "0,0" ]; ok $? "7.3 (batched lazyfree unmap): split_deferred 0 ($sd73)"
+for v in 6.12 7.3; do
+	w="k.variant='$v' AND r.bench='pt_reclaim'"
+	eval "b_$(echo $v | tr . _)=$(q1 "CAST(min(s.value) AS INTEGER)" "$w AND s.metric='status.VmPTE_before'")"
+	eval "a_$(echo $v | tr . _)=$(q1 "CAST(max(s.value) AS INTEGER)" "$w AND s.metric='status.VmPTE_after'")"
+done
+[ "$a_6_12" -ge $(( b_6_12 * 9 / 10 )) ]; ok $? "6.12 (no PT reclaim): VmPTE kept ($b_6_12 -> $a_6_12 kB)"
+[ "$a_7_3" -lt $(( b_7_3 / 10 )) ]; ok $? "7.3 (PT reclaim): VmPTE dropped by more than 90% ($b_7_3 -> $a_7_3 kB)"
+grep -q 'split_deferred' "$work/run.log"; ok $? "the summary table is printed"
+
+# Second run of the same variant: nothing rebuilt.
+"$rb" run 7.3 --bench pt_reclaim --reps 1 --db "$db" --out "$work/out" > "$work/run2.log" 2>&1
+grep -q "variant '7.3': cached build" "$work/run2.log"; ok $? "an unchanged variant is not rebuilt"
+
+# A kernel panic: an /init that cannot run (a dynamic binary, no libc in
+# the initramfs) and panic=-1.
+start=$(date +%s)
+RECLAIMBENCH_INIT=/bin/true "$rb" run 6.12 --bench pt_reclaim --timeout 120 --db "$db" --out "$work/out" > "$work/panic.log" 2>&1; rc=$?
+took=$(( $(date +%s) - start ))
+r=$(q "$db" "SELECT status||': '||reason FROM runs ORDER BY id DESC LIMIT 1")
+[ $rc = 3 ] && [ $took -lt 120 ]; ok $? "panic: exit 3 ($rc) in $took s, well within the 120 s limit"
+case $r in failed:*"kernel panic"*) ok 0 "panic stored as failed with the reason: $r";; *) ok 1 "panic stored as failed with the reason: $r";; esac
+
+# A hang: an /init that never ends.
+cc -static -O2 -o "$work/hang" "$top/tests/hang-init.c"
+start=$(date +%s)
+RECLAIMBENCH_INIT=$work/hang "$rb" run 6.12 --bench pt_reclaim --timeout 20 --db "$db" --out "$work/out" > "$work/hang.log" 2>&1; rc=$?
+took=$(( $(date +%s) - start ))
+r=$(q "$db" "SELECT status||': '||reason FROM runs ORDER BY id DESC LIMIT 1")
+[ $rc = 3 ] && [ $took -lt 40 ]; ok $? "hang: exit 3 ($rc) after $took s (limit 20 s)"
+case $r in failed:*"timed out after 20 s"*) ok 0 "hang stored as failed: $r";; *) ok 1 "hang stored as failed: $r";; esac
+[ "$(q "$db" "PRAGMA integrity_check")" = ok ]; ok $? "integrity_check ok after the failures"
+
+# Bad input in a variant spec: a patch that does not apply, an option
+# that does not exist.  Exit 2, the variant, the file and the log named.
+printf -- '--- a/mm/madvise.c\n+++ b/mm/madvise.c\n@@ -1,3 +1,3 @@\n-no such line here\n+nor here\n context\n' > "$work/bad.patch"
+printf 'CONFIG_NO_SUCH_OPTION_RB=y\n' > "$work/bad.config"
+cat > "$work/bad.conf" <<EOC
+[badpatch]
+source = debian:7.3
+config = $top/kernels/config/guest.config
+patch = $work/bad.patch
+[badconfig]
+source = debian:6.12
+config = $work/bad.config
+EOC
+"$rb" run badpatch --variants "$work/bad.conf" --db "$db" > "$work/bp.log" 2>&1; rc=$?
+[ $rc = 2 ] && grep -q "variant 'badpatch': patch '$work/bad.patch' does not apply" "$work/bp.log"
+ok $? "patch that does not apply: exit 2 ($rc): $(grep error: "$work/bp.log" | head -n 1)"
+"$rb" run badconfig --variants "$work/bad.conf" --db "$db" > "$work/bc.log" 2>&1; rc=$?
+[ $rc = 2 ] && grep -q "CONFIG_NO_SUCH_OPTION_RB" "$work/bc.log"
+ok $? "option that does not exist: exit 2 ($rc): $(grep error: "$work/bc.log" | head -n 1)"
+printf '[x]\nsource = debian:7.3\nconfig = %s\nbogus = 1\n' "$top/kernels/config/guest.config" > "$work/malformed.conf"
+"$rb" run x --variants "$work/malformed.conf" --db "$db" > "$work/m.log" 2>&1; rc=$?
+[ $rc = 2 ] && grep -q "malformed.conf:4: unknown key 'bogus'" "$work/m.log"; ok $? "malformed spec: exit 2 with file:line ($(cat "$work/m.log"))"
+"$rb" run nosuchvariant --db "$db" > "$work/u.log" 2>&1; rc=$?
+[ $rc = 2 ]; ok $? "unknown variant: exit 2 ($(cat "$work/u.log"))"
+done_testing
