@@ -92,6 +92,15 @@ struct boot {
 int guest_boot(const struct built *k, const char *cmdline, char *const plan[], struct boot *b);
 const char *accel_choose(const struct built *k, const char *cmdline);
 
+/* stats.c */
+double median(const double *v, int n);
+double coef_var(const double *v, int n);
+void bootstrap_ratio(const double *a, int na, const double *b, int nb, int iters, uint64_t seed,
+		     double level, double *lo, double *hi);
+/* U of the first sample and the two-sided p (exact without ties for small
+ * samples, else the normal approximation with tie and continuity terms). */
+void mann_whitney(const double *a, int na, const double *b, int nb, double *u, double *p);
+
 /* summary.c */
 double run_metric(sqlite3 *db, long long run, const char *metric, int agg);
 void summary_print(sqlite3 *db, char **sessions, int nsessions);

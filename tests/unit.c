@@ -318,6 +318,46 @@ static void test_ingest(void)
 	db_close(db);
 }
 
+static void test_stats(void)
+{
+	double a[] = { 1, 2, 3 }, b[] = { 4, 5, 6 }, c[] = { 1, 2, 3, 4 }, d[] = { 5, 6, 7, 8 };
+	double u, p, lo, hi, lo2, hi2;
+	/* Textbook example with ties (Siegel & Castellan style data), the
+	 * normal approximation: U and p checked against the formula by hand. */
+	double x[] = { 7, 3, 6, 2, 4, 3, 5, 5 }, y[] = { 3, 5, 6, 4, 6, 5, 7, 5 };
+
+	mann_whitney(a, 3, b, 3, &u, &p);
+	check(u == 0 && fabs(p - 0.1) < 1e-12, "U test 3 vs 3 separated: U=0, exact p=2/20 (%g)", p);
+	mann_whitney(c, 4, d, 4, &u, &p);
+	check(u == 0 && fabs(p - 2.0 / 70) < 1e-12, "U test 4 vs 4 separated: exact p=2/70 (%g)", p);
+	mann_whitney(d, 4, c, 4, &u, &p);
+	check(u == 16 && fabs(p - 2.0 / 70) < 1e-12, "U test is symmetric: U=16, p=2/70 (%g)", p);
+	mann_whitney(a, 3, a, 3, &u, &p);
+	check(u == 4.5 && p == 1.0, "identical samples: U=4.5, p=1 (%g)", p);
+	{
+		double e[] = { 1, 3, 5 }, f[] = { 2, 4, 6 };	/* U=3 of 9: P(U<=3)=7/20 */
+		mann_whitney(e, 3, f, 3, &u, &p);
+		check(u == 3 && fabs(p - 0.7) < 1e-12, "interleaved: U=3, exact p=14/20 (%g)", p);
+	}
+	mann_whitney(x, 8, y, 8, &u, &p);
+	/* by hand: x's ranks 15.5+3+13+1+5.5+3+9+9 = 59, U = 59-36 = 23; ties
+	 * t=3,2,5,3,2 (sum t^3-t = 180); sigma = sqrt(64/12 * (17 - 180/240))
+	 * = 9.309; z = (|23-32| - 0.5)/9.309 = 0.913; p = 0.3612 */
+	check(u == 23 && fabs(p - erfc(8.5 / sqrt(64 / 12.0 * (17 - 180 / 240.0)) / sqrt(2))) < 1e-9 &&
+	      fabs(p - 0.3612) < 5e-4, "ties: U=23 and the normal approximation p=0.3612 (%.4f)", p);
+	check(median(b, 3) == 5 && median(c, 4) == 2.5, "medians");
+	check(fabs(coef_var(c, 4) - sqrt(5.0 / 3) / 2.5) < 1e-12, "coefficient of variation");
+	bootstrap_ratio(c, 4, d, 4, 2000, 42, 0.95, &lo, &hi);
+	bootstrap_ratio(c, 4, d, 4, 2000, 42, 0.95, &lo2, &hi2);
+	check(lo == lo2 && hi == hi2, "bootstrap with a fixed seed repeats exactly [%g, %g]", lo, hi);
+	check(lo <= 6.5 / 2.5 && hi >= 6.5 / 2.5 && lo >= 5.0 / 4 && hi <= 8.0 / 1, "bootstrap interval holds the ratio 2.6 and stays in range");
+	{
+		double k[] = { 10, 10, 10, 10, 10 }, m[] = { 12, 12, 12, 12, 12 };
+		bootstrap_ratio(k, 5, m, 5, 500, 7, 0.95, &lo, &hi);
+		check(lo == 1.2 && hi == 1.2, "constant samples: interval is the ratio itself");
+	}
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -331,6 +371,7 @@ int main(void)
 	test_variants();
 	test_db();
 	test_ingest();
+	test_stats();
 	printf("1..%d\n", tests);
 	{
 		char *cmd = xasprintf("rm -rf '%s'", tmp);
