@@ -225,7 +225,10 @@ void window_end(struct bench_ctx *ctx)
 	perf_disable_and_record(ctx);
 	perf_stat_control("disable\n");
 	metric(ctx, "time.wall", (double)(wall - w->wall0), "ns");
-	metric(ctx, "time.cpu", (double)(cpu - w->cpu0), "ns");
+	if (cpu == UINT64_MAX || w->cpu0 == UINT64_MAX)
+		metric_unsupported(ctx, "time.cpu", "ns", "no process CPU clock (CONFIG_POSIX_TIMERS)");
+	else
+		metric(ctx, "time.cpu", (double)(cpu - w->cpu0), "ns");
 	for (int i = 0; names && names[i] && i < MAX_COUNTERS; i++) {
 		snprintf(name, sizeof(name), "vmstat.%s", names[i]);
 		if (w->vm0[i] == UINT64_MAX || vmstat(names[i], &v))

@@ -101,6 +101,10 @@ void bootstrap_ratio(const double *a, int na, const double *b, int nb, int iters
  * samples, else the normal approximation with tie and continuity terms). */
 void mann_whitney(const double *a, int na, const double *b, int nb, double *u, double *p);
 
+/* compare.c */
+int db_samples(sqlite3 *db, long long run, const char *metric, double **out);
+const char *not_comparable(sqlite3 *db, long long a, long long b);
+
 /* summary.c */
 double run_metric(sqlite3 *db, long long run, const char *metric, int agg);
 void summary_print(sqlite3 *db, char **sessions, int nsessions);
@@ -109,6 +113,7 @@ void summary_print(sqlite3 *db, char **sessions, int nsessions);
 int cmd_run(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_show(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 
 /* Options every subcommand takes. */
 extern const char *opt_db;

@@ -1,0 +1,276 @@
+/* reclaimbench compare: two runs, or the newest runs of two variants,
+ * metric by metric.  A timing verdict needs both significance (U test and
+ * a bootstrap interval of the ratio of medians that excludes 1) and an
+ * effect above the threshold; exact counters are compared exactly. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../bench/bench.h"
+#include "reclaimbench.h"
+
+int db_samples(sqlite3 *db, long long run, const char *metric, double **out)
+{
+	sqlite3_stmt *st;
+	int n = 0, cap = 16;
+	double *v = malloc(cap * sizeof(*v));
+
+	sqlite3_prepare_v2(db, "SELECT value FROM samples WHERE run_id = ?1 AND metric = ?2 "
+			       "AND value IS NOT NULL ORDER BY rep", -1, &st, NULL);
+	sqlite3_bind_int64(st, 1, run);
+	sqlite3_bind_text(st, 2, metric, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (n == cap)
+			v = realloc(v, (cap *= 2) * sizeof(*v));
+		v[n++] = sqlite3_column_double(st, 0);
+	}
+	sqlite3_finalize(st);
+	*out = v;
+	return n;
+}
+
+/* How a metric is judged. */
+enum kind { TIMING, EXACT, INFO };
+
+static enum kind metric_kind(const char *m)
+{
+	static const char *const exact[] = {
+		"mthp.", "vmstat.pglazyfree", "vmstat.thp_", "status.VmPTE", "race.partial", "race.folios",
+		"race.reclaimed", "setup.", "check.", NULL
+	};
+
+	if (!strncmp(m, "time.", 5) || !strcmp(m, "perf.task_clock"))
+		return TIMING;
+	for (int i = 0; exact[i]; i++)
+		if (!strncmp(m, exact[i], strlen(exact[i])))
+			return EXACT;
+	return INFO;
+}
+
+struct cmp_row {
+	char metric[96], unit[16], verdict[32];
+	enum kind kind;
+	int na, nb;
+	double ma, mb, ratio, lo, hi, p, cva, cvb;
+};
+
+int compare_metric(sqlite3 *db, long long base, long long new, const char *metric, double threshold,
+		   struct cmp_row *r)
+{
+	double *a, *b;
+
+	memset(r, 0, sizeof(*r));
+	snprintf(r->metric, sizeof(r->metric), "%s", metric);
+	r->kind = metric_kind(metric);
+	r->na = db_samples(db, base, metric, &a);
+	r->nb = db_samples(db, new, metric, &b);
+	r->ma = median(a, r->na), r->mb = median(b, r->nb);
+	r->ratio = r->ma ? r->mb / r->ma : NAN;
+	r->lo = r->hi = r->p = r->cva = r->cvb = NAN;
+	if (!r->na || !r->nb) {
+		strcpy(r->verdict, "not enough data");
+	} else if (r->kind == EXACT) {
+		int same = r->na == r->nb;
+
+		for (int i = 0; same && i < r->na; i++)
+			same = a[i] == a[0] && b[i] == a[0];
+		strcpy(r->verdict, r->ma == r->mb ? (same ? "same" : "same median") : "CHANGED");
+	} else if (r->na < 3 || r->nb < 3) {
+		strcpy(r->verdict, "not enough data");
+	} else {
+		double u;
+
+		mann_whitney(a, r->na, b, r->nb, &u, &r->p);
+		bootstrap_ratio(a, r->na, b, r->nb, 2000, 1, 0.95, &r->lo, &r->hi);
+		r->cva = coef_var(a, r->na), r->cvb = coef_var(b, r->nb);
+		if (r->p < 0.05 && (r->lo > 1 || r->hi < 1) && fabs(r->ratio - 1) >= threshold)
+			strcpy(r->verdict, r->kind == TIMING ? (r->ratio < 1 ? "faster" : "slower") : "changed");
+		else
+			strcpy(r->verdict, "no change");
+	}
+	free(a), free(b);
+	return 0;
+}
+
+/* The newest ok run of a benchmark on a variant (or host kernel release). */
+static long long newest_run(sqlite3 *db, const char *side, const char *bench)
+{
+	sqlite3_stmt *st;
+	long long id = -1;
+
+	sqlite3_prepare_v2(db, "SELECT r.id FROM runs r JOIN kernels k ON k.id = r.kernel_id WHERE "
+			       "r.bench = ?2 AND r.status = 'ok' AND (k.variant = ?1 OR (k.variant = '' AND "
+			       "k.release = ?1)) ORDER BY r.id DESC LIMIT 1", -1, &st, NULL);
+	sqlite3_bind_text(st, 1, side, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, bench, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return id;
+}
+
+static char *run_field(sqlite3 *db, long long run, const char *expr)
+{
+	char *sql = xasprintf("SELECT %s FROM runs WHERE id = %lld", expr, run), *v = NULL;
+	sqlite3_stmt *st;
+
+	sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	free(sql);
+	return v;
+}
+
+/* Why two runs cannot be compared, or NULL. */
+const char *not_comparable(sqlite3 *db, long long a, long long b)
+{
+	static char why[512];
+	static const char *const fields[] = {
+		"bench", "accel", "coalesce(guest_mem_mb, 0)", "coalesce(guest_cpus, 0)", "bench_version",
+		"params", NULL
+	};
+
+	for (int i = 0; fields[i]; i++) {
+		char *x = run_field(db, a, fields[i]), *y = run_field(db, b, fields[i]);
+		int differ = !x || !y || strcmp(x, y);
+
+		if (differ)
+			snprintf(why, sizeof(why), "runs %lld and %lld differ in %s: %s vs %s", a, b, fields[i],
+				 x ? x : "?", y ? y : "?");
+		free(x), free(y);
+		if (differ)
+			return why;
+	}
+	return NULL;
+}
+
+static void print_row(const struct cmp_row *r, const char *fmt, const char *bench, long long a, long long b,
+		      int *first)
+{
+	if (!strcmp(fmt, "json")) {
+		printf("%s\n {\"bench\":\"%s\",\"base_run\":%lld,\"new_run\":%lld,\"metric\":\"%s\",\"kind\":\"%s\","
+		       "\"n_base\":%d,\"n_new\":%d,\"median_base\":%.17g,\"median_new\":%.17g,",
+		       *first ? "" : ",", bench, a, b, r->metric,
+		       r->kind == TIMING ? "timing" : r->kind == EXACT ? "exact" : "info", r->na, r->nb,
+		       r->ma, r->mb);
+		printf(isnan(r->ratio) ? "\"ratio\":null," : "\"ratio\":%.6g,", r->ratio);
+		printf(isnan(r->lo) ? "\"ci95\":null," : "\"ci95\":[%.6g,%.6g],", r->lo, r->hi);
+		printf(isnan(r->p) ? "\"p\":null," : "\"p\":%.6g,", r->p);
+		printf(isnan(r->cva) ? "\"cv\":null," : "\"cv\":[%.4g,%.4g],", r->cva, r->cvb);
+		printf("\"verdict\":\"%s\"}", r->verdict);
+	} else if (!strcmp(fmt, "csv")) {
+		printf("%s,%lld,%lld,%s,%d,%d,%.17g,%.17g,%.6g,%.6g,%.6g,%.6g,%.4g,%.4g,%s\n", bench, a, b, r->metric,
+		       r->na, r->nb, r->ma, r->mb, r->ratio, r->lo, r->hi, r->p, r->cva, r->cvb, r->verdict);
+	} else {
+		char ci[48] = "", p[16] = "";
+
+		if (!isnan(r->lo))
+			snprintf(ci, sizeof(ci), "[%.3f, %.3f]", r->lo, r->hi);
+		if (!isnan(r->p))
+			snprintf(p, sizeof(p), "%.3g", r->p);
+		char ratio[16] = "-";
+
+		if (!isnan(r->ratio))
+			snprintf(ratio, sizeof(ratio), "%.3f", r->ratio);
+		printf("  %-30s %14.6g %14.6g %8s %-18s %-8s %s\n", r->metric, r->ma, r->mb, ratio, ci, p,
+		       r->verdict);
+	}
+	*first = 0;
+}
+
+int cmd_compare(int argc, char **argv)
+{
+	static const char *base, *new;
+	static struct opt_list names;
+	static unsigned long threshold_pct = 5;
+	static int force;
+	static const struct opt own[] = {
+		{ "base", OPT_STRING, &base, 0, 0, "VARIANT|RUN", "the reference side" },
+		{ "new", OPT_STRING, &new, 0, 0, "VARIANT|RUN", "the side judged against it" },
+		{ "bench", OPT_LIST, &names, 0, 0, "NAME", "benchmark to compare (default: all on both sides)" },
+		{ "threshold", OPT_UINT, &threshold_pct, 0, 1000, "PCT", "smallest effect called a change" },
+		{ "force", OPT_FLAG, &force, 0, 0, NULL, "compare runs that are not comparable" },
+		{ "format", OPT_STRING, &opt_format, 0, 0, "text|json|csv", "output format" },
+		{ "db", OPT_STRING, &opt_db, 0, 0, "PATH", "results database" },
+		{ NULL }
+	};
+	const struct opt *const tables[] = { own, NULL };
+	int first = opts_parse(tables, argc, argv, 1, "usage: reclaimbench compare --base VARIANT|RUN --new VARIANT|RUN [--bench NAME]...");
+	int slower = 0, compared = 0, jfirst = 1;
+	sqlite3 *db;
+
+	if (first == -2)
+		return EXIT_OK;
+	if (first < 0 || check_format(opt_format, "text|json|csv"))
+		return EXIT_USAGE;
+	if (!base || !new)
+		die(EXIT_USAGE, "compare needs --base and --new (a variant name or a run id)");
+	for (int i = 0; i < names.n; i++)
+		if (!bench_find(names.v[i]))
+			die(EXIT_USAGE, "unknown benchmark '%s'; see reclaimbench list benches", names.v[i]);
+	db = db_open(opt_db);
+	if (!strcmp(opt_format, "json"))
+		printf("{\"format\":1,\"threshold\":%g,\"rows\":[", threshold_pct / 100.0);
+	else if (!strcmp(opt_format, "csv"))
+		puts("bench,base_run,new_run,metric,n_base,n_new,median_base,median_new,ratio,ci_lo,ci_hi,p,cv_base,cv_new,verdict");
+	for (int i = 0; i < nbenches; i++) {
+		const char *bench = benches[i]->name, *why;
+		int numeric = strspn(base, "0123456789") == strlen(base) && strspn(new, "0123456789") == strlen(new);
+		long long a, b;
+		int wanted = !names.n;
+		sqlite3_stmt *st;
+
+		for (int j = 0; j < names.n; j++)
+			wanted |= !strcmp(names.v[j], bench);
+		if (!wanted)
+			continue;
+		if (numeric) {
+			char *ba, *bb;
+
+			a = atoll(base), b = atoll(new);
+			ba = run_field(db, a, "bench"), bb = run_field(db, b, "bench");
+			if (!ba || !bb)
+				die(EXIT_USAGE, "no run %lld in '%s'; see reclaimbench list runs", ba ? b : a, opt_db);
+			if (strcmp(ba, bench))
+				continue;
+		} else {
+			a = newest_run(db, base, bench), b = newest_run(db, new, bench);
+			if (a < 0 || b < 0) {
+				if (names.n)
+					die(EXIT_USAGE, "no ok run of %s for '%s'; see reclaimbench list runs", bench,
+					    a < 0 ? base : new);
+				continue;
+			}
+		}
+		if ((why = not_comparable(db, a, b)) && !force)
+			die(EXIT_USAGE, "not comparable: %s; use --force to compare anyway", why);
+		if (!strcmp(opt_format, "text")) {
+			printf("\n%s: run %lld (%s) -> run %lld (%s)%s%s\n", bench, a, base, b, new,
+			       why ? "; FORCED: " : "", why ? why : "");
+			printf("  %-30s %14s %14s %8s %-18s %-8s %s\n", "metric", "base", "new", "ratio", "95% CI",
+			       "p", "verdict");
+		}
+		sqlite3_prepare_v2(db, "SELECT DISTINCT metric FROM samples WHERE run_id IN (?1, ?2) AND "
+				       "value IS NOT NULL ORDER BY metric", -1, &st, NULL);
+		sqlite3_bind_int64(st, 1, a);
+		sqlite3_bind_int64(st, 2, b);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			struct cmp_row r;
+
+			compare_metric(db, a, b, (const char *)sqlite3_column_text(st, 0), threshold_pct / 100.0, &r);
+			print_row(&r, opt_format, bench, a, b, &jfirst);
+			slower |= !strcmp(r.verdict, "slower");
+		}
+		sqlite3_finalize(st);
+		compared++;
+	}
+	if (!strcmp(opt_format, "json"))
+		printf("\n],\"verdict\":\"%s\"}\n", slower ? "slower" : "no regression");
+	db_close(db);
+	if (!compared)
+		die(EXIT_USAGE, "nothing to compare: no benchmark has ok runs on both '%s' and '%s'", base, new);
+	if (!strcmp(opt_format, "text"))
+		printf("\nverdict: %s\n", slower ? "SLOWER (a timing metric regressed)" : "no timing regression");
+	return slower ? EXIT_VERDICT : EXIT_OK;
+}
