@@ -45,7 +45,8 @@ check: deps all $(B)/unit
 # The main job: build every default variant, boot each, run every
 # benchmark, store it all and print the comparison.
 run: deps all
-	$(B)/reclaimbench run $(RUN_ARGS)
+	$(B)/reclaimbench run $(RUN_ARGS); rc=$$?; \
+	$(B)/reclaimbench report $(REPORT_ARGS) && exit $$rc
 
 clean:
 	rm -rf $(B)

@@ -30,9 +30,7 @@ int db_samples(sqlite3 *db, long long run, const char *metric, double **out)
 }
 
 /* How a metric is judged. */
-enum kind { TIMING, EXACT, INFO };
-
-static enum kind metric_kind(const char *m)
+static enum metric_kind metric_kind(const char *m)
 {
 	static const char *const exact[] = {
 		"mthp.", "vmstat.pglazyfree", "vmstat.thp_", "status.VmPTE", "race.partial", "race.folios",
@@ -46,13 +44,6 @@ static enum kind metric_kind(const char *m)
 			return EXACT;
 	return INFO;
 }
-
-struct cmp_row {
-	char metric[96], unit[16], verdict[32];
-	enum kind kind;
-	int na, nb;
-	double ma, mb, ratio, lo, hi, p, cva, cvb;
-};
 
 int compare_metric(sqlite3 *db, long long base, long long new, const char *metric, double threshold,
 		   struct cmp_row *r)

@@ -14,6 +14,7 @@ static const struct subcommand {
 	{ "run", cmd_run, "run benchmarks on the host (--host) or on built kernel variants" },
 	{ "list", cmd_list, "list benches, variants or runs" },
 	{ "show", cmd_show, "print one run's samples as a table" },
+	{ "report", cmd_report, "write the static HTML report with gnuplot charts" },
 	{ "compare", cmd_compare, "compare two variants or runs with medians, intervals and a U test" },
 	{ NULL }
 };

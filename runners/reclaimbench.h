@@ -102,18 +102,35 @@ void bootstrap_ratio(const double *a, int na, const double *b, int nb, int iters
 void mann_whitney(const double *a, int na, const double *b, int nb, double *u, double *p);
 
 /* compare.c */
+enum metric_kind { TIMING, EXACT, INFO };
+struct cmp_row {
+	char metric[96], unit[16], verdict[32];
+	enum metric_kind kind;
+	int na, nb;
+	double ma, mb, ratio, lo, hi, p, cva, cvb;
+};
+int compare_metric(sqlite3 *db, long long base, long long new, const char *metric, double threshold,
+		   struct cmp_row *r);
 int db_samples(sqlite3 *db, long long run, const char *metric, double **out);
 const char *not_comparable(sqlite3 *db, long long a, long long b);
 
 /* summary.c */
-double run_metric(sqlite3 *db, long long run, const char *metric, int agg);
+enum agg { AGG_MEDIAN, AGG_SUM, AGG_MAX };
+double run_metric(sqlite3 *db, long long run, const char *metric, enum agg agg);
 void summary_print(sqlite3 *db, char **sessions, int nsessions);
+/* The key metrics of each benchmark, shown in the summary and the report. */
+extern const struct column {
+	const char *bench, *title, *metric;
+	enum agg agg;
+	double scale;
+} summary_columns[];
 
 /* Subcommands. */
 int cmd_run(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 /* Options every subcommand takes. */
 extern const char *opt_db;

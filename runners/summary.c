@@ -7,28 +7,22 @@
 
 #include "reclaimbench.h"
 
-enum agg { MEDIAN, SUM, MAX };
-
-static const struct column {
-	const char *bench, *title, *metric;
-	enum agg agg;
-	double scale;
-} columns[] = {
-	{ "lazyfree_mthp", "pageout_ms", "time.wall", MEDIAN, 1e-6 },
-	{ "lazyfree_mthp", "split_deferred", "mthp.split_deferred", MEDIAN, 1 },
-	{ "lazyfree_mthp", "pglazyfreed", "vmstat.pglazyfreed", MEDIAN, 1 },
-	{ "lazyfree_mthp", "tlb_flush", "perf.tlb_flush", MEDIAN, 1 },
-	{ "pmd_redirty", "pageout_ms", "time.wall", MEDIAN, 1e-6 },
-	{ "pmd_redirty", "thp_split_pmd", "vmstat.thp_split_pmd", MEDIAN, 1 },
-	{ "pmd_redirty", "pglazyfreed", "vmstat.pglazyfreed", MEDIAN, 1 },
-	{ "pmd_redirty", "lost_pages", "check.lost_pages", MAX, 1 },
-	{ "ttu_sync_race", "partial", "race.partial", SUM, 1 },
-	{ "ttu_sync_race", "folios", "race.folios", SUM, 1 },
-	{ "ttu_sync_race", "reclaimed", "race.reclaimed", SUM, 1 },
-	{ "ttu_sync_race", "pageout_ms", "time.pageout_sum", MEDIAN, 1e-6 },
-	{ "pt_reclaim", "dontneed_ms", "time.wall", MEDIAN, 1e-6 },
-	{ "pt_reclaim", "VmPTE_before_kB", "status.VmPTE_before", MEDIAN, 1 },
-	{ "pt_reclaim", "VmPTE_after_kB", "status.VmPTE_after", MEDIAN, 1 },
+const struct column summary_columns[] = {
+	{ "lazyfree_mthp", "pageout_ms", "time.wall", AGG_MEDIAN, 1e-6 },
+	{ "lazyfree_mthp", "split_deferred", "mthp.split_deferred", AGG_MEDIAN, 1 },
+	{ "lazyfree_mthp", "pglazyfreed", "vmstat.pglazyfreed", AGG_MEDIAN, 1 },
+	{ "lazyfree_mthp", "tlb_flush", "perf.tlb_flush", AGG_MEDIAN, 1 },
+	{ "pmd_redirty", "pageout_ms", "time.wall", AGG_MEDIAN, 1e-6 },
+	{ "pmd_redirty", "thp_split_pmd", "vmstat.thp_split_pmd", AGG_MEDIAN, 1 },
+	{ "pmd_redirty", "pglazyfreed", "vmstat.pglazyfreed", AGG_MEDIAN, 1 },
+	{ "pmd_redirty", "lost_pages", "check.lost_pages", AGG_MAX, 1 },
+	{ "ttu_sync_race", "partial", "race.partial", AGG_SUM, 1 },
+	{ "ttu_sync_race", "folios", "race.folios", AGG_SUM, 1 },
+	{ "ttu_sync_race", "reclaimed", "race.reclaimed", AGG_SUM, 1 },
+	{ "ttu_sync_race", "pageout_ms", "time.pageout_sum", AGG_MEDIAN, 1e-6 },
+	{ "pt_reclaim", "dontneed_ms", "time.wall", AGG_MEDIAN, 1e-6 },
+	{ "pt_reclaim", "VmPTE_before_kB", "status.VmPTE_before", AGG_MEDIAN, 1 },
+	{ "pt_reclaim", "VmPTE_after_kB", "status.VmPTE_after", AGG_MEDIAN, 1 },
 	{ NULL }
 };
 
@@ -40,7 +34,7 @@ static int cmp(const void *a, const void *b)
 }
 
 /* The aggregate of one metric of one run; NAN when it has no values. */
-double run_metric(sqlite3 *db, long long run, const char *metric, int agg)
+double run_metric(sqlite3 *db, long long run, const char *metric, enum agg agg)
 {
 	sqlite3_stmt *st;
 	double v[1024], r = NAN;
@@ -56,9 +50,9 @@ double run_metric(sqlite3 *db, long long run, const char *metric, int agg)
 	if (!n)
 		return NAN;
 	qsort(v, n, sizeof(v[0]), cmp);
-	if (agg == MEDIAN)
+	if (agg == AGG_MEDIAN)
 		return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-	if (agg == MAX)
+	if (agg == AGG_MAX)
 		return v[n - 1];
 	r = 0;
 	for (int i = 0; i < n; i++)
@@ -102,7 +96,7 @@ void summary_print(sqlite3 *db, char **sessions, int nsessions)
 	const char *bench = NULL;
 
 	printf("\n=== summary: median per variant (sums for ttu_sync_race) ===\n");
-	for (const struct column *c = columns; c->bench; c++) {
+	for (const struct column *c = summary_columns; c->bench; c++) {
 		if (bench && !strcmp(bench, c->bench))
 			continue;
 		bench = c->bench;

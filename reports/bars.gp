@@ -1,0 +1,13 @@
+# One counter, its median per variant as bars.  Variables: datafile
+# ("variant value" rows), outfile, plottitle, ylab, term.
+if (term eq "png") { set terminal pngcairo size 900,320 noenhanced font 'sans,10' } else { set terminal svg size 900,320 dynamic noenhanced font 'sans,11' background '#ffffff' }
+set output outfile
+set title plottitle
+set ylabel ylab
+set grid ytics lc rgb '#dddddd'
+set style fill solid 0.6 border -1
+set boxwidth 0.5
+set yrange [0:*]
+set key off
+plot datafile using 0:2:xtic(1) with boxes lc rgb '#228833', \
+     '' using 0:2:(sprintf('%.0f', $2)) with labels offset 0,0.7

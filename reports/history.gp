@@ -1,0 +1,12 @@
+# A metric's median per run over time, a line per kernel.  Variables:
+# datafile (a block per kernel: "run median" rows), names (kernel names,
+# space separated), n, outfile, plottitle, ylab, term.
+if (term eq "png") { set terminal pngcairo size 900,380 noenhanced font 'sans,10' } else { set terminal svg size 900,380 dynamic noenhanced font 'sans,11' background '#ffffff' }
+set output outfile
+set title plottitle
+set xlabel 'run'
+set ylabel ylab
+set grid lc rgb '#dddddd'
+set yrange [0:*]
+set key outside right
+plot for [i=1:n] datafile index (i-1) using 1:2 with linespoints pt 7 ps 0.5 title word(names, i)

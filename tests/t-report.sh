@@ -1,0 +1,45 @@
+#!/bin/sh
+# The HTML report of real runs, opened in a real headless browser: the
+# index and a benchmark page render with their charts.
+. "$(dirname "$0")/lib.sh"
+db=$work/report.db
+if [ "$(id -u)" != 0 ] || [ ! -w /sys/kernel/mm/transparent_hugepage/enabled ]; then
+	skip "needs root for host runs"; done_testing; exit 0
+fi
+"$rb" run --host --reps 3 --race-iterations 20 --db "$db" > "$work/run.log" 2>&1
+"$rb" run --host --reps 3 --race-iterations 20 --db "$db" >> "$work/run.log" 2>&1
+ok $? "two host sessions stored"
+"$rb" report --db "$db" --out "$work/site" > "$work/rep.log" 2>&1
+ok $? "report writes the site: $(cat "$work/rep.log")"
+for p in index claims runs bench-lazyfree_mthp history-lazyfree_mthp run-1; do
+	[ -s "$work/site/$p.html" ]; ok $? "$p.html written"
+done
+nsvg=$(ls "$work/site"/*.svg | wc -l)
+python3 - "$work/site" <<'PY'
+import glob, re, sys, xml.etree.ElementTree as ET
+site = sys.argv[1]
+for svg in glob.glob(site + '/*.svg'):
+    root = ET.parse(svg).getroot()
+    assert root.tag.endswith('svg'), svg
+    assert len(list(root.iter())) > 20, svg + ' is nearly empty'
+for page in glob.glob(site + '/*.html'):
+    html = open(page).read()
+    assert '<script' not in html, page + ' has a script'
+    for src in re.findall(r'<img src="([^"]+)"', html):
+        assert '/' not in src and open(site + '/' + src), src
+PY
+ok $? "$nsvg SVG charts well-formed and every <img> of every page present; no script"
+grep -q 'lazyfree_mthp-dist.svg' "$work/site/bench-lazyfree_mthp.html"; ok $? "the benchmark page shows the distribution chart"
+grep -q 'time.wall' "$work/site/run-1.html" && grep -q 'run --host' "$work/site/run-1.html"; ok $? "a run page has the samples and the exact command line"
+if command -v chromium >/dev/null; then
+	for p in index bench-lazyfree_mthp; do
+		timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+			--disable-background-networking --disable-component-update --disable-sync \
+			--user-data-dir="$work/chrome" --window-size=1200,1400 --screenshot="$work/$p.png" \
+			"file://$work/site/$p.html" > "$work/chrome.log" 2>&1
+		r=$(python3 "$top/tests/png_check.py" "$work/$p.png" 2>&1); ok $? "chromium renders $p.html: $r"
+	done
+else
+	skip "chromium is not installed (make deps installs it)"
+fi
+done_testing
