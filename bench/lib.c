@@ -215,13 +215,31 @@ void window_begin(struct bench_ctx *ctx)
 	w->wall0 = now_ns(CLOCK_MONOTONIC);
 }
 
+/* Fault injection for the statistics experiments: RB_TEST_SLOWDOWN_PCT
+ * stretches the window by that share of its length with a busy loop. */
+static void injected_slowdown(uint64_t wall0)
+{
+	const char *pct = getenv("RB_TEST_SLOWDOWN_PCT");
+	uint64_t until;
+
+	if (!pct)
+		return;
+	until = now_ns(CLOCK_MONOTONIC);
+	until += (until - wall0) * strtoul(pct, NULL, 10) / 100;
+	while (now_ns(CLOCK_MONOTONIC) < until)
+		;
+}
+
 void window_end(struct bench_ctx *ctx)
 {
-	uint64_t wall = now_ns(CLOCK_MONOTONIC), cpu = now_ns(CLOCK_PROCESS_CPUTIME_ID), v;
+	uint64_t wall, cpu, v;
 	struct window *w = &ctx->win;
 	const char *const *names = ctx->b->vmstat;
 	char name[96];
 
+	injected_slowdown(w->wall0);
+	wall = now_ns(CLOCK_MONOTONIC);
+	cpu = now_ns(CLOCK_PROCESS_CPUTIME_ID);
 	perf_disable_and_record(ctx);
 	perf_stat_control("disable\n");
 	metric(ctx, "time.wall", (double)(wall - w->wall0), "ns");

@@ -101,7 +101,21 @@ int guest_boot(const struct built *k, const char *cmdline, char *const plan[], s
 	argv[n++] = "-m", argv[n++] = m, argv[n++] = "-smp", argv[n++] = c;
 	argv[n++] = "-kernel", argv[n++] = k->bzimage;
 	argv[n++] = "-initrd", argv[n++] = b->initramfs;
-	argv[n++] = "-append", argv[n++] = (char *)cmdline;
+	/* RB_TEST_* fault-injection settings reach the guest's /init (and
+	 * rb-bench) as environment: the kernel hands unknown key=value
+	 * parameters of its command line to init. */
+	{
+		extern char **environ;
+		char *full = xstrdup(cmdline);
+
+		for (char **e = environ; *e; e++)
+			if (!strncmp(*e, "RB_TEST_", 8) && !strchr(*e, ' ')) {
+				char *t = xasprintf("%s %s", full, *e);
+				free(full);
+				full = t;
+			}
+		argv[n++] = "-append", argv[n++] = full;
+	}
 	argv[n++] = "-display", argv[n++] = "none", argv[n++] = "-nodefaults", argv[n++] = "-no-reboot";
 	argv[n++] = "-serial", argv[n++] = s1, argv[n++] = "-serial", argv[n++] = s2;
 	argv[n] = NULL;
