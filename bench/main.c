@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -27,6 +29,7 @@ enum { EXIT_SKIP = 10, EXIT_FAILED = 11 };
 static volatile sig_atomic_t interrupted;
 static int out_fd = 1;
 static unsigned long seq;
+static pid_t bench_child;	/* the benchmark running now, if any */
 
 static void on_signal(int sig)
 {
@@ -39,7 +42,13 @@ static void frame(const char *payload)
 	int n = record_frame(line, sizeof(line), seq, payload);
 
 	if (n < 0 || write(out_fd, line, n) != n) {
+		/* The reader is gone (the harness was killed): stop the
+		 * benchmark first, then put the knobs back. */
 		fprintf(stderr, "rb-bench: cannot write records: %s\n", strerror(errno));
+		if (bench_child > 0) {
+			kill(bench_child, SIGKILL);
+			waitpid(bench_child, NULL, 0);
+		}
 		knobs_restore();
 		exit(3);
 	}
@@ -79,6 +88,7 @@ static int child_main(const struct bench_info *b, int out)
 
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
 	ret = b->setup(&ctx);
 	/* Fault injection for the tests: a benchmark that crashes after it
 	 * changed the knobs. */
@@ -95,6 +105,8 @@ static int child_main(const struct bench_info *b, int out)
 	return ret == BENCH_OK ? 0 : ret == BENCH_SKIP ? EXIT_SKIP : EXIT_FAILED;
 }
 
+static int lock_fd = -1;
+
 static void run_one(const struct bench_info *b)
 {
 	char buf[512], ver[16], count[24], *line = NULL;
@@ -109,6 +121,10 @@ static void run_one(const struct bench_info *b)
 	snprintf(ver, sizeof(ver), "%u", b->version);
 	framef("begin", "bench", b->name, "version", ver, "params", buf, NULL);
 	fprintf(stderr, "rb-bench: %s (%s)\n", b->name, buf);
+	/* One benchmark at a time per machine changes the knobs: two rb-bench
+	 * saving and restoring them crosswise would leave them changed. */
+	while (flock(lock_fd, LOCK_EX) && errno == EINTR && !interrupted)
+		;
 	knobs_save();
 	if (pipe(fds) || (pid = fork()) < 0) {
 		framef("fail", "reason", "cannot start the benchmark child", NULL);
@@ -119,6 +135,7 @@ static void run_one(const struct bench_info *b)
 		close(fds[0]);
 		_exit(child_main(b, fds[1]));
 	}
+	bench_child = pid;
 	close(fds[1]);
 	in = fdopen(fds[0], "r");
 	for (;;) {
@@ -139,8 +156,10 @@ static void run_one(const struct bench_info *b)
 	fclose(in);
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		kill(pid, SIGKILL);
+	bench_child = 0;
 	if (knobs_restore())
 		framef("fail", "reason", "a THP knob could not be restored", NULL);
+	flock(lock_fd, LOCK_UN);
 	if (interrupted) {
 		status = "failed";
 		framef("fail", "reason", "interrupted by a signal", NULL);
@@ -253,6 +272,9 @@ int main(int argc, char **argv)
 		open_out(out);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);	/* a gone reader is an error to handle, not death */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);	/* the harness died: stop and restore */
+	lock_fd = open("/tmp/.reclaimbench-knobs.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	mounted = tracefs_mount();
 	hello();
 	for (int i = 0; i < n && !interrupted; i++)

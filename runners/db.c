@@ -50,15 +50,26 @@ sqlite3 *db_open(const char *path)
 		    "use a newer reclaimbench", path, v, schema_count);
 	if (sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;", NULL, NULL, &err))
 		die(EXIT_INFRA, "database '%s': %s", path, err);
-	for (; v < schema_count; v++) {
-		char *sql = xasprintf("BEGIN IMMEDIATE; %s\nPRAGMA user_version=%d; COMMIT;",
-				      schema_sql[v], v + 1);
+	/* Each migration in its own write transaction; the version is read
+	 * again inside it, so two processes opening a new file at once apply
+	 * each migration once. */
+	while (v < schema_count) {
+		char *sql;
 
+		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &err) || user_version(db, &v)) {
+			die(EXIT_INFRA, "database '%s': %s", path, err ? err : sqlite3_errmsg(db));
+		}
+		if (v >= schema_count) {
+			sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+			break;
+		}
+		sql = xasprintf("%s\nPRAGMA user_version=%d; COMMIT;", schema_sql[v], v + 1);
 		if (sqlite3_exec(db, sql, NULL, NULL, &err)) {
 			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 			die(EXIT_INFRA, "database '%s': migration %d failed: %s", path, v + 1, err);
 		}
 		free(sql);
+		v++;
 	}
 	return db;
 }

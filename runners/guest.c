@@ -51,9 +51,17 @@ static int make_initramfs(const struct built *k, struct boot *b, char *const pla
 		return -1;
 	free(text);
 	{
-		char *cmd = xasprintf("'%s' '%s' > '%s'", k->gen_init_cpio, list, cpio);
-		rc = system(cmd);
-		free(cmd);
+		int fd = open(cpio, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), st;
+		pid_t pid = fd < 0 ? -1 : fork();
+
+		if (pid == 0) {
+			dup2(fd, 1);
+			execl(k->gen_init_cpio, "gen_init_cpio", list, (char *)NULL);
+			_exit(127);
+		}
+		rc = pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st);
+		if (fd >= 0)
+			close(fd);
 	}
 	if (rc)
 		return error("gen_init_cpio failed for '%s'", list);

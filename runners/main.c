@@ -1,5 +1,6 @@
 /* reclaimbench: build kernel variants, boot them, run reclaim benchmarks,
  * keep every sample in SQLite, and compare.  One table of subcommands. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@ static const struct subcommand {
 	const char *help;
 } subcommands[] = {
 	{ "run", cmd_run, "run benchmarks on the host (--host) or on built kernel variants" },
+	{ "ingest", cmd_ingest, "store a records file made elsewhere" },
 	{ "list", cmd_list, "list benches, variants or runs" },
 	{ "show", cmd_show, "print one run's samples as a table" },
 	{ "report", cmd_report, "write the static HTML report with gnuplot charts" },
@@ -30,6 +32,9 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* A full disk or a file size limit is an error SQLite reports and
+	 * rolls back, not a signal that kills us mid-transaction. */
+	signal(SIGXFSZ, SIG_IGN);
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_USAGE : EXIT_OK;

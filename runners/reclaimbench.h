@@ -22,6 +22,7 @@ char *now_iso(void);
 uint64_t fnv1a(const void *data, size_t len, uint64_t h);
 char *joined_argv(int argc, char **argv);
 int run_cmd(char *const argv[], const char *log);	/* exit status, -1 */
+int mkdirs(const char *path);
 
 /* db.c */
 extern const char *const schema_sql[];	/* generated from schema/ */
@@ -131,6 +132,7 @@ int cmd_list(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_ingest(int argc, char **argv);
 
 /* Options every subcommand takes. */
 extern const char *opt_db;

@@ -459,9 +459,9 @@ int cmd_report(int argc, char **argv)
 		die(EXIT_USAGE, "report takes no operand ('%s')", argv[first]);
 	outdir = out;
 	ext = png ? "png" : "svg";
-	mk = xasprintf("mkdir -p '%s/data'", out);
-	if (strchr(out, '\'') || system(mk))
-		die(EXIT_USAGE, "cannot make the report folder '%s'; pass --out DIR", out);
+	mk = xasprintf("%s/data", out);
+	if (mkdirs(mk))
+		die(EXIT_USAGE, "cannot make the report folder '%s': %s; pass --out DIR", out, strerror(errno));
 	free(mk);
 	head_template = read_file(xasprintf("%s/../reports/page-head.html", self_dir()), NULL);
 	if (!head_template || !strstr(head_template, "{{title}}"))

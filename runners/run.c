@@ -170,8 +170,9 @@ static int run_variants(int argc, char **argv, const struct opt_list *names, cha
 
 		sessions[i] = xasprintf("%s-%ld-%d", chosen[i]->name, (long)time(NULL), getpid());
 		b.logdir = xasprintf("%s/logs/%s", o->out, sessions[i]);
-		mkdir(o->out, 0755);
-		mkdir(xasprintf("%s/logs", o->out), 0755);
+		if (mkdirs(b.logdir))
+			die(EXIT_USAGE, "cannot make the log folder '%s': %s; pass --out DIR", b.logdir,
+			    strerror(errno));
 		progress("variant '%s': booting under %s (%d MB, %d CPUs, limit %d s)", chosen[i]->name,
 			 accel, o->mem_mb, o->cpus, o->timeout_s);
 		guest_boot(&built[i], chosen[i]->cmdline, plan + 1, &b);
@@ -249,6 +250,9 @@ int cmd_run(int argc, char **argv)
 			names.v[names.n++] = benches[i]->name;
 	if (!o.tree != !o.ref)
 		die(EXIT_USAGE, "--tree and --ref go together; give both");
+	/* The initramfs list names files by path, separated by white space. */
+	if (strpbrk(o.out, " \t\n\"'\\"))
+		die(EXIT_USAGE, "--out '%s' holds white space or quotes; choose a plain folder name", o.out);
 	o.mem_mb = mem, o.cpus = cpus, o.timeout_s = timeout;
 	if (host) {
 		if (first < argc)

@@ -199,3 +199,24 @@ int check_format(const char *format, const char *allowed)
 			return 0;
 	return error("format '%s' is not one of %s; use --format %s", format, allowed, allowed);
 }
+
+/* mkdir -p */
+int mkdirs(const char *path)
+{
+	char *p = xstrdup(path);
+
+	for (char *s = p + 1; *s; s++)
+		if (*s == '/') {
+			*s = '\0';
+			if (mkdir(p, 0755) && errno != EEXIST)
+				goto fail;
+			*s = '/';
+		}
+	if (mkdir(p, 0755) && errno != EEXIST)
+		goto fail;
+	free(p);
+	return 0;
+fail:
+	free(p);
+	return -1;
+}
