@@ -13,7 +13,7 @@ RUNNER_SRC := $(filter-out runners/%-main.c,$(wildcard runners/*.c))
 RUNNER_HDR := $(wildcard runners/*.h)
 SCHEMA     := $(sort $(wildcard schema/*.sql))
 
-.PHONY: all check run deps clean
+.PHONY: all check run deps clean fuzzers
 all: $(B)/rb-bench $(B)/rb-init $(B)/reclaimbench
 
 $(B)/rb-bench: bench/main.c $(BENCH_LIB) $(BENCH_SRC) $(BENCH_HDR)
@@ -36,10 +36,27 @@ $(B)/unit: tests/unit.c $(filter-out runners/main.c,$(RUNNER_SRC)) $(RUNNER_HDR)
 	$(CC) $(CFLAGS) -DFIXTURES='"$(CURDIR)/tests"' -pthread -o $@ tests/unit.c \
 		$(filter-out runners/main.c,$(RUNNER_SRC)) $(B)/schema.c $(BENCH_LIB) $(BENCH_SRC) -lsqlite3 -lcurl -lm
 
+# Sanitizer build of the unit tests, and libFuzzer targets of every parser
+# of outside input (tests/t-sanitize.sh runs them).
+RUNNER_LIB := $(filter-out runners/main.c,$(RUNNER_SRC)) $(B)/schema.c
+SAN        := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+FUZZERS    := record ingest variants procfs
+
+$(B)/unit-asan: tests/unit.c $(RUNNER_LIB) $(RUNNER_HDR) $(BENCH_LIB) $(BENCH_SRC) $(BENCH_HDR)
+	$(CC) $(CFLAGS) $(SAN) -DFIXTURES='"$(CURDIR)/tests"' -pthread -o $@ tests/unit.c \
+		$(RUNNER_LIB) $(BENCH_LIB) $(BENCH_SRC) -lsqlite3 -lcurl -lm
+
+$(B)/fuzz-%: tests/fuzz/fuzz_%.c $(RUNNER_LIB) $(RUNNER_HDR) $(BENCH_LIB) $(BENCH_SRC) $(BENCH_HDR)
+	clang -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+		-DFIXTURES='"$(CURDIR)/tests"' -o $@ $< $(RUNNER_LIB) $(BENCH_LIB) $(BENCH_SRC) \
+		-lsqlite3 -lcurl -lm -pthread
+
+fuzzers: $(FUZZERS:%=$(B)/fuzz-%)
+
 deps:
 	sh runners/deps.sh
 
-check: deps all $(B)/unit
+check: deps all $(B)/unit $(B)/unit-asan fuzzers
 	sh tests/run.sh
 
 # The main job: build every default variant, boot each, run every

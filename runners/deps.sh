@@ -1,11 +1,12 @@
 #!/bin/sh
 # Install what reclaimbench needs from Debian's packages, once: the
 # compilers and libraries it builds with, QEMU to boot guests, what a kernel
-# build needs, perf and gnuplot, and chromium for the report's browser test.  Does nothing when all is there.
+# build needs, perf and gnuplot, chromium for the report's browser test,
+# clang and its runtime for the fuzzers.  Does nothing when all is there.
 set -eu
 pkgs="build-essential git sqlite3 libsqlite3-dev libcurl4-openssl-dev qemu-system-x86
       linux-perf gnuplot-nox flex bison bc libelf-dev libssl-dev cpio ccache xz-utils
-      python3 chromium"
+      python3 chromium clang libclang-rt-14-dev"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

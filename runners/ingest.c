@@ -213,11 +213,12 @@ int ingest(sqlite3 *db, const char *stream, struct session_info *s, struct inges
 	memset(res, 0, sizeof(*res));
 	if (machine < 0)
 		return -1;
-	for (const char *line = stream; line && *line; line = strchr(line, '\n'), line += !!line) {
+	for (const char *line = stream, *next; line && *line; line = next) {
 		const char *why;
 		char msg[200];
 		size_t len = strcspn(line, "\n");
 
+		next = line[len] ? line + len + 1 : NULL;
 		lineno++;
 		if (strspn(line, "\r") >= len)
 			continue;	/* an empty line */

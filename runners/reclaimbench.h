@@ -66,11 +66,12 @@ struct variant {
 	int npatches, nconfigs, line, resolved;
 };
 struct variant_set {
+	char error[512];	/* why variants_parse returned -1 */
 	char *file;
 	struct variant *v;
 	int n;
 };
-int variants_parse(const char *file, const char *text, struct variant_set *set);
+int variants_parse(const char *file, const char *text, struct variant_set *set);	/* -1: set->error */
 void variants_load(const char *file, struct variant_set *set);	/* dies on bad input */
 struct variant *variant_find(struct variant_set *set, const char *name);
 const char *default_variants_file(void);

@@ -1,6 +1,7 @@
 /* Variant specs: an INI-like file of [name] sections with source, patch,
  * config, cmdline and inherit keys.  Errors name file:line. */
 #include <ctype.h>
+#include <stdarg.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -8,6 +9,17 @@
 #include <unistd.h>
 
 #include "reclaimbench.h"
+
+/* Parse errors: one line into set->error; the parser returns -1. */
+static int spec_error(struct variant_set *set, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(set->error, sizeof(set->error), fmt, ap);
+	va_end(ap);
+	return -1;
+}
 
 static void add(char ***list, int *n, char *item)
 {
@@ -44,14 +56,11 @@ static int valid_source(const char *s)
 }
 
 /* A path relative to the spec file, which must exist. */
-static char *spec_path(const char *dir, const char *rel, const char *file, int line)
+static char *spec_path(const char *dir, const char *rel)
 {
 	char *joined = rel[0] == '/' ? xstrdup(rel) : xasprintf("%s/%s", dir, rel);
 	char *real = realpath(joined, NULL);
 
-	if (!real)
-		die(EXIT_USAGE, "%s:%d: '%s' does not exist; fix the path (relative to the spec file)",
-		    file, line, rel);
 	free(joined);
 	return real;
 }
@@ -65,7 +74,7 @@ static struct variant *lookup(struct variant_set *set, const char *name)
 }
 
 /* Fill a variant from its parents, once; inheritance cycles are errors. */
-static void resolve(struct variant_set *set, struct variant *v, int depth)
+static int resolve(struct variant_set *set, struct variant *v, int depth)
 {
 	struct variant *p;
 	char **patches = NULL;
@@ -73,15 +82,16 @@ static void resolve(struct variant_set *set, struct variant *v, int depth)
 
 	if (v->resolved || !v->inherit) {
 		v->resolved = 1;
-		return;
+		return 0;
 	}
 	if (depth > set->n)
-		die(EXIT_USAGE, "%s:%d: variant '%s' inherits from itself; break the cycle", set->file,
-		    v->line, v->name);
+		return spec_error(set, "%s:%d: variant '%s' inherits from itself; break the cycle", set->file,
+				  v->line, v->name);
 	if (!(p = lookup(set, v->inherit)))
-		die(EXIT_USAGE, "%s:%d: variant '%s' inherits unknown variant '%s'", set->file, v->line,
-		    v->name, v->inherit);
-	resolve(set, p, depth + 1);
+		return spec_error(set, "%s:%d: variant '%s' inherits unknown variant '%s'", set->file, v->line,
+				  v->name, v->inherit);
+	if (resolve(set, p, depth + 1))
+		return -1;
 	if (!v->source)
 		v->source = p->source;
 	if (!v->cmdline)
@@ -97,7 +107,10 @@ static void resolve(struct variant_set *set, struct variant *v, int depth)
 	v->patches = patches;
 	v->npatches = n;
 	v->resolved = 1;
+	return 0;
 }
+
+#define fail(set, copy, dirbuf, ...) (spec_error(set, __VA_ARGS__), free(copy), free(dirbuf), -1)
 
 int variants_parse(const char *file, const char *text, struct variant_set *set)
 {
@@ -122,14 +135,14 @@ int variants_parse(const char *file, const char *text, struct variant_set *set)
 			char *end = strchr(s, ']');
 
 			if (!end || trim(end + 1)[0])
-				die(EXIT_USAGE, "%s:%d: malformed section '%s'; write [NAME]", file, lineno, s);
+				return fail(set, copy, dirbuf, "%s:%d: malformed section '%s'; write [NAME]", file, lineno, s);
 			*end = '\0';
 			s = trim(s + 1);
 			if (!valid_name(s))
-				die(EXIT_USAGE, "%s:%d: variant name '%s' may hold only letters, digits and ._-+",
+				return fail(set, copy, dirbuf, "%s:%d: variant name '%s' may hold only letters, digits and ._-+",
 				    file, lineno, s);
 			if (lookup(set, s))
-				die(EXIT_USAGE, "%s:%d: variant '%s' defined twice", file, lineno, s);
+				return fail(set, copy, dirbuf, "%s:%d: variant '%s' defined twice", file, lineno, s);
 			if (!(set->v = realloc(set->v, (set->n + 1) * sizeof(*set->v))))
 				die(EXIT_INFRA, "out of memory");
 			cur = memset(&set->v[set->n++], 0, sizeof(*cur));
@@ -138,41 +151,54 @@ int variants_parse(const char *file, const char *text, struct variant_set *set)
 			continue;
 		}
 		if (!(eq = strchr(s, '=')))
-			die(EXIT_USAGE, "%s:%d: expected 'key = value' or [NAME], not '%s'", file, lineno, s);
+			return fail(set, copy, dirbuf, "%s:%d: expected 'key = value' or [NAME], not '%s'", file, lineno, s);
 		*eq = '\0';
 		key = trim(s);
 		val = trim(eq + 1);
 		if (!cur)
-			die(EXIT_USAGE, "%s:%d: '%s' before any [NAME] section", file, lineno, key);
+			return fail(set, copy, dirbuf, "%s:%d: '%s' before any [NAME] section", file, lineno, key);
 		if (!*val)
-			die(EXIT_USAGE, "%s:%d: '%s' has no value", file, lineno, key);
+			return fail(set, copy, dirbuf, "%s:%d: '%s' has no value", file, lineno, key);
 		if (!strcmp(key, "source")) {
 			if (!valid_source(val))
-				die(EXIT_USAGE, "%s:%d: source '%s' is not debian:VERSION, git:DIR@REF or dir:DIR",
+				return fail(set, copy, dirbuf, "%s:%d: source '%s' is not debian:VERSION, git:DIR@REF or dir:DIR",
 				    file, lineno, val);
 			cur->source = xstrdup(val);
 		} else if (!strcmp(key, "patch")) {
-			add(&cur->patches, &cur->npatches, spec_path(dir, val, file, lineno));
+			char *path = spec_path(dir, val);
+
+			if (!path)
+				return fail(set, copy, dirbuf, "%s:%d: '%s' does not exist; fix the path (relative to the spec file)",
+					    file, lineno, val);
+			add(&cur->patches, &cur->npatches, path);
 		} else if (!strcmp(key, "config")) {
-			add(&cur->configs, &cur->nconfigs, spec_path(dir, val, file, lineno));
+			char *path = spec_path(dir, val);
+
+			if (!path)
+				return fail(set, copy, dirbuf, "%s:%d: '%s' does not exist; fix the path (relative to the spec file)",
+					    file, lineno, val);
+			add(&cur->configs, &cur->nconfigs, path);
 		} else if (!strcmp(key, "cmdline")) {
 			cur->cmdline = xstrdup(val);
 		} else if (!strcmp(key, "inherit")) {
 			cur->inherit = xstrdup(val);
 		} else {
-			die(EXIT_USAGE, "%s:%d: unknown key '%s'; use source, patch, config, cmdline or inherit",
+			return fail(set, copy, dirbuf, "%s:%d: unknown key '%s'; use source, patch, config, cmdline or inherit",
 			    file, lineno, key);
 		}
 	}
 	for (int i = 0; i < set->n; i++)
-		resolve(set, &set->v[i], 0);
+		if (resolve(set, &set->v[i], 0)) {
+			free(copy), free(dirbuf);
+			return -1;
+		}
 	for (int i = 0; i < set->n; i++) {
 		struct variant *v = &set->v[i];
 
 		if (!v->source)
-			die(EXIT_USAGE, "%s:%d: variant '%s' has no source", file, v->line, v->name);
+			return fail(set, copy, dirbuf, "%s:%d: variant '%s' has no source", file, v->line, v->name);
 		if (!v->nconfigs)
-			die(EXIT_USAGE, "%s:%d: variant '%s' has no config fragment", file, v->line, v->name);
+			return fail(set, copy, dirbuf, "%s:%d: variant '%s' has no config fragment", file, v->line, v->name);
 		if (!v->cmdline)
 			v->cmdline = xstrdup("console=ttyS0 panic=-1");
 	}
@@ -187,7 +213,8 @@ void variants_load(const char *file, struct variant_set *set)
 
 	if (!text)
 		die(EXIT_USAGE, "variant spec '%s' cannot be read; pass --variants FILE", file);
-	variants_parse(file, text, set);
+	if (variants_parse(file, text, set))
+		die(EXIT_USAGE, "%s", set->error);
 	free(text);
 }
 

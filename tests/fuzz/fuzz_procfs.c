@@ -1,0 +1,21 @@
+/* libFuzzer: /proc/vmstat, /proc/self/status and THP knob text. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../bench/bench.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *text = malloc(size + 1), choice[32];
+	uint64_t v;
+	long long kb;
+
+	memcpy(text, data, size);
+	text[size] = '\0';
+	parse_vmstat(text, "pglazyfreed", &v);
+	parse_status_kb(text, "VmPTE", &kb);
+	parse_knob(text, choice, sizeof(choice));
+	free(text);
+	return 0;
+}
