@@ -177,23 +177,23 @@ int64_t db_kernel(sqlite3 *db, const struct kernel_info *k)
 		      vals, 8);
 }
 
-static void json_string(const char *s)
+static void json_string(FILE *f, const char *s)
 {
-	putchar('"');
+	fputc('"', f);
 	for (; *s; s++) {
 		unsigned char c = *s;
 
 		if (c == '"' || c == '\\')
-			printf("\\%c", c);
+			fprintf(f, "\\%c", c);
 		else if (c < 0x20)
-			printf("\\u%04x", c);
+			fprintf(f, "\\u%04x", c);
 		else
-			putchar(c);
+			fputc(c, f);
 	}
-	putchar('"');
+	fputc('"', f);
 }
 
-int db_print(sqlite3 *db, const char *sql, const char *format, const char *bind1)
+int db_print(FILE *out, sqlite3 *db, const char *sql, const char *format, const char *bind1)
 {
 	sqlite3_stmt *st;
 	int ncol, nrows = 0, json = !strcmp(format, "json"), *width;
@@ -206,23 +206,23 @@ int db_print(sqlite3 *db, const char *sql, const char *format, const char *bind1
 	ncol = sqlite3_column_count(st);
 	width = calloc(ncol, sizeof(*width));
 	if (json)
-		putchar('[');
+		fputc('[', out);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		if (json) {
-			printf("%s\n {", nrows ? "," : "");
+			fprintf(out, "%s\n {", nrows ? "," : "");
 			for (int c = 0; c < ncol; c++) {
-				json_string(sqlite3_column_name(st, c));
-				putchar(':');
+				json_string(out, sqlite3_column_name(st, c));
+				fputc(':', out);
 				switch (sqlite3_column_type(st, c)) {
-				case SQLITE_NULL: fputs("null", stdout); break;
-				case SQLITE_INTEGER: printf("%lld", sqlite3_column_int64(st, c)); break;
-				case SQLITE_FLOAT: printf("%.17g", sqlite3_column_double(st, c)); break;
-				default: json_string((const char *)sqlite3_column_text(st, c));
+				case SQLITE_NULL: fputs("null", out); break;
+				case SQLITE_INTEGER: fprintf(out, "%lld", sqlite3_column_int64(st, c)); break;
+				case SQLITE_FLOAT: fprintf(out, "%.17g", sqlite3_column_double(st, c)); break;
+				default: json_string(out, (const char *)sqlite3_column_text(st, c));
 				}
 				if (c + 1 < ncol)
-					putchar(',');
+					fputc(',', out);
 			}
-			putchar('}');
+			fputc('}', out);
 		} else {
 			rows = realloc(rows, (nrows + 1) * sizeof(*rows));
 			rows[nrows] = calloc(ncol, sizeof(char *));
@@ -239,7 +239,7 @@ int db_print(sqlite3 *db, const char *sql, const char *format, const char *bind1
 		nrows++;
 	}
 	if (json) {
-		puts(nrows ? "\n]" : "]");
+		fputs(nrows ? "\n]" : "]", out);
 	} else {
 		for (int c = 0; c < ncol; c++) {
 			int w = strlen(sqlite3_column_name(st, c));
@@ -250,9 +250,9 @@ int db_print(sqlite3 *db, const char *sql, const char *format, const char *bind1
 			for (int c = 0; c < ncol; c++) {
 				const char *t = r < 0 ? sqlite3_column_name(st, c) : rows[r][c];
 
-				printf(c + 1 < ncol ? "%-*s  " : "%-*s", c + 1 < ncol ? width[c] : 0, t);
+				fprintf(out, c + 1 < ncol ? "%-*s  " : "%-*s", c + 1 < ncol ? width[c] : 0, t);
 			}
-			putchar('\n');
+			fputc('\n', out);
 		}
 		for (int r = 0; r < nrows; r++) {
 			for (int c = 0; c < ncol; c++)

@@ -13,6 +13,8 @@ static const struct subcommand {
 	const char *help;
 } subcommands[] = {
 	{ "run", cmd_run, "run benchmarks on the host (--host) or on built kernel variants" },
+	{ "fetch", cmd_fetch, "fetch a patch by URL or Message-ID (libcurl)" },
+	{ "publish", cmd_publish, "POST a run as JSON to a collecting lab" },
 	{ "ingest", cmd_ingest, "store a records file made elsewhere" },
 	{ "list", cmd_list, "list benches, variants or runs" },
 	{ "show", cmd_show, "print one run's samples as a table" },

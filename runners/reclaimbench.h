@@ -40,7 +40,7 @@ int db_begin(sqlite3 *db);
 int db_commit(sqlite3 *db);
 void db_rollback(sqlite3 *db);
 /* Prints the rows of a query as JSON (an array of objects) or text columns. */
-int db_print(sqlite3 *db, const char *sql, const char *format, const char *bind1);
+int db_print(FILE *out, sqlite3 *db, const char *sql, const char *format, const char *bind1);
 
 /* ingest.c: a record stream into runs. */
 struct session_info {
@@ -134,6 +134,13 @@ int cmd_show(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_ingest(int argc, char **argv);
+int cmd_fetch(int argc, char **argv);
+int cmd_publish(int argc, char **argv);
+
+/* fetch.c */
+struct opt;
+extern const struct opt *const fetch_opts;	/* --archive, --http-timeout, --http-retries */
+char *patch_resolve(const char *what);	/* a file, URL or Message-ID as a local file */
 
 /* Options every subcommand takes. */
 extern const char *opt_db;

@@ -64,7 +64,7 @@ int cmd_list(int argc, char **argv)
 	if (strcmp(what, "runs"))
 		die(EXIT_USAGE, "cannot list '%s'; use list benches, variants or runs", what);
 	db = db_open(opt_db);
-	db_print(db,
+	db_print(stdout, db,
 		 "SELECT r.id AS run, r.started_at AS started, "
 		 "CASE k.variant WHEN '' THEN k.release ELSE k.variant END AS kernel, r.accel, r.bench, "
 		 "r.status, (SELECT count(DISTINCT rep) FROM samples s WHERE s.run_id = r.id) AS reps, "
@@ -155,10 +155,10 @@ int cmd_show(int argc, char **argv)
 	}
 	if (!strcmp(opt_format, "json")) {
 		fputs("{\"format\":1,\"run\":", stdout);
-		if (db_print(db, run_sql, "json", run) <= 0)
+		if (db_print(stdout, db, run_sql, "json", run) <= 0)
 			die(EXIT_USAGE, "no run %s in '%s'; see reclaimbench list runs", run, opt_db);
 		fputs(",\"samples\":", stdout);
-		db_print(db, "SELECT rep, metric, value, unit, note FROM samples WHERE run_id = ?1 "
+		db_print(stdout, db, "SELECT rep, metric, value, unit, note FROM samples WHERE run_id = ?1 "
 			     "ORDER BY metric, rep", "json", run);
 		puts("}");
 	} else {

@@ -1,0 +1,215 @@
+/* HTTP with libcurl: patches fetched by URL or by mailing-list Message-ID
+ * (from an archive base URL the user configures), and results published as
+ * JSON.  Timeouts, retries of transient failures, and one-line errors. */
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../bench/opts.h"
+#include "reclaimbench.h"
+
+static unsigned long timeout_s = 60, retries = 3;
+
+static int transient(CURLcode rc, long status)
+{
+	return rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_COULDNT_CONNECT || rc == CURLE_PARTIAL_FILE ||
+	       rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING || (rc == CURLE_OK && status >= 500);
+}
+
+/* One request, retried while the failure looks transient.  GET into a
+ * file (written whole or not at all) or POST a body. */
+static int http(const char *url, const char *out_path, const char *post, const char *token, char *err,
+		size_t errlen)
+{
+	char *tmp = out_path ? xasprintf("%s.part", out_path) : NULL;
+	CURLcode rc = CURLE_OK;
+	long status = 0;
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	for (unsigned long attempt = 1; attempt <= retries; attempt++) {
+		CURL *c = curl_easy_init();
+		struct curl_slist *hdr = NULL;
+		FILE *f = tmp ? fopen(tmp, "wb") : fopen("/dev/null", "wb");
+		char *auth = NULL;
+
+		if (!c || !f)
+			die(EXIT_INFRA, "cannot start a request to '%s': %s", url, strerror(errno));
+		curl_easy_setopt(c, CURLOPT_URL, url);
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
+		curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+		curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)timeout_s);
+		curl_easy_setopt(c, CURLOPT_USERAGENT, "reclaimbench/1");
+		curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+		if (post) {
+			hdr = curl_slist_append(hdr, "Content-Type: application/json");
+			if (token) {
+				auth = xasprintf("Authorization: Bearer %s", token);
+				hdr = curl_slist_append(hdr, auth);
+			}
+			curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+			curl_easy_setopt(c, CURLOPT_POSTFIELDS, post);
+		}
+		rc = curl_easy_perform(c);
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+		fclose(f);
+		curl_slist_free_all(hdr);
+		free(auth);
+		curl_easy_cleanup(c);
+		if (rc == CURLE_OK && status < 400)
+			break;
+		if (!transient(rc, status) || attempt == retries)
+			break;
+		progress("%s: %s, try %lu of %lu again in %lu s", url,
+			 rc ? curl_easy_strerror(rc) : "server error", attempt + 1, retries, attempt);
+		sleep(attempt);
+	}
+	if (rc != CURLE_OK || status >= 400) {
+		if (rc == CURLE_PARTIAL_FILE)
+			snprintf(err, errlen, "'%s': the body was cut short (truncated transfer)", url);
+		else if (rc != CURLE_OK)
+			snprintf(err, errlen, "'%s': %s", url, curl_easy_strerror(rc));
+		else
+			snprintf(err, errlen, "'%s': HTTP %ld", url, status);
+		if (tmp)
+			unlink(tmp);
+		free(tmp);
+		return -1;
+	}
+	if (tmp && rename(tmp, out_path)) {
+		snprintf(err, errlen, "cannot write '%s': %s", out_path, strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	free(tmp);
+	return 0;
+}
+
+static const char *archive;
+
+static const struct opt http_opts[] = {
+	{ "archive", OPT_STRING, &archive, 0, 0, "URL",
+	  "mailing-list archive base; a Message-ID is fetched from URL/MSGID/raw ($RECLAIMBENCH_ARCHIVE)" },
+	{ "http-timeout", OPT_UINT, &timeout_s, 1, 3600, "S", "time limit of one HTTP request" },
+	{ "http-retries", OPT_UINT, &retries, 1, 10, "N", "tries of a request that failed transiently" },
+	{ NULL }
+};
+const struct opt *const fetch_opts = http_opts;
+
+/* A patch named by a file, a URL or a Message-ID, as a local file. */
+char *patch_resolve(const char *what)
+{
+	char err[512], *url, *path, *id;
+	struct stat st;
+
+	if (!strncmp(what, "http://", 7) || !strncmp(what, "https://", 8)) {
+		url = xstrdup(what);
+	} else if (stat(what, &st) == 0) {
+		return realpath(what, NULL);
+	} else if (strchr(what, '@') && !strchr(what, '/')) {
+		const char *base = archive ? archive : getenv("RECLAIMBENCH_ARCHIVE");
+
+		if (!base || !*base)
+			die(EXIT_USAGE, "'%s' looks like a Message-ID but no archive is set; pass --archive URL "
+			    "or set RECLAIMBENCH_ARCHIVE", what);
+		id = xstrdup(what + (what[0] == '<'));
+		id[strcspn(id, ">")] = '\0';
+		url = xasprintf("%s%s%s/raw", base, base[strlen(base) - 1] == '/' ? "" : "/", id);
+		free(id);
+	} else {
+		die(EXIT_USAGE, "patch '%s' is not a file, an http(s) URL or a Message-ID", what);
+	}
+	mkdirs(xasprintf("%s/patches", cache_dir()));
+	path = xasprintf("%s/patches/%016llx.mbox", cache_dir(),
+			 (unsigned long long)fnv1a(url, strlen(url), 0));
+	progress("fetching %s", url);
+	if (http(url, path, NULL, NULL, err, sizeof(err)))
+		die(EXIT_INFRA, "fetch failed: %s", err);
+	free(url);
+	return path;
+}
+
+int cmd_fetch(int argc, char **argv)
+{
+	const struct opt *const tables[] = { http_opts, NULL };
+	int first = opts_parse(tables, argc, argv, 1,
+			       "usage: reclaimbench fetch URL|MSGID|FILE [--archive URL]\n\n"
+			       "Fetches a patch or series (mbox) into the cache and prints its path.");
+
+	if (first == -2)
+		return EXIT_OK;
+	if (first < 0)
+		return EXIT_USAGE;
+	if (first != argc - 1)
+		die(EXIT_USAGE, "fetch takes one URL, Message-ID or file");
+	puts(patch_resolve(argv[first]));
+	return EXIT_OK;
+}
+
+/* reclaimbench publish: a run (or every run of a session) as JSON, POSTed.
+ * The token comes from $RECLAIMBENCH_TOKEN, never from the command line. */
+int cmd_publish(int argc, char **argv)
+{
+	static const char *url, *run;
+	static const struct opt own[] = {
+		{ "url", OPT_STRING, &url, 0, 0, "URL", "where to POST" },
+		{ "run", OPT_STRING, &run, 0, 0, "RUN|last", "the run to publish" },
+		{ "db", OPT_STRING, &opt_db, 0, 0, "PATH", "results database" },
+		{ NULL }
+	};
+	const struct opt *const tables[] = { own, http_opts, NULL };
+	int first = opts_parse(tables, argc, argv, 1,
+			       "usage: reclaimbench publish --url URL --run RUN|last\n\n"
+			       "POSTs {\"schema\":\"reclaimbench-run\",\"version\":1,\"machine\":...,\"run\":...,\"samples\":[...]}\n"
+			       "with 'Authorization: Bearer $RECLAIMBENCH_TOKEN' when that variable is set.");
+	char *body = NULL, err[512], *id;
+	size_t len = 0;
+	sqlite3 *db;
+	FILE *f;
+
+	if (first == -2)
+		return EXIT_OK;
+	if (first < 0)
+		return EXIT_USAGE;
+	if (!url || !run)
+		die(EXIT_USAGE, "publish needs --url and --run");
+	if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
+		die(EXIT_USAGE, "--url '%s' is not an http(s) URL", url);
+	if (strcmp(run, "last") && strspn(run, "0123456789") != strlen(run))
+		die(EXIT_USAGE, "run '%s' is not a number or 'last'", run);
+	db = db_open(opt_db);
+	id = !strcmp(run, "last") ? xasprintf("%lld", (long long)0) : xstrdup(run);
+	if (!strcmp(run, "last")) {
+		sqlite3_stmt *st;
+
+		sqlite3_prepare_v2(db, "SELECT coalesce(max(id), 0) FROM runs", -1, &st, NULL);
+		sqlite3_step(st);
+		free(id);
+		id = xasprintf("%lld", sqlite3_column_int64(st, 0));
+		sqlite3_finalize(st);
+	}
+	f = open_memstream(&body, &len);
+	fputs("{\"schema\":\"reclaimbench-run\",\"version\":1,\"machine\":", f);
+	db_print(f, db, "SELECT m.fingerprint, m.hostname, m.cpu_model, m.ncpu, m.mem_kb, m.host_kernel FROM machines m "
+			"JOIN runs r ON r.machine_id = m.id WHERE r.id = ?1", "json", id);
+	fputs(",\"run\":", f);
+	if (db_print(f, db, "SELECT r.id, r.session, r.bench, r.bench_version, r.params, r.accel, r.guest_mem_mb, "
+			    "r.guest_cpus, r.status, r.reason, r.started_at, k.release, k.variant, k.build_id, k.source, "
+			    "k.patches_hash, k.config_hash FROM runs r JOIN kernels k ON k.id = r.kernel_id WHERE r.id = ?1",
+		     "json", id) <= 0)
+		die(EXIT_USAGE, "no run %s in '%s'; see reclaimbench list runs", id, opt_db);
+	fputs(",\"samples\":", f);
+	db_print(f, db, "SELECT rep, metric, value, unit, note FROM samples WHERE run_id = ?1 ORDER BY metric, rep",
+		 "json", id);
+	fputs("}\n", f);
+	fclose(f);
+	db_close(db);
+	if (http(url, NULL, body, getenv("RECLAIMBENCH_TOKEN"), err, sizeof(err)))
+		die(EXIT_INFRA, "publish failed: %s", err);
+	printf("published run %s to %s (%zu bytes)\n", id, url, len);
+	free(body);
+	return EXIT_OK;
+}
