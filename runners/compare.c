@@ -45,16 +45,35 @@ static enum metric_kind metric_kind(const char *m)
 	return INFO;
 }
 
-int compare_metric(sqlite3 *db, long long base, long long new, const char *metric, double threshold,
-		   struct cmp_row *r)
+/* The samples of a metric over several runs, pooled. */
+static int pooled(sqlite3 *db, const long long *runs, int nruns, const char *metric, double **out)
+{
+	double *all = NULL;
+	int n = 0;
+
+	for (int i = 0; i < nruns; i++) {
+		double *v;
+		int k = db_samples(db, runs[i], metric, &v);
+
+		all = realloc(all, (n + k + 1) * sizeof(*all));
+		memcpy(all + n, v, k * sizeof(*v));
+		n += k;
+		free(v);
+	}
+	*out = all;
+	return n;
+}
+
+int compare_sets(sqlite3 *db, const long long *base, int nbase, const long long *new, int nnew,
+		 const char *metric, double threshold, struct cmp_row *r)
 {
 	double *a, *b;
 
 	memset(r, 0, sizeof(*r));
 	snprintf(r->metric, sizeof(r->metric), "%s", metric);
 	r->kind = metric_kind(metric);
-	r->na = db_samples(db, base, metric, &a);
-	r->nb = db_samples(db, new, metric, &b);
+	r->na = pooled(db, base, nbase, metric, &a);
+	r->nb = pooled(db, new, nnew, metric, &b);
 	r->ma = median(a, r->na), r->mb = median(b, r->nb);
 	r->ratio = r->ma ? r->mb / r->ma : NAN;
 	r->lo = r->hi = r->p = r->cva = r->cvb = NAN;
@@ -81,6 +100,12 @@ int compare_metric(sqlite3 *db, long long base, long long new, const char *metri
 	}
 	free(a), free(b);
 	return 0;
+}
+
+int compare_metric(sqlite3 *db, long long base, long long new, const char *metric, double threshold,
+		   struct cmp_row *r)
+{
+	return compare_sets(db, &base, 1, &new, 1, metric, threshold, r);
 }
 
 /* The newest ok run of a benchmark on a variant (or host kernel release). */

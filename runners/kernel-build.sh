@@ -22,12 +22,18 @@ flock 9
 
 cd "$src"
 phase "checking out $ref in $src"
+{ [ ! -d .git/rebase-apply ] || git am --abort >> "$log" 2>&1 || rm -rf .git/rebase-apply; } &&
 git checkout -q -f --detach "$ref" >> "$log" 2>&1 && git clean -qfdx -e .unpacked >> "$log" 2>&1 ||
 	fail 3 "cannot check out '$ref' in '$src'"
 for p in "$@"; do
 	phase "applying $(basename "$p")"
-	git apply --whitespace=nowarn "$p" >> "$log" 2>&1 ||
-		fail 2 "patch '$p' does not apply to $src; rebase it onto this source"
+	if head -n 1 "$p" | grep -q '^From '; then	# an mbox: one patch or a series, git am
+		git -c user.name=reclaimbench -c user.email=reclaimbench@localhost am -q --keep-cr "$p" >> "$log" 2>&1 ||
+			{ git am --abort >/dev/null 2>&1; fail 2 "patch '$p' does not apply to $src; rebase it onto this source"; }
+	else
+		git apply --whitespace=nowarn "$p" >> "$log" 2>&1 ||
+			fail 2 "patch '$p' does not apply to $src; rebase it onto this source"
+	fi
 done
 
 phase "configuring (tinyconfig + $(basename "$fragment"))"

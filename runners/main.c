@@ -13,6 +13,7 @@ static const struct subcommand {
 	const char *help;
 } subcommands[] = {
 	{ "run", cmd_run, "run benchmarks on the host (--host) or on built kernel variants" },
+	{ "gate", cmd_gate, "apply a patch to a variant, A/B boots, exit 0 pass / 1 regression / 3 undecided" },
 	{ "fetch", cmd_fetch, "fetch a patch by URL or Message-ID (libcurl)" },
 	{ "publish", cmd_publish, "POST a run as JSON to a collecting lab" },
 	{ "ingest", cmd_ingest, "store a records file made elsewhere" },

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "../bench/opts.h"
+
 /* Exit codes: the contract of DESIGN.md. */
 enum { EXIT_OK = 0, EXIT_VERDICT = 1, EXIT_USAGE = 2, EXIT_INFRA = 3 };
 
@@ -113,6 +115,8 @@ struct cmp_row {
 };
 int compare_metric(sqlite3 *db, long long base, long long new, const char *metric, double threshold,
 		   struct cmp_row *r);
+int compare_sets(sqlite3 *db, const long long *base, int nbase, const long long *new, int nnew,
+		 const char *metric, double threshold, struct cmp_row *r);	/* samples pooled */
 int db_samples(sqlite3 *db, long long run, const char *metric, double **out);
 const char *not_comparable(sqlite3 *db, long long a, long long b);
 
@@ -127,6 +131,18 @@ extern const struct column {
 	double scale;
 } summary_columns[];
 
+/* run.c: boot a built variant and store its session. */
+struct run_opts {
+	const char *variants, *tree, *ref, *out;
+	int mem_mb, cpus, timeout_s;
+};
+extern const struct opt guest_opts[];	/* --variants, --guest-mem-mb, --timeout, --out, --db ... */
+void guest_opts_get(struct run_opts *o);
+void bench_names_check(struct opt_list *names);
+void on_interrupt_install(void);
+int variant_session(const struct variant *v, const struct built *k, const char *accel, const struct run_opts *o,
+		    const struct opt_list *names, int argc, char **argv, char **session);
+
 /* Subcommands. */
 int cmd_run(int argc, char **argv);
 int cmd_list(int argc, char **argv);
@@ -136,9 +152,9 @@ int cmd_report(int argc, char **argv);
 int cmd_ingest(int argc, char **argv);
 int cmd_fetch(int argc, char **argv);
 int cmd_publish(int argc, char **argv);
+int cmd_gate(int argc, char **argv);
 
 /* fetch.c */
-struct opt;
 extern const struct opt *const fetch_opts;	/* --archive, --http-timeout, --http-retries */
 char *patch_resolve(const char *what);	/* a file, URL or Message-ID as a local file */
 

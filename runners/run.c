@@ -75,11 +75,6 @@ static char *host_records(char **av, int *status)
 	return buf;
 }
 
-struct run_opts {
-	const char *variants, *tree, *ref, *out;
-	int mem_mb, cpus, timeout_s;
-};
-
 static int run_host(int argc, char **argv, const struct opt_list *names)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -121,13 +116,51 @@ static int run_host(int argc, char **argv, const struct opt_list *names)
 	return res.failed || res.incomplete ? EXIT_INFRA : EXIT_OK;
 }
 
+/* Boot one built variant with the plan, store what came back as one
+ * session; returns nonzero when anything failed. */
+int variant_session(const struct variant *v, const struct built *k, const char *accel, const struct run_opts *o,
+		    const struct opt_list *names, int argc, char **argv, char **session)
+{
+	struct boot b = { .accel = accel, .mem_mb = o->mem_mb, .cpus = o->cpus, .timeout_s = o->timeout_s,
+			  .label = v->name };
+	struct session_info s = { .accel = accel, .guest_mem_mb = o->mem_mb, .guest_cpus = o->cpus };
+	char **plan = bench_argv(NULL, names);
+	struct ingest_result res;
+	static int count;
+	sqlite3 *db;
+
+	*session = xasprintf("%s-%ld-%d-%d", v->name, (long)time(NULL), getpid(), count++);
+	b.logdir = xasprintf("%s/logs/%s", o->out, *session);
+	if (mkdirs(b.logdir))
+		die(EXIT_USAGE, "cannot make the log folder '%s': %s; pass --out DIR", b.logdir, strerror(errno));
+	progress("variant '%s': booting under %s (%d MB, %d CPUs, limit %d s)", v->name, accel, o->mem_mb,
+		 o->cpus, o->timeout_s);
+	guest_boot(k, v->cmdline, plan + 1, &b);
+	s.session = *session;
+	s.command = joined_argv(argc, argv);
+	s.console_log = b.console_log;
+	s.wall_s = b.wall_s;
+	s.failure = b.failure;
+	s.planned = names->v;
+	s.nplanned = names->n;
+	s.kernel = (struct kernel_info){ .variant = v->name, .build_id = k->build_id, .source = k->source_id,
+					 .patches_hash = k->patches_hash, .config_hash = k->config_hash,
+					 .cmdline = v->cmdline };
+	db = db_open(opt_db);
+	ingest(db, b.records, &s, &res);
+	db_close(db);
+	progress("variant '%s': %d ok, %d skipped, %d failed, %d incomplete in %.1f s%s%s", v->name, res.ok,
+		 res.skipped, res.failed, res.incomplete, b.wall_s, b.failure ? "; " : "", b.failure ? b.failure : "");
+	return res.failed || res.incomplete || b.failure;
+}
+
 static int run_variants(int argc, char **argv, const struct opt_list *names, char **ops, int nops,
 			const struct run_opts *o)
 {
 	struct variant_set set;
 	struct variant **chosen;
 	struct built *built;
-	char **sessions, **plan = bench_argv(NULL, names);
+	char **sessions;
 	const char *accel;
 	int n = 0, bad = 0;
 	sqlite3 *db;
@@ -162,40 +195,8 @@ static int run_variants(int argc, char **argv, const struct opt_list *names, cha
 		variant_build(chosen[i], &built[i]);
 	accel = accel_choose(&built[0], chosen[0]->cmdline);
 	sessions = calloc(n, sizeof(*sessions));
-	for (int i = 0; i < n && !interrupted; i++) {
-		struct boot b = { .accel = accel, .mem_mb = o->mem_mb, .cpus = o->cpus,
-				  .timeout_s = o->timeout_s, .label = chosen[i]->name };
-		struct session_info s = { .accel = accel, .guest_mem_mb = o->mem_mb, .guest_cpus = o->cpus };
-		struct ingest_result res;
-
-		sessions[i] = xasprintf("%s-%ld-%d", chosen[i]->name, (long)time(NULL), getpid());
-		b.logdir = xasprintf("%s/logs/%s", o->out, sessions[i]);
-		if (mkdirs(b.logdir))
-			die(EXIT_USAGE, "cannot make the log folder '%s': %s; pass --out DIR", b.logdir,
-			    strerror(errno));
-		progress("variant '%s': booting under %s (%d MB, %d CPUs, limit %d s)", chosen[i]->name,
-			 accel, o->mem_mb, o->cpus, o->timeout_s);
-		guest_boot(&built[i], chosen[i]->cmdline, plan + 1, &b);
-		s.session = sessions[i];
-		s.command = joined_argv(argc, argv);
-		s.console_log = b.console_log;
-		s.wall_s = b.wall_s;
-		s.failure = b.failure;
-		s.planned = names->v;
-		s.nplanned = names->n;
-		s.kernel = (struct kernel_info){ .variant = chosen[i]->name, .build_id = built[i].build_id,
-						 .source = built[i].source_id,
-						 .patches_hash = built[i].patches_hash,
-						 .config_hash = built[i].config_hash,
-						 .cmdline = chosen[i]->cmdline };
-		db = db_open(opt_db);
-		ingest(db, b.records, &s, &res);
-		db_close(db);
-		progress("variant '%s': %d ok, %d skipped, %d failed, %d incomplete in %.1f s%s%s",
-			 chosen[i]->name, res.ok, res.skipped, res.failed, res.incomplete, b.wall_s,
-			 b.failure ? "; " : "", b.failure ? b.failure : "");
-		bad |= res.failed || res.incomplete || b.failure;
-	}
+	for (int i = 0; i < n && !interrupted; i++)
+		bad |= variant_session(chosen[i], &built[i], accel, o, names, argc, argv, &sessions[i]);
 	db = db_open(opt_db);
 	summary_print(db, sessions, n);
 	db_close(db);
@@ -205,31 +206,67 @@ static int run_variants(int argc, char **argv, const struct opt_list *names, cha
 	return bad ? EXIT_INFRA : EXIT_OK;
 }
 
+/* Options of every command that boots variants. */
+static unsigned long guest_mem = 1024, guest_cpus = 2, boot_timeout = 900;
+static const char *variants_file, *out_dir = "out";
+const struct opt guest_opts[] = {
+	{ "variants", OPT_STRING, &variants_file, 0, 0, "FILE", "variant spec file [kernels/variants.conf]" },
+	{ "guest-mem-mb", OPT_UINT, &guest_mem, 256, 65536, "MB", "guest memory" },
+	{ "guest-cpus", OPT_UINT, &guest_cpus, 1, 64, "N", "guest CPUs" },
+	{ "timeout", OPT_UINT, &boot_timeout, 10, 86400, "S", "time limit of one boot, in seconds" },
+	{ "out", OPT_STRING, &out_dir, 0, 0, "DIR", "folder for boot logs" },
+	{ "db", OPT_STRING, &opt_db, 0, 0, "PATH", "results database" },
+	{ NULL }
+};
+
+void guest_opts_get(struct run_opts *o)
+{
+	o->variants = variants_file ? variants_file : default_variants_file();
+	o->out = out_dir;
+	o->mem_mb = guest_mem, o->cpus = guest_cpus, o->timeout_s = boot_timeout;
+	/* The initramfs list names files by path, separated by white space. */
+	if (strpbrk(o->out, " \t\n\"'\\"))
+		die(EXIT_USAGE, "--out '%s' holds white space or quotes; choose a plain folder name", o->out);
+}
+
+/* --bench names checked, or all benchmarks; parameters cross-checked. */
+void bench_names_check(struct opt_list *names)
+{
+	char err[256];
+
+	for (int i = 0; i < names->n; i++)
+		if (!bench_find(names->v[i]))
+			die(EXIT_USAGE, "unknown benchmark '%s'; see reclaimbench list benches", names->v[i]);
+	if (params_check(err, sizeof(err)))
+		die(EXIT_USAGE, "%s", err);
+	if (!names->n)
+		for (int i = 0; i < nbenches; i++)
+			names->v[names->n++] = benches[i]->name;
+}
+
+void on_interrupt_install(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
 int cmd_run(int argc, char **argv)
 {
 	static int host;
 	static struct opt_list names;
-	static struct run_opts o = { .out = "out", .mem_mb = 1024, .cpus = 2, .timeout_s = 900 };
-	static unsigned long mem = 1024, cpus = 2, timeout = 900;
+	static struct run_opts o;
 	static const struct opt own[] = {
 		{ "host", OPT_FLAG, &host, 0, 0, NULL, "run on the running kernel (as root), no build or boot" },
 		{ "bench", OPT_LIST, &names, 0, 0, "NAME", "benchmark to run (default: all)" },
-		{ "variants", OPT_STRING, &o.variants, 0, 0, "FILE", "variant spec file" },
 		{ "tree", OPT_STRING, &o.tree, 0, 0, "DIR", "also run a git tree (with --ref), cloned, never touched" },
 		{ "ref", OPT_STRING, &o.ref, 0, 0, "REF", "the commit of --tree to build" },
-		{ "guest-mem-mb", OPT_UINT, &mem, 256, 65536, "MB", "guest memory" },
-		{ "guest-cpus", OPT_UINT, &cpus, 1, 64, "N", "guest CPUs" },
-		{ "timeout", OPT_UINT, &timeout, 10, 86400, "S", "time limit of one boot, in seconds" },
-		{ "out", OPT_STRING, &o.out, 0, 0, "DIR", "folder for boot logs" },
-		{ "db", OPT_STRING, &opt_db, 0, 0, "PATH", "results database" },
 		{ NULL }
 	};
-	const struct opt *const tables[] = { own, bench_params, NULL };
-	struct sigaction sa = { .sa_handler = on_signal };
-	char err[256];
+	const struct opt *const tables[] = { own, guest_opts, bench_params, NULL };
 	int first;
 
-	o.variants = default_variants_file();
 	first = opts_parse(tables, argc, argv, 1,
 			   "usage: reclaimbench run [VARIANT...] [--variants FILE] [--tree DIR --ref REF]\n"
 			   "       reclaimbench run --host\n"
@@ -240,27 +277,16 @@ int cmd_run(int argc, char **argv)
 		return EXIT_OK;
 	if (first < 0)
 		return EXIT_USAGE;
-	for (int i = 0; i < names.n; i++)
-		if (!bench_find(names.v[i]))
-			die(EXIT_USAGE, "unknown benchmark '%s'; see reclaimbench list benches", names.v[i]);
-	if (params_check(err, sizeof(err)))
-		die(EXIT_USAGE, "%s", err);
-	if (!names.n)
-		for (int i = 0; i < nbenches; i++)
-			names.v[names.n++] = benches[i]->name;
+	bench_names_check(&names);
 	if (!o.tree != !o.ref)
 		die(EXIT_USAGE, "--tree and --ref go together; give both");
-	/* The initramfs list names files by path, separated by white space. */
-	if (strpbrk(o.out, " \t\n\"'\\"))
-		die(EXIT_USAGE, "--out '%s' holds white space or quotes; choose a plain folder name", o.out);
-	o.mem_mb = mem, o.cpus = cpus, o.timeout_s = timeout;
+	guest_opts_get(&o);
 	if (host) {
 		if (first < argc)
 			die(EXIT_USAGE, "run --host takes no variant ('%s'); name benchmarks with --bench",
 			    argv[first]);
 		return run_host(argc, argv, &names);
 	}
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	on_interrupt_install();
 	return run_variants(argc, argv, &names, argv + first, argc - first, &o);
 }

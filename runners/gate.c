@@ -1,0 +1,160 @@
+/* reclaimbench gate: a patch (file, URL or Message-ID, one patch or an
+ * mbox series) on a base variant, both built, booted in turns, judged.
+ * Exit 0 pass, 1 regression, 3 could not decide. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../bench/bench.h"
+#include "reclaimbench.h"
+
+static const char *main_metric(const char *bench)
+{
+	return !strcmp(bench, "ttu_sync_race") ? "time.pageout_sum" : "time.wall";
+}
+
+/* The ok runs of a benchmark in the given sessions. */
+static int session_runs(sqlite3 *db, char **sessions, int n, const char *bench, long long **out)
+{
+	int k = 0;
+
+	*out = calloc(n + 1, sizeof(**out));
+	for (int i = 0; i < n; i++) {
+		sqlite3_stmt *st;
+
+		sqlite3_prepare_v2(db, "SELECT id FROM runs WHERE session = ?1 AND bench = ?2 AND status = 'ok'", -1,
+				   &st, NULL);
+		sqlite3_bind_text(st, 1, sessions[i], -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, bench, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			(*out)[k++] = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	return k;
+}
+
+int cmd_gate(int argc, char **argv)
+{
+	static const char *base_name, *patch_arg;
+	static struct opt_list names;
+	static unsigned long boots = 2, threshold = 5, max_cv = 25;
+	static const struct opt own[] = {
+		{ "base", OPT_STRING, &base_name, 0, 0, "VARIANT", "the variant the patch applies to" },
+		{ "patch", OPT_STRING, &patch_arg, 0, 0, "FILE|URL|MSGID", "a patch or an mbox series (git am)" },
+		{ "bench", OPT_LIST, &names, 0, 0, "NAME", "benchmark to judge (default: all)" },
+		{ "boots", OPT_UINT, &boots, 1, 50, "N", "boots of each side, taken in turns" },
+		{ "threshold", OPT_UINT, &threshold, 1, 100, "PCT", "smallest slowdown that fails the gate" },
+		{ "max-cv", OPT_UINT, &max_cv, 1, 1000, "PCT", "above this variation a side is too noisy to judge" },
+		{ NULL }
+	};
+	const struct opt *const tables[] = { own, guest_opts, fetch_opts, bench_params, NULL };
+	int first = opts_parse(tables, argc, argv, 1,
+			       "usage: reclaimbench gate --base VARIANT --patch FILE|URL|MSGID [--bench NAME]... [--boots N]\n\n"
+			       "Exit 0: pass; 1: a timing regression (report printed and saved); 3: could not decide.");
+	struct variant_set set;
+	struct variant *base, *patched;
+	struct built kb, kp;
+	struct run_opts o = { 0 };
+	char **sa, **sp, *patch, *report_path, *text = NULL;
+	const char *accel;
+	int failed = 0, regress = 0, undecided = 0;
+	size_t len = 0;
+	sqlite3 *db;
+	FILE *r;
+
+	if (first == -2)
+		return EXIT_OK;
+	if (first < 0)
+		return EXIT_USAGE;
+	if (!base_name || !patch_arg)
+		die(EXIT_USAGE, "gate needs --base VARIANT and --patch FILE|URL|MSGID");
+	bench_names_check(&names);
+	guest_opts_get(&o);
+	variants_load(o.variants, &set);
+	if (!(base = variant_find(&set, base_name)))
+		die(EXIT_USAGE, "unknown variant '%s' in '%s'; see reclaimbench list variants", base_name, o.variants);
+	db_close(db_open(opt_db));
+	patch = patch_resolve(patch_arg);
+	patched = calloc(1, sizeof(*patched));
+	*patched = *base;
+	patched->name = xasprintf("%s+%016llx", base->name, (unsigned long long)fnv1a(patch_arg, strlen(patch_arg), 0));
+	patched->patches = calloc(base->npatches + 1, sizeof(char *));
+	memcpy(patched->patches, base->patches, base->npatches * sizeof(char *));
+	patched->patches[patched->npatches++] = patch;
+	variant_build(base, &kb);
+	variant_build(patched, &kp);
+	accel = accel_choose(&kb, base->cmdline);
+	on_interrupt_install();
+	sa = calloc(boots, sizeof(char *));
+	sp = calloc(boots, sizeof(char *));
+	for (unsigned long i = 0; i < boots; i++) {
+		failed |= variant_session(base, &kb, accel, &o, &names, argc, argv, &sa[i]);
+		failed |= variant_session(patched, &kp, accel, &o, &names, argc, argv, &sp[i]);
+	}
+	db = db_open(opt_db);
+	r = open_memstream(&text, &len);
+	fprintf(r, "reclaimbench gate: %s on %s\n", patch_arg, base->name);
+	fprintf(r, "  base build %s, patched build %s, %s, %lu boots each side in turns, %lu reps each\n",
+		kb.build_id, kp.build_id, accel, boots, params.reps);
+	fprintf(r, "\n  %-14s %-18s %12s %12s %8s %-18s %-8s %s\n", "bench", "metric", "base", "patched", "ratio",
+		"95% CI", "p", "verdict");
+	for (int i = 0; i < names.n; i++) {
+		long long *ra, *rp;
+		int na = session_runs(db, sa, boots, names.v[i], &ra), np = session_runs(db, sp, boots, names.v[i], &rp);
+		struct cmp_row c;
+		char ci[40] = "";
+
+		compare_sets(db, ra, na, rp, np, main_metric(names.v[i]), threshold / 100.0, &c);
+		if (!isnan(c.lo))
+			snprintf(ci, sizeof(ci), "[%.3f, %.3f]", c.lo, c.hi);
+		if (!na || !np || !strcmp(c.verdict, "not enough data")) {
+			undecided = 1;
+			strcpy(c.verdict, "not enough data");
+		} else if (c.cva * 100 > max_cv || c.cvb * 100 > max_cv) {
+			undecided = 1;
+			snprintf(c.verdict, sizeof(c.verdict), "too noisy (CV %.0f%%/%.0f%%)", 100 * c.cva, 100 * c.cvb);
+		}
+		regress |= !strcmp(c.verdict, "slower");
+		fprintf(r, "  %-14s %-18s %12.4g %12.4g %8.3f %-18s %-8.3g %s\n", names.v[i], c.metric, c.ma, c.mb,
+			c.ratio, ci, c.p, c.verdict);
+		/* Exact counters that moved, as evidence. */
+		{
+			sqlite3_stmt *st;
+
+			sqlite3_prepare_v2(db, "SELECT DISTINCT metric FROM samples WHERE run_id IN (?1, ?2) AND value IS NOT NULL "
+					       "ORDER BY metric", -1, &st, NULL);
+			sqlite3_bind_int64(st, 1, na ? ra[0] : -1);
+			sqlite3_bind_int64(st, 2, np ? rp[0] : -1);
+			while (sqlite3_step(st) == SQLITE_ROW) {
+				struct cmp_row e;
+
+				compare_sets(db, ra, na, rp, np, (const char *)sqlite3_column_text(st, 0), 1, &e);
+				if (e.kind == EXACT && !strcmp(e.verdict, "CHANGED") && strncmp(e.metric, "status.", 7) &&
+				    strncmp(e.metric, "meminfo.", 8))
+					fprintf(r, "  %-14s %-18s %12.6g %12.6g   exact counter changed\n", "", e.metric, e.ma, e.mb);
+			}
+			sqlite3_finalize(st);
+		}
+		free(ra), free(rp);
+	}
+	db_close(db);
+	fprintf(r, "\nverdict: %s\n", failed ? "UNDECIDED: a build, boot or benchmark failed (see above)" :
+		regress ? "FAIL: the patch makes reclaim slower" :
+		undecided ? "UNDECIDED: not enough data or too noisy" : "PASS: no timing regression");
+	fclose(r);
+	fputs(text, stdout);
+	report_path = xasprintf("%s/gate-%ld.txt", o.out, (long)time(NULL));
+	if (mkdirs(o.out) == 0) {
+		FILE *f = fopen(report_path, "w");
+		if (f) {
+			fputs(text, f);
+			fclose(f);
+			printf("report: %s\n", report_path);
+		}
+	}
+	free(text);
+	if (failed || (undecided && !regress))
+		return EXIT_INFRA;
+	return regress ? EXIT_VERDICT : EXIT_OK;
+}
