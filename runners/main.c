@@ -13,6 +13,8 @@ static const struct subcommand {
 	const char *help;
 } subcommands[] = {
 	{ "run", cmd_run, "run benchmarks on the host (--host) or on built kernel variants" },
+	{ "bisect", cmd_bisect, "find the commit that moved a metric (git bisect run; resumable)" },
+	{ "bisect-step", cmd_bisect_step, "one step of a bisection (run by git bisect)" },
 	{ "gate", cmd_gate, "apply a patch to a variant, A/B boots, exit 0 pass / 1 regression / 3 undecided" },
 	{ "fetch", cmd_fetch, "fetch a patch by URL or Message-ID (libcurl)" },
 	{ "publish", cmd_publish, "POST a run as JSON to a collecting lab" },

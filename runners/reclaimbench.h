@@ -153,6 +153,8 @@ int cmd_ingest(int argc, char **argv);
 int cmd_fetch(int argc, char **argv);
 int cmd_publish(int argc, char **argv);
 int cmd_gate(int argc, char **argv);
+int cmd_bisect(int argc, char **argv);
+int cmd_bisect_step(int argc, char **argv);
 
 /* fetch.c */
 extern const struct opt *const fetch_opts;	/* --archive, --http-timeout, --http-retries */

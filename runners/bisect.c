@@ -1,0 +1,329 @@
+/* reclaimbench bisect: find the commit that moved a bmetric.  The ends are
+ * measured first; `git bisect run` then drives `reclaimbench bisect-step`
+ * in a bare clone kept in the cache (the user's tree is only read).  Each
+ * step builds (cached), boots, runs the benchmark, and calls the commit
+ * good or bad by which end's median it is nearer; a commit that does not
+ * build or boot is skipped (125).  Steps are stored, so a bisection killed
+ * in the middle resumes where it stopped. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../bench/bench.h"
+#include "reclaimbench.h"
+
+static const char *tree, *good_ref, *bad_ref, *bench, *bmetric;
+static struct opt_list names;
+
+static const struct opt bisect_opts[] = {
+	{ "tree", OPT_STRING, &tree, 0, 0, "DIR", "the git tree (read only)" },
+	{ "good", OPT_STRING, &good_ref, 0, 0, "REF", "a commit with the old behaviour" },
+	{ "bad", OPT_STRING, &bad_ref, 0, 0, "REF", "a commit with the new behaviour" },
+	{ "bench", OPT_STRING, &bench, 0, 0, "NAME", "the benchmark" },
+	{ "metric", OPT_STRING, &bmetric, 0, 0, "NAME", "the metric that moved (e.g. time.wall, mthp.split_deferred)" },
+	{ NULL }
+};
+
+static char *git_out(const char *dir, const char *args)
+{
+	char *cmd = xasprintf("git -C '%s' %s 2>/dev/null", dir, args), buf[512] = "";
+	FILE *p = popen(cmd, "r");
+
+	if (p) {
+		if (!fgets(buf, sizeof(buf), p))
+			buf[0] = '\0';
+		pclose(p);
+	}
+	free(cmd);
+	buf[strcspn(buf, "\n")] = '\0';
+	return buf[0] ? xstrdup(buf) : NULL;
+}
+
+static int safe_path(const char *s)
+{
+	return !strpbrk(s, "'\n");
+}
+
+struct bisect_ctx {
+	char *tree, *good, *bad, *key, *dir, *repo;
+	long long id;
+	struct run_opts o;
+	struct variant_set set;
+};
+
+static void ctx_init(struct bisect_ctx *c)
+{
+	char *k;
+
+	if (!tree || !good_ref || !bad_ref || !bench || !bmetric)
+		die(EXIT_USAGE, "bisect needs --tree, --good, --bad, --bench and --metric");
+	if (!bench_find(bench))
+		die(EXIT_USAGE, "unknown benchmark '%s'; see reclaimbench list benches", bench);
+	if (!(c->tree = realpath(tree, NULL)) || !safe_path(c->tree))
+		die(EXIT_USAGE, "tree '%s' does not exist (or holds a quote)", tree);
+	if (!(c->good = git_out(c->tree, xasprintf("rev-parse -q --verify '%s^{commit}'", good_ref))) ||
+	    !(c->bad = git_out(c->tree, xasprintf("rev-parse -q --verify '%s^{commit}'", bad_ref))))
+		die(EXIT_USAGE, "--good '%s' or --bad '%s' is not a commit of the git tree '%s'", good_ref, bad_ref,
+		    c->tree);
+	k = xasprintf("%s %s %s %s %s", c->tree, c->good, c->bad, bench, bmetric);
+	c->key = xasprintf("%016llx", (unsigned long long)fnv1a(k, strlen(k), 0));
+	c->dir = xasprintf("%s/bisect/%s", cache_dir(), c->key);
+	c->repo = xasprintf("%s/repo.git", c->dir);
+	guest_opts_get(&c->o);
+	variants_load(c->o.variants, &c->set);
+	if (!c->set.n)
+		die(EXIT_USAGE, "'%s' holds no variant to take the config from", c->o.variants);
+	names.n = 0;
+	names.v[names.n++] = bench;
+}
+
+static long long bisection_row(sqlite3 *db, struct bisect_ctx *c)
+{
+	sqlite3_stmt *st;
+	long long id = -1;
+	char *now = now_iso();
+
+	sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO bisections (key, tree, good, bad, bench, bmetric, started_at) "
+			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1, &st, NULL);
+	const char *v[] = { c->key, c->tree, c->good, c->bad, bench, bmetric, now };
+	for (int i = 0; i < 7; i++)
+		sqlite3_bind_text(st, i + 1, v[i], -1, SQLITE_STATIC);
+	sqlite3_step(st);
+	sqlite3_finalize(st);
+	sqlite3_prepare_v2(db, "SELECT id FROM bisections WHERE key = ?1", -1, &st, NULL);
+	sqlite3_bind_text(st, 1, c->key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	free(now);
+	return id;
+}
+
+/* A stored step: its decision (and value), or NULL. */
+static char *stored_step(sqlite3 *db, long long id, const char *commit, double *value)
+{
+	sqlite3_stmt *st;
+	char *d = NULL;
+
+	sqlite3_prepare_v2(db, "SELECT decision, value FROM bisect_steps WHERE bisection_id = ?1 AND commit_id = ?2",
+			   -1, &st, NULL);
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, commit, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		d = xstrdup((const char *)sqlite3_column_text(st, 0));
+		*value = sqlite3_column_type(st, 1) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 1);
+	}
+	sqlite3_finalize(st);
+	return d;
+}
+
+static void store_step(sqlite3 *db, long long id, const char *commit, long long run, double value,
+		       const char *decision, const char *reason)
+{
+	sqlite3_stmt *st;
+
+	sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO bisect_steps (bisection_id, commit_id, run_id, value, decision, "
+			       "reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", -1, &st, NULL);
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, commit, -1, SQLITE_STATIC);
+	if (run > 0)
+		sqlite3_bind_int64(st, 3, run);
+	if (!isnan(value))
+		sqlite3_bind_double(st, 4, value);
+	sqlite3_bind_text(st, 5, decision, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, reason, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		die(EXIT_INFRA, "database: storing bisect step: %s", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+}
+
+/* Build and boot one commit; the median of the bmetric, NAN when it could
+ * not be measured (reason says why), run id in *run. */
+static double measure(struct bisect_ctx *c, const char *commit, long long *run, char **reason, int argc, char **argv)
+{
+	struct variant v = c->set.v[0];
+	struct built k;
+	char *session, *sql;
+	const char *accel;
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	double m = NAN;
+	pid_t pid;
+	int status;
+
+	v.name = xasprintf("bisect-%.12s", commit);
+	v.source = xasprintf("git:%s@%s", c->tree, commit);
+	v.patches = NULL, v.npatches = 0;
+	*run = -1;
+	/* A build that fails must skip the commit, not end the bisection:
+	 * variant_build exits on failure, so it runs in a child. */
+	fflush(NULL);
+	if ((pid = fork()) == 0) {
+		variant_build(&v, &k);
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		*reason = xasprintf("commit %.12s does not build", commit);
+		return NAN;
+	}
+	variant_build(&v, &k);	/* cached now: fills k */
+	accel = accel_choose(&k, v.cmdline);
+	if (variant_session(&v, &k, accel, &c->o, &names, argc, argv, &session)) {
+		*reason = xasprintf("commit %.12s did not boot or run cleanly", commit);
+		return NAN;
+	}
+	db = db_open(opt_db);
+	sql = xasprintf("SELECT id FROM runs WHERE session = '%s' AND bench = '%s' AND status = 'ok'", session, bench);
+	sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*run = sqlite3_column_int64(st, 0);
+		m = run_metric(db, *run, bmetric, AGG_MEDIAN);
+	}
+	sqlite3_finalize(st);
+	db_close(db);
+	if (isnan(m))
+		*reason = xasprintf("commit %.12s has no value of %s", commit, bmetric);
+	return m;
+}
+
+/* The decision for a commit: stored, or measured now and stored. */
+static const char *step(struct bisect_ctx *c, sqlite3 **db, const char *commit, const char *fixed, double *value,
+			int argc, char **argv)
+{
+	char *d = stored_step(*db, c->id, commit, value), *reason = NULL;
+	double g, b;
+	long long run;
+
+	if (d) {
+		progress("bisect: %.12s already measured: %s (%g)", commit, d, *value);
+		return d;
+	}
+	db_close(*db);
+	*value = measure(c, commit, &run, &reason, argc, argv);
+	*db = db_open(opt_db);
+	if (isnan(*value)) {
+		store_step(*db, c->id, commit, run, NAN, "skip", reason);
+		return "skip";
+	}
+	if (!fixed) {
+		stored_step(*db, c->id, c->good, &g);
+		stored_step(*db, c->id, c->bad, &b);
+		fixed = fabs(*value - b) < fabs(*value - g) ? "bad" : "good";
+	}
+	store_step(*db, c->id, commit, run, *value, fixed, "");
+	progress("bisect: %.12s: %s = %g -> %s", commit, bmetric, *value, fixed);
+	return fixed;
+}
+
+int cmd_bisect_step(int argc, char **argv)
+{
+	const struct opt *const tables[] = { bisect_opts, guest_opts, bench_params, NULL };
+	int first = opts_parse(tables, argc, argv, 1, "usage: (run by git bisect) reclaimbench bisect-step ...");
+	struct bisect_ctx c = { 0 };
+	const char *d;
+	char *commit;
+	double v;
+	sqlite3 *db;
+
+	if (first < 0)
+		return 125 + 3;	/* bad usage ends git bisect run */
+	ctx_init(&c);
+	if (!(commit = git_out(c.repo, "rev-parse BISECT_HEAD")))
+		return 128;
+	db = db_open(opt_db);
+	c.id = bisection_row(db, &c);
+	d = step(&c, &db, commit, NULL, &v, argc, argv);
+	db_close(db);
+	return !strcmp(d, "good") ? 0 : !strcmp(d, "bad") ? 1 : 125;
+}
+
+int cmd_bisect(int argc, char **argv)
+{
+	const struct opt *const tables[] = { bisect_opts, guest_opts, bench_params, NULL };
+	int first = opts_parse(tables, argc, argv, 1,
+			       "usage: reclaimbench bisect --tree DIR --good REF --bad REF --bench NAME --metric NAME\n\n"
+			       "Finds the first commit whose METRIC is nearer the bad end's than the good end's,\n"
+			       "with git bisect run; every step is stored, and the same command resumes.");
+	struct bisect_ctx c = { 0 };
+	double g, b;
+	char *cmd, *first_bad, *subject, *argv_tail;
+	sqlite3 *db;
+	int rc;
+
+	if (first == -2)
+		return EXIT_OK;
+	if (first < 0)
+		return EXIT_USAGE;
+	ctx_init(&c);
+	db = db_open(opt_db);
+	c.id = bisection_row(db, &c);
+	progress("bisect %s..%s of %s on %s (state %s)", c.good, c.bad, bmetric, bench, c.dir);
+	on_interrupt_install();
+	if (strcmp(step(&c, &db, c.good, "good", &g, argc, argv), "good") ||
+	    strcmp(step(&c, &db, c.bad, "bad", &b, argc, argv), "bad")) {
+		db_exec(db, "UPDATE bisections SET status = 'failed', reason = 'an end could not be measured' "
+			    "WHERE status = 'running'");
+		die(EXIT_INFRA, "bisect: the good or the bad end could not be measured; see reclaimbench list runs");
+	}
+	if (g == b)
+		die(EXIT_INFRA, "bisect: %s is %g at both ends; nothing to bisect", bmetric, g);
+	db_close(db);
+	if (access(c.repo, F_OK)) {
+		mkdirs(c.dir);
+		cmd = xasprintf("git clone -q --bare '%s' '%s'", c.tree, c.repo);
+		if (system(cmd))
+			die(EXIT_INFRA, "cannot clone '%s' into '%s'", c.tree, c.repo);
+		free(cmd);
+	}
+	if (!git_out(c.repo, "rev-parse -q --verify BISECT_HEAD")) {
+		cmd = xasprintf("git -C '%s' bisect start --no-checkout %s %s >/dev/null", c.repo, c.bad, c.good);
+		if (system(cmd))
+			die(EXIT_INFRA, "git bisect start failed in '%s'", c.repo);
+		free(cmd);
+	} else {
+		progress("bisect: resuming the bisection in %s", c.repo);
+	}
+	/* git bisect run calls us back for every commit it picks. */
+	argv_tail = xstrdup("");
+	for (int i = 1; i < argc; i++) {
+		char *t = xasprintf("%s '%s'", argv_tail, argv[i]);
+
+		if (!safe_path(argv[i]))
+			die(EXIT_USAGE, "argument '%s' holds a quote", argv[i]);
+		free(argv_tail);
+		argv_tail = t;
+	}
+	/* git runs the step in the repository: every path made absolute. */
+	mkdirs(c.o.out);
+	cmd = xasprintf("git -C '%s' bisect run '%s/reclaimbench' bisect-step%s --db '%s' --out '%s' --variants '%s'",
+			c.repo, self_dir(), argv_tail, realpath(opt_db, NULL), realpath(c.o.out, NULL),
+			realpath(c.o.variants, NULL));
+	rc = system(cmd);
+	free(cmd);
+	first_bad = git_out(c.repo, "rev-parse -q --verify refs/bisect/bad");
+	db = db_open(opt_db);
+	if (rc || !first_bad) {
+		db_exec(db, "UPDATE bisections SET status = 'failed', reason = 'git bisect run failed' WHERE status = 'running'");
+		die(EXIT_INFRA, "bisect: git bisect run did not finish (%d); run the same command to resume", rc);
+	}
+	subject = git_out(c.repo, xasprintf("log -1 --format=%%s %s", first_bad));
+	{
+		sqlite3_stmt *st;
+
+		sqlite3_prepare_v2(db, "UPDATE bisections SET status = 'found', first_bad = ?2 WHERE id = ?1", -1, &st, NULL);
+		sqlite3_bind_int64(st, 1, c.id);
+		sqlite3_bind_text(st, 2, first_bad, -1, SQLITE_STATIC);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+	printf("first bad commit: %s %s\n", first_bad, subject ? subject : "");
+	printf("evidence: %s of %s: good end %.12s = %g, bad end %.12s = %g\n", bmetric, bench, c.good, g, c.bad, b);
+	db_print(stdout, db, xasprintf("SELECT substr(commit_id, 1, 12) AS commit_id, decision, value, run_id, reason "
+				       "FROM bisect_steps WHERE bisection_id = %lld ORDER BY rowid", c.id), "text", NULL);
+	db_close(db);
+	return EXIT_OK;
+}
