@@ -86,7 +86,7 @@ static long long bisection_row(sqlite3 *db, struct bisect_ctx *c)
 	long long id = -1;
 	char *now = now_iso();
 
-	sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO bisections (key, tree, good, bad, bench, bmetric, started_at) "
+	sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO bisections (key, tree, good, bad, bench, metric, started_at) "
 			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1, &st, NULL);
 	const char *v[] = { c->key, c->tree, c->good, c->bad, bench, bmetric, now };
 	for (int i = 0; i < 7; i++)
