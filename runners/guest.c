@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -134,7 +135,8 @@ int guest_boot(const struct built *k, const char *cmdline, char *const plan[], s
 		int fd = open(xasprintf("%s/qemu.log", b->logdir), O_WRONLY | O_CREAT | O_TRUNC, 0644);
 
 		dup2(fd, 1), dup2(fd, 2);
-		setpgid(0, 0);
+		setpgid(0, 0);			/* a terminal's ^C goes to the harness, which stops us */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);	/* and if the harness dies, so do we */
 		execvp(argv[0], argv);
 		fprintf(stderr, "cannot run qemu-system-x86_64: %s\n", strerror(errno));
 		_exit(127);

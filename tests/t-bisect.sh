@@ -1,0 +1,53 @@
+#!/bin/sh
+# Bisection by the real pipeline: a git tree made from Debian's 7.3 source
+# with 8 commits, the fifth switching batched lazyfree unmap off; bisected
+# on lazyfree_mthp's split_deferred, killed in the middle, resumed.
+. "$(dirname "$0")/lib.sh"
+cache=${RECLAIMBENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/reclaimbench}
+src=$("$top/runners/kernel-source.sh" debian:7.3 | head -n 1) || { ok 1 "7.3 source ready"; done_testing; exit 0; }
+tree=$cache/test-trees/linux-7.3-bisect
+# The same commits (same dates, same author) every time, so the clone and
+# the builds in the cache serve every run of this test.
+export GIT_AUTHOR_NAME=reclaimbench GIT_AUTHOR_EMAIL=tests@localhost GIT_COMMITTER_NAME=reclaimbench \
+	GIT_COMMITTER_EMAIL=tests@localhost GIT_AUTHOR_DATE='2026-11-21T00:00:00Z' GIT_COMMITTER_DATE='2026-11-21T00:00:00Z'
+if [ ! -f "$tree/.rb-ready" ]; then
+	rm -rf "$tree" && mkdir -p "$(dirname "$tree")"
+	git clone -q -b rb-base "$src" "$tree" 2>/dev/null && git -C "$tree" checkout -q -b bisect-test
+	for i in 1 2 3 4 5 6 7 8; do
+		if [ $i = 5 ]; then
+			git -C "$tree" apply "$top/kernels/patches/7.3/no-lazyfree-batch.patch"
+			msg="mm/rmap: no batched unmap of lazyfree folios"
+		else
+			echo "note $i" >> "$tree/Documentation/rb-bisect-notes.txt"
+			msg="Documentation: note $i"
+		fi
+		git -C "$tree" add -A && git -C "$tree" commit -q -m "$msg"
+	done
+	touch "$tree/.rb-ready"
+fi
+good=$(git -C "$tree" rev-parse HEAD~8) bad=$(git -C "$tree" rev-parse HEAD) culprit=$(git -C "$tree" rev-parse HEAD~3)
+db=$work/bisect.db
+args="--tree $tree --good $good --bad $bad --bench lazyfree_mthp --metric mthp.split_deferred --reps 3 --db $db --out $work/out"
+# Interrupted: killed (the whole process group) once the ends and a first
+# middle commit are stored.
+setsid "$rb" bisect $args > "$work/b1.log" 2>&1 &
+pid=$!
+for i in $(seq 1 1800); do
+	[ "$(q "$db" "SELECT count(*) FROM bisect_steps" 2>/dev/null)" -ge 3 ] 2>/dev/null && break
+	kill -0 $pid 2>/dev/null || break
+	sleep 1
+done
+kill -9 -- -$pid 2>/dev/null; wait $pid 2>/dev/null
+steps1=$(q "$db" "SELECT count(*) FROM bisect_steps")
+[ "$steps1" -ge 3 ]; ok $? "bisection killed after $steps1 stored steps"
+start=$(date +%s)
+"$rb" bisect $args > "$work/b2.log" 2>&1; rc=$?
+[ $rc = 0 ]; ok $? "the same command resumes and finishes (exit $rc, $(( $(date +%s) - start )) s)"
+grep -q "first bad commit: $culprit" "$work/b2.log"; ok $? "first bad commit is the off-switch: $(grep 'first bad' "$work/b2.log")"
+grep -q 'already measured' "$work/b2.log"; ok $? "steps stored before the kill were not measured again"
+n=$(q "$db" "SELECT count(*) FROM bisect_steps WHERE decision != 'skip'")
+[ "$n" -le 6 ]; ok $? "$n measured commits for 8 (the 2 ends and about log2(8) = 3 in between)"
+[ "$(q "$db" "SELECT status || ' ' || substr(first_bad, 1, 12) FROM bisections")" = "found $(echo "$culprit" | cut -c1-12)" ]
+ok $? "the bisection is stored as found, with its steps"
+[ -z "$(git -C "$tree" status --porcelain)" ] && [ "$(git -C "$tree" rev-parse HEAD)" = "$bad" ]; ok $? "the tree was not touched"
+done_testing
