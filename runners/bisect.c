@@ -241,23 +241,16 @@ int cmd_bisect_step(int argc, char **argv)
 	return !strcmp(d, "good") ? 0 : !strcmp(d, "bad") ? 1 : 125;
 }
 
-int cmd_bisect(int argc, char **argv)
+/* The bisection named by the globals; the step command line is built from
+ * them, so nightly can start one too. */
+static int bisect_run(int argc, char **argv)
 {
-	const struct opt *const tables[] = { bisect_opts, guest_opts, bench_params, NULL };
-	int first = opts_parse(tables, argc, argv, 1,
-			       "usage: reclaimbench bisect --tree DIR --good REF --bad REF --bench NAME --metric NAME\n\n"
-			       "Finds the first commit whose METRIC is nearer the bad end's than the good end's,\n"
-			       "with git bisect run; every step is stored, and the same command resumes.");
 	struct bisect_ctx c = { 0 };
 	double g, b;
-	char *cmd, *first_bad, *subject, *argv_tail;
+	char *cmd, *first_bad, *subject, *tail;
 	sqlite3 *db;
 	int rc;
 
-	if (first == -2)
-		return EXIT_OK;
-	if (first < 0)
-		return EXIT_USAGE;
 	ctx_init(&c);
 	db = db_open(opt_db);
 	c.id = bisection_row(db, &c);
@@ -287,21 +280,23 @@ int cmd_bisect(int argc, char **argv)
 	} else {
 		progress("bisect: resuming the bisection in %s", c.repo);
 	}
-	/* git bisect run calls us back for every commit it picks. */
-	argv_tail = xstrdup("");
-	for (int i = 1; i < argc; i++) {
-		char *t = xasprintf("%s '%s'", argv_tail, argv[i]);
-
-		if (!safe_path(argv[i]))
-			die(EXIT_USAGE, "argument '%s' holds a quote", argv[i]);
-		free(argv_tail);
-		argv_tail = t;
-	}
-	/* git runs the step in the repository: every path made absolute. */
+	/* git bisect run calls us back for every commit it picks, in the
+	 * repository: every path absolute, every value our own or checked. */
 	mkdirs(c.o.out);
-	cmd = xasprintf("git -C '%s' bisect run '%s/reclaimbench' bisect-step%s --db '%s' --out '%s' --variants '%s'",
-			c.repo, self_dir(), argv_tail, realpath(opt_db, NULL), realpath(c.o.out, NULL),
-			realpath(c.o.variants, NULL));
+	tail = xstrdup("");
+	for (const struct opt *o = bench_params; o->name; o++) {
+		char *t = xasprintf("%s --%s=%lu", tail, o->name, *(unsigned long *)o->value);
+		free(tail);
+		tail = t;
+	}
+	if (!safe_path(bench) || !safe_path(bmetric) || !safe_path(c.o.out) || !safe_path(c.o.variants) ||
+	    !safe_path(opt_db))
+		die(EXIT_USAGE, "a path or name of the bisection holds a quote; rename it");
+	cmd = xasprintf("git -C '%s' bisect run '%s/reclaimbench' bisect-step --tree '%s' --good %s --bad %s "
+			"--bench '%s' --metric '%s'%s --db '%s' --out '%s' --variants '%s' --guest-mem-mb %d "
+			"--guest-cpus %d --timeout %d",
+			c.repo, self_dir(), c.tree, c.good, c.bad, bench, bmetric, tail, realpath(opt_db, NULL),
+			realpath(c.o.out, NULL), realpath(c.o.variants, NULL), c.o.mem_mb, c.o.cpus, c.o.timeout_s);
 	rc = system(cmd);
 	free(cmd);
 	first_bad = git_out(c.repo, "rev-parse -q --verify refs/bisect/bad");
@@ -326,4 +321,123 @@ int cmd_bisect(int argc, char **argv)
 				       "FROM bisect_steps WHERE bisection_id = %lld ORDER BY rowid", c.id), "text", NULL);
 	db_close(db);
 	return EXIT_OK;
+}
+
+int cmd_bisect(int argc, char **argv)
+{
+	const struct opt *const tables[] = { bisect_opts, guest_opts, bench_params, NULL };
+	int first = opts_parse(tables, argc, argv, 1,
+			       "usage: reclaimbench bisect --tree DIR --good REF --bad REF --bench NAME --metric NAME\n\n"
+			       "Finds the first commit whose METRIC is nearer the bad end's than the good end's,\n"
+			       "with git bisect run; every step is stored, and the same command resumes.");
+
+	if (first == -2)
+		return EXIT_OK;
+	if (first < 0)
+		return EXIT_USAGE;
+	return bisect_run(argc, argv);
+}
+
+/* reclaimbench nightly: the suite on a tree's newest commit, kept as the
+ * history of the "nightly" kernel; when a key metric stepped against the
+ * previous nightly, the bisection between the two starts by itself. */
+int cmd_nightly(int argc, char **argv)
+{
+	static const char *ref = "HEAD";
+	static struct opt_list nnames;
+	static const struct opt own[] = {
+		{ "tree", OPT_STRING, &tree, 0, 0, "DIR", "the git tree (read only)" },
+		{ "ref", OPT_STRING, &ref, 0, 0, "REF", "the commit to run" },
+		{ "bench", OPT_LIST, &nnames, 0, 0, "NAME", "benchmark to run (default: all)" },
+		{ NULL }
+	};
+	const struct opt *const tables[] = { own, guest_opts, bench_params, NULL };
+	int first = opts_parse(tables, argc, argv, 1, "usage: reclaimbench nightly --tree DIR [--ref REF] [--bench NAME]...");
+	struct run_opts o = { 0 };
+	struct variant_set set;
+	struct variant v;
+	struct built k;
+	char *sha, *session, *prev_sha = NULL, *t;
+	const char *accel;
+	sqlite3 *db;
+
+	if (first == -2)
+		return EXIT_OK;
+	if (first < 0)
+		return EXIT_USAGE;
+	if (!tree || !(t = realpath(tree, NULL)) || !safe_path(t))
+		die(EXIT_USAGE, "nightly needs --tree DIR of a git tree");
+	tree = t;
+	if (!(sha = git_out(tree, xasprintf("rev-parse -q --verify '%s^{commit}'", ref))))
+		die(EXIT_USAGE, "ref '%s' is not a commit of '%s'", ref, tree);
+	bench_names_check(&nnames);
+	guest_opts_get(&o);
+	variants_load(o.variants, &set);
+	v = set.v[0];
+	v.name = "nightly";
+	v.source = xasprintf("git:%s@%s", tree, sha);
+	v.patches = NULL, v.npatches = 0;
+	variant_build(&v, &k);
+	accel = accel_choose(&k, v.cmdline);
+	on_interrupt_install();
+	if (variant_session(&v, &k, accel, &o, &nnames, argc, argv, &session))
+		return EXIT_INFRA;
+	db = db_open(opt_db);
+	for (int i = 0; i < nnames.n; i++) {
+		/* The newest earlier nightly of another commit of the same tree. */
+		char *sql = xasprintf("SELECT r.id, (SELECT r2.id FROM runs r2 JOIN kernels k2 ON k2.id = r2.kernel_id "
+				      "WHERE k2.variant = 'nightly' AND r2.bench = r.bench AND r2.status = 'ok' AND "
+				      "k2.source != k.source AND r2.session != r.session ORDER BY r2.id DESC LIMIT 1), "
+				      "(SELECT k2.source FROM runs r2 JOIN kernels k2 ON k2.id = r2.kernel_id "
+				      "WHERE k2.variant = 'nightly' AND r2.bench = r.bench AND r2.status = 'ok' AND "
+				      "k2.source != k.source AND r2.session != r.session ORDER BY r2.id DESC LIMIT 1) "
+				      "FROM runs r JOIN kernels k ON k.id = r.kernel_id WHERE r.session = '%s' AND "
+				      "r.bench = '%s' AND r.status = 'ok'", session, nnames.v[i]);
+		sqlite3_stmt *st;
+
+		sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 1) != SQLITE_NULL) {
+			long long now = sqlite3_column_int64(st, 0), before = sqlite3_column_int64(st, 1);
+			const char *src = (const char *)sqlite3_column_text(st, 2);
+			sqlite3_stmt *ms;
+
+			sqlite3_prepare_v2(db, "SELECT DISTINCT metric FROM samples WHERE run_id = ?1 AND value IS NOT NULL "
+					       "ORDER BY metric", -1, &ms, NULL);
+			sqlite3_bind_int64(ms, 1, now);
+			while (!prev_sha && sqlite3_step(ms) == SQLITE_ROW) {
+				const char *m = (const char *)sqlite3_column_text(ms, 0);
+				struct cmp_row r;
+				int key = 0;
+
+				for (const struct column *c = summary_columns; c->bench; c++)
+					key |= !strcmp(c->bench, nnames.v[i]) && !strcmp(c->metric, m);
+				if (!key)
+					continue;
+				compare_metric(db, before, now, m, 0.05, &r);
+				if (!strcmp(r.verdict, "slower") || !strcmp(r.verdict, "faster") ||
+				    !strcmp(r.verdict, "CHANGED")) {
+					printf("nightly: %s %s stepped: %g -> %g (%s) since %s\n", nnames.v[i], m, r.ma,
+					       r.mb, r.verdict, src);
+					prev_sha = xstrdup(src + 4);	/* "git:SHA" */
+					bench = xstrdup(nnames.v[i]);
+					bmetric = xstrdup(m);
+				}
+			}
+			sqlite3_finalize(ms);
+		}
+		sqlite3_finalize(st);
+		free(sql);
+		if (prev_sha)
+			break;
+	}
+	db_close(db);
+	if (!prev_sha) {
+		printf("nightly: %.12s stored; no key metric stepped against the previous nightly\n", sha);
+		return EXIT_OK;
+	}
+	good_ref = prev_sha;
+	bad_ref = sha;
+	if (bisect_run(argc, argv) != EXIT_OK)
+		return EXIT_INFRA;
+	return EXIT_VERDICT;
 }

@@ -14,6 +14,7 @@ static const struct subcommand {
 } subcommands[] = {
 	{ "run", cmd_run, "run benchmarks on the host (--host) or on built kernel variants" },
 	{ "bisect", cmd_bisect, "find the commit that moved a metric (git bisect run; resumable)" },
+	{ "nightly", cmd_nightly, "run a tree's newest commit, keep history, bisect when a metric steps" },
 	{ "bisect-step", cmd_bisect_step, "one step of a bisection (run by git bisect)" },
 	{ "gate", cmd_gate, "apply a patch to a variant, A/B boots, exit 0 pass / 1 regression / 3 undecided" },
 	{ "fetch", cmd_fetch, "fetch a patch by URL or Message-ID (libcurl)" },

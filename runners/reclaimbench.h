@@ -155,6 +155,7 @@ int cmd_publish(int argc, char **argv);
 int cmd_gate(int argc, char **argv);
 int cmd_bisect(int argc, char **argv);
 int cmd_bisect_step(int argc, char **argv);
+int cmd_nightly(int argc, char **argv);
 
 /* fetch.c */
 extern const struct opt *const fetch_opts;	/* --archive, --http-timeout, --http-retries */
