@@ -160,7 +160,8 @@ int variant_build(const struct variant *v, struct built *k)
 	k->patches_hash = hex(ph);
 	k->config_hash = hex(ch);
 	k->build_id = hex(h);
-	k->dir = xasprintf("%s/kernels/%s-%s", cache_dir(), v->name, k->build_id);
+	/* Keyed by content alone: variants that build the same kernel share it. */
+	k->dir = xasprintf("%s/kernels/%s", cache_dir(), k->build_id);
 	k->bzimage = xasprintf("%s/bzImage", k->dir);
 	k->gen_init_cpio = xasprintf("%s/gen_init_cpio", k->dir);
 	if (stat(k->bzimage, &st) == 0 && stat(k->gen_init_cpio, &st) == 0) {

@@ -50,4 +50,14 @@ n=$(q "$db" "SELECT count(*) FROM bisect_steps WHERE decision != 'skip'")
 [ "$(q "$db" "SELECT status || ' ' || substr(first_bad, 1, 12) FROM bisections")" = "found $(echo "$culprit" | cut -c1-12)" ]
 ok $? "the bisection is stored as found, with its steps"
 [ -z "$(git -C "$tree" status --porcelain)" ] && [ "$(git -C "$tree" rev-parse HEAD)" = "$bad" ]; ok $? "the tree was not touched"
+
+# Nightly: the tree before the off-switch, then after it: the step in
+# split_deferred is found and bisected without a human.
+ndb=$work/nightly.db
+before=$(git -C "$tree" rev-parse HEAD~4)
+"$rb" nightly --tree "$tree" --ref "$before" --bench lazyfree_mthp --reps 3 --db "$ndb" --out "$work/out" > "$work/n1.log" 2>&1; rc=$?
+[ $rc = 0 ] && grep -q 'no key metric stepped' "$work/n1.log"; ok $? "first nightly stored, nothing to compare (exit $rc)"
+"$rb" nightly --tree "$tree" --ref "$bad" --bench lazyfree_mthp --reps 3 --db "$ndb" --out "$work/out" > "$work/n2.log" 2>&1; rc=$?
+[ $rc = 1 ] && grep -q "first bad commit: $culprit" "$work/n2.log"
+ok $? "second nightly sees split_deferred step and bisects to the off-switch (exit $rc): $(grep -E 'stepped|first bad' "$work/n2.log" | tr '\n' ';')"
 done_testing
