@@ -222,6 +222,7 @@ static const char *step(struct bisect_ctx *c, sqlite3 **db, const char *commit, 
 int cmd_bisect_step(int argc, char **argv)
 {
 	const struct opt *const tables[] = { bisect_opts, guest_opts, bench_params, NULL };
+	/* Not parse_args: inside git bisect run, a status of 2 would mean "bad". */
 	int first = opts_parse(tables, argc, argv, 1, "usage: (run by git bisect) reclaimbench bisect-step ...");
 	struct bisect_ctx c = { 0 };
 	const char *d;
@@ -230,7 +231,7 @@ int cmd_bisect_step(int argc, char **argv)
 	sqlite3 *db;
 
 	if (first < 0)
-		return 125 + 3;	/* bad usage ends git bisect run */
+		return 128;	/* bad usage ends git bisect run */
 	ctx_init(&c);
 	if (!(commit = git_out(c.repo, "rev-parse BISECT_HEAD")))
 		return 128;
@@ -326,15 +327,11 @@ static int bisect_run(int argc, char **argv)
 int cmd_bisect(int argc, char **argv)
 {
 	const struct opt *const tables[] = { bisect_opts, guest_opts, bench_params, NULL };
-	int first = opts_parse(tables, argc, argv, 1,
+	parse_options(tables, argc, argv,
 			       "usage: reclaimbench bisect --tree DIR --good REF --bad REF --bench NAME --metric NAME\n\n"
 			       "Finds the first commit whose METRIC is nearer the bad end's than the good end's,\n"
 			       "with git bisect run; every step is stored, and the same command resumes.");
 
-	if (first == -2)
-		return EXIT_OK;
-	if (first < 0)
-		return EXIT_USAGE;
 	return bisect_run(argc, argv);
 }
 
@@ -352,7 +349,7 @@ int cmd_nightly(int argc, char **argv)
 		{ NULL }
 	};
 	const struct opt *const tables[] = { own, guest_opts, bench_params, NULL };
-	int first = opts_parse(tables, argc, argv, 1, "usage: reclaimbench nightly --tree DIR [--ref REF] [--bench NAME]...");
+	parse_options(tables, argc, argv, "usage: reclaimbench nightly --tree DIR [--ref REF] [--bench NAME]...");
 	struct run_opts o = { 0 };
 	struct variant_set set;
 	struct variant v;
@@ -361,10 +358,6 @@ int cmd_nightly(int argc, char **argv)
 	const char *accel;
 	sqlite3 *db;
 
-	if (first == -2)
-		return EXIT_OK;
-	if (first < 0)
-		return EXIT_USAGE;
 	if (!tree || !(t = realpath(tree, NULL)) || !safe_path(t))
 		die(EXIT_USAGE, "nightly needs --tree DIR of a git tree");
 	tree = t;

@@ -212,13 +212,11 @@ int cmd_compare(int argc, char **argv)
 		{ NULL }
 	};
 	const struct opt *const tables[] = { own, NULL };
-	int first = opts_parse(tables, argc, argv, 1, "usage: reclaimbench compare --base VARIANT|RUN --new VARIANT|RUN [--bench NAME]...");
+	parse_options(tables, argc, argv, "usage: reclaimbench compare --base VARIANT|RUN --new VARIANT|RUN [--bench NAME]...");
 	int slower = 0, compared = 0, jfirst = 1;
 	sqlite3 *db;
 
-	if (first == -2)
-		return EXIT_OK;
-	if (first < 0 || check_format(opt_format, "text|json|csv"))
+	if (check_format(opt_format, "text|json|csv"))
 		return EXIT_USAGE;
 	if (!base || !new)
 		die(EXIT_USAGE, "compare needs --base and --new (a variant name or a run id)");

@@ -135,14 +135,10 @@ char *patch_resolve(const char *what)
 int cmd_fetch(int argc, char **argv)
 {
 	const struct opt *const tables[] = { http_opts, NULL };
-	int first = opts_parse(tables, argc, argv, 1,
+	int first = parse_args(tables, argc, argv,
 			       "usage: reclaimbench fetch URL|MSGID|FILE [--archive URL]\n\n"
 			       "Fetches a patch or series (mbox) into the cache and prints its path.");
 
-	if (first == -2)
-		return EXIT_OK;
-	if (first < 0)
-		return EXIT_USAGE;
 	if (first != argc - 1)
 		die(EXIT_USAGE, "fetch takes one URL, Message-ID or file");
 	puts(patch_resolve(argv[first]));
@@ -161,7 +157,7 @@ int cmd_publish(int argc, char **argv)
 		{ NULL }
 	};
 	const struct opt *const tables[] = { own, http_opts, NULL };
-	int first = opts_parse(tables, argc, argv, 1,
+	parse_options(tables, argc, argv,
 			       "usage: reclaimbench publish --url URL --run RUN|last\n\n"
 			       "POSTs {\"schema\":\"reclaimbench-run\",\"version\":1,\"machine\":...,\"run\":...,\"samples\":[...]}\n"
 			       "with 'Authorization: Bearer $RECLAIMBENCH_TOKEN' when that variable is set.");
@@ -170,10 +166,6 @@ int cmd_publish(int argc, char **argv)
 	sqlite3 *db;
 	FILE *f;
 
-	if (first == -2)
-		return EXIT_OK;
-	if (first < 0)
-		return EXIT_USAGE;
 	if (!url || !run)
 		die(EXIT_USAGE, "publish needs --url and --run");
 	if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))

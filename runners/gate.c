@@ -49,7 +49,7 @@ int cmd_gate(int argc, char **argv)
 		{ NULL }
 	};
 	const struct opt *const tables[] = { own, guest_opts, fetch_opts, bench_params, NULL };
-	int first = opts_parse(tables, argc, argv, 1,
+	parse_options(tables, argc, argv,
 			       "usage: reclaimbench gate --base VARIANT --patch FILE|URL|MSGID [--bench NAME]... [--boots N]\n\n"
 			       "Exit 0: pass; 1: a timing regression (report printed and saved); 3: could not decide.");
 	struct variant_set set;
@@ -63,10 +63,6 @@ int cmd_gate(int argc, char **argv)
 	sqlite3 *db;
 	FILE *r;
 
-	if (first == -2)
-		return EXIT_OK;
-	if (first < 0)
-		return EXIT_USAGE;
 	if (!base_name || !patch_arg)
 		die(EXIT_USAGE, "gate needs --base VARIANT and --patch FILE|URL|MSGID");
 	bench_names_check(&names);

@@ -326,16 +326,12 @@ int cmd_ingest(int argc, char **argv)
 		{ NULL }
 	};
 	const struct opt *const tables[] = { own, NULL };
-	int first = opts_parse(tables, argc, argv, 1, "usage: reclaimbench ingest RECORDS [--accel host|kvm|tcg] [--variant NAME]");
+	int first = parse_args(tables, argc, argv, "usage: reclaimbench ingest RECORDS [--accel host|kvm|tcg] [--variant NAME]");
 	struct session_info s = { 0 };
 	struct ingest_result res;
 	char *text;
 	sqlite3 *db;
 
-	if (first == -2)
-		return EXIT_OK;
-	if (first < 0)
-		return EXIT_USAGE;
 	if (first != argc - 1)
 		die(EXIT_USAGE, "ingest takes one records file");
 	if (strcmp(accel, "host") && strcmp(accel, "kvm") && strcmp(accel, "tcg"))

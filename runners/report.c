@@ -446,15 +446,11 @@ int cmd_report(int argc, char **argv)
 		{ NULL }
 	};
 	const struct opt *const tables[] = { own, NULL };
-	int first = opts_parse(tables, argc, argv, 1, "usage: reclaimbench report [--out DIR] [--png] [--db PATH]");
+	int first = parse_args(tables, argc, argv, "usage: reclaimbench report [--out DIR] [--png] [--db PATH]");
 	char *mk;
 	sqlite3 *db;
 	FILE *f;
 
-	if (first == -2)
-		return EXIT_OK;
-	if (first < 0)
-		return EXIT_USAGE;
 	if (first < argc)
 		die(EXIT_USAGE, "report takes no operand ('%s')", argv[first]);
 	outdir = out;

@@ -190,11 +190,11 @@ static int run_variants(int argc, char **argv, const struct opt_list *names, cha
 			chosen[n++] = &set.v[i];
 	db = db_open(opt_db);
 	db_close(db);
-	built = calloc(n, sizeof(*built));
+	built = calloc(n > 0 ? n : 1, sizeof(*built));
 	for (int i = 0; i < n; i++)
 		variant_build(chosen[i], &built[i]);
 	accel = accel_choose(&built[0], chosen[0]->cmdline);
-	sessions = calloc(n, sizeof(*sessions));
+	sessions = calloc(n > 0 ? n : 1, sizeof(*sessions));
 	for (int i = 0; i < n && !interrupted; i++)
 		bad |= variant_session(chosen[i], &built[i], accel, o, names, argc, argv, &sessions[i]);
 	db = db_open(opt_db);
@@ -267,16 +267,12 @@ int cmd_run(int argc, char **argv)
 	const struct opt *const tables[] = { own, guest_opts, bench_params, NULL };
 	int first;
 
-	first = opts_parse(tables, argc, argv, 1,
+	first = parse_args(tables, argc, argv,
 			   "usage: reclaimbench run [VARIANT...] [--variants FILE] [--tree DIR --ref REF]\n"
 			   "       reclaimbench run --host\n"
 			   "       [--bench NAME]... [--reps N] [--db PATH]\n\n"
 			   "Builds what is missing, boots each variant (default: all in the spec file) and\n"
 			   "stores every repetition; --host runs on the running kernel instead.");
-	if (first == -2)
-		return EXIT_OK;
-	if (first < 0)
-		return EXIT_USAGE;
 	bench_names_check(&names);
 	if (!o.tree != !o.ref)
 		die(EXIT_USAGE, "--tree and --ref go together; give both");

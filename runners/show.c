@@ -18,11 +18,9 @@ static const struct opt common[] = {
 static int parse_common(int argc, char **argv, const char *usage)
 {
 	const struct opt *const tables[] = { common, NULL };
-	int first = opts_parse(tables, argc, argv, 1, usage);
+	int first = parse_args(tables, argc, argv, usage);
 
-	if (first == -2)
-		exit(EXIT_OK);
-	if (first < 0 || check_format(opt_format, "text|json"))
+	if (check_format(opt_format, "text|json"))
 		exit(EXIT_USAGE);
 	return first;
 }

@@ -220,3 +220,24 @@ fail:
 	free(p);
 	return -1;
 }
+
+/* opts_parse for a subcommand: --help ends it with 0, bad options with 2. */
+int parse_args(const struct opt *const *tables, int argc, char **argv, const char *usage)
+{
+	int first = opts_parse(tables, argc, argv, 1, usage);
+
+	if (first == -2)
+		exit(EXIT_OK);
+	if (first < 0)
+		exit(EXIT_USAGE);
+	return first;
+}
+
+/* parse_args for a subcommand that takes options only. */
+void parse_options(const struct opt *const *tables, int argc, char **argv, const char *usage)
+{
+	int first = parse_args(tables, argc, argv, usage);
+
+	if (first < argc)
+		die(EXIT_USAGE, "unexpected '%s': %s takes options only; see --help", argv[first], argv[0]);
+}

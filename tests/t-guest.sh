@@ -56,6 +56,30 @@ r=$(q "$db" "SELECT status||': '||reason FROM runs ORDER BY id DESC LIMIT 1")
 case $r in failed:*"timed out after 20 s"*) ok 0 "hang stored as failed: $r";; *) ok 1 "hang stored as failed: $r";; esac
 [ "$(q "$db" "PRAGMA integrity_check")" = ok ]; ok $? "integrity_check ok after the failures"
 
+# A benchmark killed by the OOM killer inside the guest: page tables of a
+# 1 TiB region do not fit in 512 MB.
+"$rb" run 7.3 --bench pt_reclaim --reps 1 --pt-region-mb 1048576 --guest-mem-mb 512 --timeout 300 \
+	--db "$db" --out "$work/out" > "$work/oom.log" 2>&1; rc=$?
+r=$(q "$db" "SELECT status||': '||reason FROM runs ORDER BY id DESC LIMIT 1")
+[ $rc = 3 ]; ok $? "OOM kill: exit 3 ($rc)"
+case $r in failed:*"signal 9"*OOM*) ok 0 "OOM-killed benchmark stored as failed: $r";; *) ok 1 "OOM-killed benchmark stored as failed: $r";; esac
+
+# A build that fails half way: a patch that breaks the compile of one file.
+printf -- '--- a/mm/madvise.c\n+++ b/mm/madvise.c\n@@ -1,3 +1,4 @@\n' > "$work/broken.patch"
+src73=$("$top/runners/kernel-source.sh" debian:7.3 | head -n 1)
+{ sed -n 1p "$src73/mm/madvise.c" | sed 's/^/ /'; echo '+#error reclaimbench: a compile error on purpose'; sed -n 2,3p "$src73/mm/madvise.c" | sed 's/^/ /'; } >> "$work/broken.patch"
+cat > "$work/broken.conf" <<EOC
+[broken]
+source = debian:7.3
+config = $top/kernels/config/guest.config
+patch = $work/broken.patch
+EOC
+"$rb" run broken --variants "$work/broken.conf" --db "$db" > "$work/br.log" 2>&1; rc=$?
+[ $rc = 3 ] && grep -q "variant 'broken': compile failed" "$work/br.log" && grep -q 'build.log' "$work/br.log"
+ok $? "a compile error: exit 3 naming the variant and the log ($rc): $(grep error: "$work/br.log" | head -n 1)"
+"$rb" run 7.3 --bench pt_reclaim --reps 1 --db "$db" --out "$work/out" > "$work/after.log" 2>&1
+ok $? "the next build and boot of 7.3 still work after the failed build"
+
 # Bad input in a variant spec: a patch that does not apply, an option
 # that does not exist.  Exit 2, the variant, the file and the log named.
 printf -- '--- a/mm/madvise.c\n+++ b/mm/madvise.c\n@@ -1,3 +1,3 @@\n-no such line here\n+nor here\n context\n' > "$work/bad.patch"
