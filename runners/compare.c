@@ -45,6 +45,15 @@ static enum metric_kind metric_kind(const char *m)
 	return INFO;
 }
 
+/* The smallest effect called a change, per metric: timings are steady to a
+ * few percent under TCG, event counts of other tasks less so. */
+static double default_threshold(const char *m)
+{
+	if (!strncmp(m, "time.", 5) || !strcmp(m, "perf.task_clock"))
+		return 0.05;
+	return 0.10;
+}
+
 /* The samples of a metric over several runs, pooled. */
 static int pooled(sqlite3 *db, const long long *runs, int nruns, const char *metric, double **out)
 {
@@ -70,6 +79,8 @@ int compare_sets(sqlite3 *db, const long long *base, int nbase, const long long 
 	double *a, *b;
 
 	memset(r, 0, sizeof(*r));
+	if (threshold < 0)
+		threshold = default_threshold(metric);
 	snprintf(r->metric, sizeof(r->metric), "%s", metric);
 	r->kind = metric_kind(metric);
 	r->na = pooled(db, base, nbase, metric, &a);
@@ -199,13 +210,14 @@ int cmd_compare(int argc, char **argv)
 {
 	static const char *base, *new;
 	static struct opt_list names;
-	static unsigned long threshold_pct = 5;
+	static unsigned long threshold_pct = 0;
 	static int force;
 	static const struct opt own[] = {
 		{ "base", OPT_STRING, &base, 0, 0, "VARIANT|RUN", "the reference side" },
 		{ "new", OPT_STRING, &new, 0, 0, "VARIANT|RUN", "the side judged against it" },
 		{ "bench", OPT_LIST, &names, 0, 0, "NAME", "benchmark to compare (default: all on both sides)" },
-		{ "threshold", OPT_UINT, &threshold_pct, 0, 1000, "PCT", "smallest effect called a change" },
+		{ "threshold", OPT_UINT, &threshold_pct, 0, 1000, "PCT",
+		  "smallest effect called a change (0: per metric, 5% for timings, 10% for other counts)" },
 		{ "force", OPT_FLAG, &force, 0, 0, NULL, "compare runs that are not comparable" },
 		{ "format", OPT_STRING, &opt_format, 0, 0, "text|json|csv", "output format" },
 		{ "db", OPT_STRING, &opt_db, 0, 0, "PATH", "results database" },
@@ -225,7 +237,7 @@ int cmd_compare(int argc, char **argv)
 			die(EXIT_USAGE, "unknown benchmark '%s'; see reclaimbench list benches", names.v[i]);
 	db = db_open(opt_db);
 	if (!strcmp(opt_format, "json"))
-		printf("{\"format\":1,\"threshold\":%g,\"rows\":[", threshold_pct / 100.0);
+		printf("{\"format\":1,\"threshold\":%g,\"rows\":[", threshold_pct / 100.0);	/* 0: per metric */
 	else if (!strcmp(opt_format, "csv"))
 		puts("bench,base_run,new_run,metric,n_base,n_new,median_base,median_new,ratio,ci_lo,ci_hi,p,cv_base,cv_new,verdict");
 	for (int i = 0; i < nbenches; i++) {
@@ -272,7 +284,8 @@ int cmd_compare(int argc, char **argv)
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			struct cmp_row r;
 
-			compare_metric(db, a, b, (const char *)sqlite3_column_text(st, 0), threshold_pct / 100.0, &r);
+			compare_metric(db, a, b, (const char *)sqlite3_column_text(st, 0),
+				       threshold_pct ? threshold_pct / 100.0 : -1, &r);
 			print_row(&r, opt_format, bench, a, b, &jfirst);
 			slower |= !strcmp(r.verdict, "slower");
 		}
