@@ -195,7 +195,7 @@ static const char *step(struct bisect_ctx *c, sqlite3 **db, const char *commit, 
 			int argc, char **argv)
 {
 	char *d = stored_step(*db, c->id, commit, value), *reason = NULL;
-	double g, b;
+	double g = NAN, b = NAN;
 	long long run;
 
 	if (d) {
@@ -210,8 +210,10 @@ static const char *step(struct bisect_ctx *c, sqlite3 **db, const char *commit, 
 		return "skip";
 	}
 	if (!fixed) {
-		stored_step(*db, c->id, c->good, &g);
-		stored_step(*db, c->id, c->bad, &b);
+		free(stored_step(*db, c->id, c->good, &g));
+		free(stored_step(*db, c->id, c->bad, &b));
+		if (isnan(g) || isnan(b))
+			die(EXIT_INFRA, "the ends of the bisection are not measured");
 		fixed = fabs(*value - b) < fabs(*value - g) ? "bad" : "good";
 	}
 	store_step(*db, c->id, commit, run, *value, fixed, "");
@@ -221,25 +223,48 @@ static const char *step(struct bisect_ctx *c, sqlite3 **db, const char *commit, 
 
 int cmd_bisect_step(int argc, char **argv)
 {
-	const struct opt *const tables[] = { bisect_opts, guest_opts, bench_params, NULL };
 	/* Not parse_args: inside git bisect run, a status of 2 would mean "bad". */
+	const struct opt *const tables[] = { bisect_opts, guest_opts, bench_params, NULL };
 	int first = opts_parse(tables, argc, argv, 1, "usage: (run by git bisect) reclaimbench bisect-step ...");
 	struct bisect_ctx c = { 0 };
 	const char *d;
 	char *commit;
-	double v;
+	double v, g, b;
 	sqlite3 *db;
+	pid_t pid;
+	int st;
 
 	if (first < 0)
 		return 128;	/* bad usage ends git bisect run */
-	ctx_init(&c);
-	if (!(commit = git_out(c.repo, "rev-parse BISECT_HEAD")))
-		return 128;
-	db = db_open(opt_db);
-	c.id = bisection_row(db, &c);
-	d = step(&c, &db, commit, NULL, &v, argc, argv);
-	db_close(db);
-	return !strcmp(d, "good") ? 0 : !strcmp(d, "bad") ? 1 : 125;
+	/* git bisect run exports GIT_DIR=. for its own repository; the
+	 * trees we read and build are others. */
+	unsetenv("GIT_DIR");
+	unsetenv("GIT_WORK_TREE");
+	/* Any failure of ours (die exits 2 or 3) would read as "bad" to git:
+	 * the step runs in a child and only 0, 1 and 125 pass through. */
+	fflush(NULL);
+	if ((pid = fork()) == 0) {
+		ctx_init(&c);
+		if (!(commit = git_out(c.repo, "rev-parse BISECT_HEAD")))
+			die(EXIT_INFRA, "no BISECT_HEAD in '%s'", c.repo);
+		db = db_open(opt_db);
+		c.id = bisection_row(db, &c);
+		g = b = NAN;
+		free(stored_step(db, c.id, c.good, &g));
+		free(stored_step(db, c.id, c.bad, &b));
+		if (isnan(g) || isnan(b))
+			die(EXIT_INFRA, "the ends of the bisection are not measured; run reclaimbench bisect");
+		d = step(&c, &db, commit, NULL, &v, argc, argv);
+		db_close(db);
+		_exit(!strcmp(d, "good") ? 0 : !strcmp(d, "bad") ? 1 : 125);
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		;
+	if (WIFEXITED(st) && (WEXITSTATUS(st) <= 1 || WEXITSTATUS(st) == 125))
+		return WEXITSTATUS(st);
+	fprintf(stderr, "error: bisect step failed (status %d); stopping the bisection\n",
+		WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+	return 128;
 }
 
 /* The bisection named by the globals; the step command line is built from

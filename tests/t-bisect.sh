@@ -45,8 +45,8 @@ start=$(date +%s)
 [ $rc = 0 ]; ok $? "the same command resumes and finishes (exit $rc, $(( $(date +%s) - start )) s)"
 grep -q "first bad commit: $culprit" "$work/b2.log"; ok $? "first bad commit is the off-switch: $(grep 'first bad' "$work/b2.log")"
 grep -q 'already measured' "$work/b2.log"; ok $? "steps stored before the kill were not measured again"
-n=$(q "$db" "SELECT count(*) FROM bisect_steps WHERE decision != 'skip'")
-[ "$n" -le 6 ]; ok $? "$n measured commits for 8 (the 2 ends and about log2(8) = 3 in between)"
+measured=$(q "$db" "SELECT count(*) FROM bisect_steps WHERE decision != 'skip'")
+[ "$measured" -le 6 ]; ok $? "$measured measured commits for 8 (the 2 ends and about log2(8) = 3 in between)"
 [ "$(q "$db" "SELECT status || ' ' || substr(first_bad, 1, 12) FROM bisections")" = "found $(echo "$culprit" | cut -c1-12)" ]
 ok $? "the bisection is stored as found, with its steps"
 [ -z "$(git -C "$tree" status --porcelain)" ] && [ "$(git -C "$tree" rev-parse HEAD)" = "$bad" ]; ok $? "the tree was not touched"
