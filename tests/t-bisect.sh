@@ -10,7 +10,7 @@ tree=$cache/test-trees/linux-7.3-bisect
 # the builds in the cache serve every run of this test.
 export GIT_AUTHOR_NAME=reclaimbench GIT_AUTHOR_EMAIL=tests@localhost GIT_COMMITTER_NAME=reclaimbench \
 	GIT_COMMITTER_EMAIL=tests@localhost GIT_AUTHOR_DATE='2026-11-21T00:00:00Z' GIT_COMMITTER_DATE='2026-11-21T00:00:00Z'
-if [ ! -f "$tree/.rb-ready" ]; then
+if [ ! -f "$tree.ready" ]; then
 	rm -rf "$tree" && mkdir -p "$(dirname "$tree")"
 	git clone -q -b rb-base "$src" "$tree" 2>/dev/null && git -C "$tree" checkout -q -b bisect-test
 	for i in 1 2 3 4 5 6 7 8; do
@@ -23,7 +23,7 @@ if [ ! -f "$tree/.rb-ready" ]; then
 		fi
 		git -C "$tree" add -A && git -C "$tree" commit -q -m "$msg"
 	done
-	touch "$tree/.rb-ready"
+	touch "$tree.ready"
 fi
 good=$(git -C "$tree" rev-parse HEAD~8) bad=$(git -C "$tree" rev-parse HEAD) culprit=$(git -C "$tree" rev-parse HEAD~3)
 db=$work/bisect.db
