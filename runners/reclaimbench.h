@@ -74,9 +74,12 @@ struct variant_set {
 	char *file;
 	struct variant *v;
 	int n;
+	char **owned;		/* every string made by the parser */
+	int nowned;
 };
 int variants_parse(const char *file, const char *text, struct variant_set *set);	/* -1: set->error */
 void variants_load(const char *file, struct variant_set *set);	/* dies on bad input */
+void variants_free(struct variant_set *set);
 struct variant *variant_find(struct variant_set *set, const char *name);
 const char *default_variants_file(void);
 

@@ -28,6 +28,27 @@ static void add(char ***list, int *n, char *item)
 	(*list)[(*n)++] = item;
 }
 
+/* Every string the parser makes is kept in the set's list, so one call
+ * frees it all however variants share them through inheritance. */
+static char *own(struct variant_set *set, char *s)
+{
+	if (s) {
+		set->owned = realloc(set->owned, (set->nowned + 1) * sizeof(char *));
+		set->owned[set->nowned++] = s;
+	}
+	return s;
+}
+
+void variants_free(struct variant_set *set)
+{
+	for (int i = 0; i < set->nowned; i++)
+		free(set->owned[i]);
+	for (int i = 0; i < set->n; i++)
+		free(set->v[i].patches), free(set->v[i].configs);
+	free(set->owned), free(set->v), free(set->file);
+	memset(set, 0, sizeof(*set));
+}
+
 static char *trim(char *s)
 {
 	char *e = s + strlen(s);
@@ -146,7 +167,7 @@ int variants_parse(const char *file, const char *text, struct variant_set *set)
 			if (!(set->v = realloc(set->v, (set->n + 1) * sizeof(*set->v))))
 				die(EXIT_INFRA, "out of memory");
 			cur = memset(&set->v[set->n++], 0, sizeof(*cur));
-			cur->name = xstrdup(s);
+			cur->name = own(set, xstrdup(s));
 			cur->line = lineno;
 			continue;
 		}
@@ -163,25 +184,25 @@ int variants_parse(const char *file, const char *text, struct variant_set *set)
 			if (!valid_source(val))
 				return fail(set, copy, dirbuf, "%s:%d: source '%s' is not debian:VERSION, git:DIR@REF or dir:DIR",
 				    file, lineno, val);
-			cur->source = xstrdup(val);
+			cur->source = own(set, xstrdup(val));
 		} else if (!strcmp(key, "patch")) {
-			char *path = spec_path(dir, val);
+			char *path = own(set, spec_path(dir, val));
 
 			if (!path)
 				return fail(set, copy, dirbuf, "%s:%d: '%s' does not exist; fix the path (relative to the spec file)",
 					    file, lineno, val);
 			add(&cur->patches, &cur->npatches, path);
 		} else if (!strcmp(key, "config")) {
-			char *path = spec_path(dir, val);
+			char *path = own(set, spec_path(dir, val));
 
 			if (!path)
 				return fail(set, copy, dirbuf, "%s:%d: '%s' does not exist; fix the path (relative to the spec file)",
 					    file, lineno, val);
 			add(&cur->configs, &cur->nconfigs, path);
 		} else if (!strcmp(key, "cmdline")) {
-			cur->cmdline = xstrdup(val);
+			cur->cmdline = own(set, xstrdup(val));
 		} else if (!strcmp(key, "inherit")) {
-			cur->inherit = xstrdup(val);
+			cur->inherit = own(set, xstrdup(val));
 		} else {
 			return fail(set, copy, dirbuf, "%s:%d: unknown key '%s'; use source, patch, config, cmdline or inherit",
 			    file, lineno, key);
@@ -200,7 +221,7 @@ int variants_parse(const char *file, const char *text, struct variant_set *set)
 		if (!v->nconfigs)
 			return fail(set, copy, dirbuf, "%s:%d: variant '%s' has no config fragment", file, v->line, v->name);
 		if (!v->cmdline)
-			v->cmdline = xstrdup("console=ttyS0 panic=-1");
+			v->cmdline = own(set, xstrdup("console=ttyS0 panic=-1"));
 	}
 	free(copy);
 	free(dirbuf);
