@@ -32,12 +32,12 @@ args="--tree $tree --good $good --bad $bad --bench lazyfree_mthp --metric mthp.s
 # middle commit are stored.
 setsid "$rb" bisect $args > "$work/b1.log" 2>&1 &
 pid=$!
-for i in $(seq 1 1800); do
+for i in $(seq 1 18000); do
 	[ "$(q "$db" "SELECT count(*) FROM bisect_steps" 2>/dev/null)" -ge 3 ] 2>/dev/null && break
 	kill -0 $pid 2>/dev/null || break
-	sleep 1
+	sleep 0.1
 done
-kill -9 -- -$pid 2>/dev/null; wait $pid 2>/dev/null
+/bin/kill -9 -- -$pid 2>/dev/null; wait $pid 2>/dev/null
 steps1=$(q "$db" "SELECT count(*) FROM bisect_steps")
 [ "$steps1" -ge 3 ]; ok $? "bisection killed after $steps1 stored steps"
 start=$(date +%s)
@@ -45,6 +45,8 @@ start=$(date +%s)
 [ $rc = 0 ]; ok $? "the same command resumes and finishes (exit $rc, $(( $(date +%s) - start )) s)"
 grep -q "first bad commit: $culprit" "$work/b2.log"; ok $? "first bad commit is the off-switch: $(grep 'first bad' "$work/b2.log")"
 grep -q 'already measured' "$work/b2.log"; ok $? "steps stored before the kill were not measured again"
+steps2=$(q "$db" "SELECT count(*) FROM bisect_steps")
+[ "$steps2" -gt "$steps1" ]; ok $? "the resumed bisection went on from there ($steps1 -> $steps2 steps)"
 measured=$(q "$db" "SELECT count(*) FROM bisect_steps WHERE decision != 'skip'")
 [ "$measured" -le 6 ]; ok $? "$measured measured commits for 8 (the 2 ends and about log2(8) = 3 in between)"
 [ "$(q "$db" "SELECT status || ' ' || substr(first_bad, 1, 12) FROM bisections")" = "found $(echo "$culprit" | cut -c1-12)" ]
