@@ -73,18 +73,14 @@ static int pooled(sqlite3 *db, const long long *runs, int nruns, const char *met
 	return n;
 }
 
-int compare_sets(sqlite3 *db, const long long *base, int nbase, const long long *new, int nnew,
-		 const char *metric, double threshold, struct cmp_row *r)
+/* The verdict on two samples a and b of one metric. */
+static void judge(double *a, int na, double *b, int nb, const char *metric, double threshold, struct cmp_row *r)
 {
-	double *a, *b;
-
-	memset(r, 0, sizeof(*r));
 	if (threshold < 0)
 		threshold = default_threshold(metric);
 	snprintf(r->metric, sizeof(r->metric), "%s", metric);
 	r->kind = metric_kind(metric);
-	r->na = pooled(db, base, nbase, metric, &a);
-	r->nb = pooled(db, new, nnew, metric, &b);
+	r->na = na, r->nb = nb;
 	r->ma = median(a, r->na), r->mb = median(b, r->nb);
 	r->ratio = r->ma ? r->mb / r->ma : NAN;
 	r->lo = r->hi = r->p = r->cva = r->cvb = NAN;
@@ -109,6 +105,37 @@ int compare_sets(sqlite3 *db, const long long *base, int nbase, const long long 
 		else
 			strcpy(r->verdict, "no change");
 	}
+}
+
+int compare_sets(sqlite3 *db, const long long *base, int nbase, const long long *new, int nnew,
+		 const char *metric, double threshold, struct cmp_row *r)
+{
+	double *a, *b;
+	int na = pooled(db, base, nbase, metric, &a), nb = pooled(db, new, nnew, metric, &b);
+
+	memset(r, 0, sizeof(*r));
+	judge(a, na, b, nb, metric, threshold, r);
+	free(a), free(b);
+	return 0;
+}
+
+/* Boots as the unit: one median per run (boot), then the same verdict.
+ * Repetitions inside a boot share its state (under TCG, boots of one
+ * kernel fall into a fast or a slow mode), so they are not independent. */
+int compare_boots(sqlite3 *db, const long long *base, int nbase, const long long *new, int nnew,
+		  const char *metric, double threshold, struct cmp_row *r)
+{
+	double *a = calloc(nbase + 1, sizeof(double)), *b = calloc(nnew + 1, sizeof(double)), *v;
+	int na = 0, nb = 0, k;
+
+	for (int i = 0; i < nbase; i++)
+		if ((k = db_samples(db, base[i], metric, &v)) > 0)
+			a[na++] = median(v, k), free(v);
+	for (int i = 0; i < nnew; i++)
+		if ((k = db_samples(db, new[i], metric, &v)) > 0)
+			b[nb++] = median(v, k), free(v);
+	memset(r, 0, sizeof(*r));
+	judge(a, na, b, nb, metric, threshold, r);
 	free(a), free(b);
 	return 0;
 }

@@ -38,12 +38,12 @@ int cmd_gate(int argc, char **argv)
 {
 	static const char *base_name, *patch_arg;
 	static struct opt_list names;
-	static unsigned long boots = 2, threshold = 5, max_cv = 25;
+	static unsigned long boots = 4, threshold = 5, max_cv = 50;
 	static const struct opt own[] = {
 		{ "base", OPT_STRING, &base_name, 0, 0, "VARIANT", "the variant the patch applies to" },
 		{ "patch", OPT_STRING, &patch_arg, 0, 0, "FILE|URL|MSGID", "a patch or an mbox series (git am)" },
 		{ "bench", OPT_LIST, &names, 0, 0, "NAME", "benchmark to judge (default: all)" },
-		{ "boots", OPT_UINT, &boots, 1, 50, "N", "boots of each side, taken in turns" },
+		{ "boots", OPT_UINT, &boots, 3, 50, "N", "boots of each side, taken in turns; a boot is one sample" },
 		{ "threshold", OPT_UINT, &threshold, 1, 100, "PCT", "smallest slowdown that fails the gate" },
 		{ "max-cv", OPT_UINT, &max_cv, 1, 1000, "PCT", "above this variation a side is too noisy to judge" },
 		{ NULL }
@@ -91,7 +91,8 @@ int cmd_gate(int argc, char **argv)
 	db = db_open(opt_db);
 	r = open_memstream(&text, &len);
 	fprintf(r, "reclaimbench gate: %s on %s\n", patch_arg, base->name);
-	fprintf(r, "  base build %s, patched build %s, %s, %lu boots each side in turns, %lu reps each\n",
+	fprintf(r, "  base build %s, patched build %s, %s, %lu boots each side in turns, %lu reps each;\n"
+		   "  the timing verdict takes each boot's median as one sample\n",
 		kb.build_id, kp.build_id, accel, boots, params.reps);
 	fprintf(r, "\n  %-14s %-18s %12s %12s %8s %-18s %-8s %s\n", "bench", "metric", "base", "patched", "ratio",
 		"95% CI", "p", "verdict");
@@ -101,7 +102,7 @@ int cmd_gate(int argc, char **argv)
 		struct cmp_row c;
 		char ci[40] = "";
 
-		compare_sets(db, ra, na, rp, np, main_metric(names.v[i]), threshold / 100.0, &c);
+		compare_boots(db, ra, na, rp, np, main_metric(names.v[i]), threshold / 100.0, &c);
 		if (!isnan(c.lo))
 			snprintf(ci, sizeof(ci), "[%.3f, %.3f]", c.lo, c.hi);
 		if (!na || !np || !strcmp(c.verdict, "not enough data")) {

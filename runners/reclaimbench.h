@@ -122,6 +122,8 @@ int compare_metric(sqlite3 *db, long long base, long long new, const char *metri
 		   struct cmp_row *r);
 int compare_sets(sqlite3 *db, const long long *base, int nbase, const long long *new, int nnew,
 		 const char *metric, double threshold, struct cmp_row *r);	/* samples pooled */
+int compare_boots(sqlite3 *db, const long long *base, int nbase, const long long *new, int nnew,
+		  const char *metric, double threshold, struct cmp_row *r);	/* a median per run */
 int db_samples(sqlite3 *db, long long run, const char *metric, double **out);
 const char *not_comparable(sqlite3 *db, long long a, long long b);
 
