@@ -68,7 +68,9 @@ static void ctx_init(struct bisect_ctx *c)
 	    !(c->bad = git_out(c->tree, xasprintf("rev-parse -q --verify '%s^{commit}'", bad_ref))))
 		die(EXIT_USAGE, "--good '%s' or --bad '%s' is not a commit of the git tree '%s'", good_ref, bad_ref,
 		    c->tree);
-	k = xasprintf("%s %s %s %s %s", c->tree, c->good, c->bad, bench, bmetric);
+	/* The git bisect state belongs to one database's bisection. */
+	k = xasprintf("%s %s %s %s %s %s", c->tree, c->good, c->bad, bench, bmetric,
+		      realpath(opt_db, NULL) ? realpath(opt_db, NULL) : opt_db);
 	c->key = xasprintf("%016llx", (unsigned long long)fnv1a(k, strlen(k), 0));
 	c->dir = xasprintf("%s/bisect/%s", cache_dir(), c->key);
 	c->repo = xasprintf("%s/repo.git", c->dir);
@@ -277,8 +279,8 @@ static int bisect_run(int argc, char **argv)
 	sqlite3 *db;
 	int rc;
 
+	db = db_open(opt_db);	/* first: the key holds the database's real path */
 	ctx_init(&c);
-	db = db_open(opt_db);
 	c.id = bisection_row(db, &c);
 	progress("bisect %s..%s of %s on %s (state %s)", c.good, c.bad, bmetric, bench, c.dir);
 	on_interrupt_install();

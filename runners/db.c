@@ -48,8 +48,16 @@ sqlite3 *db_open(const char *path)
 	if (v > schema_count)
 		die(EXIT_USAGE, "database '%s' has schema version %d, newer than this reclaimbench knows (%d); "
 		    "use a newer reclaimbench", path, v, schema_count);
-	if (sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;", NULL, NULL, &err))
-		die(EXIT_INFRA, "database '%s': %s", path, err);
+	/* Switching a new file to WAL needs a moment alone with it: another
+	 * process opening it at the same time makes that busy, not wrong. */
+	for (int tries = 0; (rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;", NULL, NULL,
+					       &err)) != SQLITE_OK; tries++) {
+		if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) || tries == 300)
+			die(EXIT_INFRA, "database '%s': %s", path, err);
+		sqlite3_free(err);
+		err = NULL;
+		usleep(100000);
+	}
 	/* Each migration in its own write transaction; the version is read
 	 * again inside it, so two processes opening a new file at once apply
 	 * each migration once. */

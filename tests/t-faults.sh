@@ -34,7 +34,7 @@ db2=$work/two.db
 "$rb" ingest "$work/big.rec" --db "$db2" > "$work/w2.log" 2>&1 & p2=$!
 wait $p1; r1=$?; wait $p2; r2=$?
 [ $r1 = 0 ] && [ $r2 = 0 ] && [ "$(q "$db2" "SELECT count(*) FROM runs WHERE status='ok'")" = 400 ]
-ok $? "two ingests into one database at once: both stored ($r1, $r2, $(q "$db2" "SELECT count(DISTINCT session) FROM runs") sessions)"
+ok $? "two ingests into one database at once: both stored ($r1, $r2, $(q "$db2" "SELECT count(DISTINCT session) FROM runs") sessions) $(grep -h error "$work/w1.log" "$work/w2.log")"
 consistent "$db2" 500; ok $? "two writers: integrity ok"
 
 # Records that are bad: HTML in a reason is stored as text and escaped.
