@@ -13,6 +13,6 @@ for f in record ingest variants procfs; do
 	mkdir -p "$work/corpus-$f"
 	"$top/build/fuzz-$f" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
 		-artifact_prefix="$work/artifact-$f-" "$work/corpus-$f" "$top/tests/fuzz/corpus/$f" > "$work/fuzz-$f.log" 2>&1
-	ok $? "fuzz-$f for $secs s without a crash: $(grep -o 'Done [0-9]* runs' "$work/fuzz-$f.log")"
+	ok $? "fuzz-$f for $secs s without a crash: $(grep -o 'Done [0-9]* runs' "$work/fuzz-$f.log")$(grep -m1 -h -E 'ERROR|SUMMARY' "$work/fuzz-$f.log")"
 done
 done_testing
