@@ -163,6 +163,23 @@ static long long newest_run(sqlite3 *db, const char *side, const char *bench)
 	return id;
 }
 
+/* Every ok run (boot) of a benchmark on a variant, newest first. */
+static int variant_runs(sqlite3 *db, const char *side, const char *bench, long long *out, int max)
+{
+	sqlite3_stmt *st;
+	int n = 0;
+
+	sqlite3_prepare_v2(db, "SELECT r.id FROM runs r JOIN kernels k ON k.id = r.kernel_id WHERE "
+			       "r.bench = ?2 AND r.status = 'ok' AND (k.variant = ?1 OR (k.variant = '' AND "
+			       "k.release = ?1)) ORDER BY r.id DESC", -1, &st, NULL);
+	sqlite3_bind_text(st, 1, side, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, bench, -1, SQLITE_STATIC);
+	while (n < max && sqlite3_step(st) == SQLITE_ROW)
+		out[n++] = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
 static char *run_field(sqlite3 *db, long long run, const char *expr)
 {
 	char *sql = xasprintf("SELECT %s FROM runs WHERE id = %lld", expr, run), *v = NULL;
@@ -238,8 +255,10 @@ int cmd_compare(int argc, char **argv)
 	static const char *base, *new;
 	static struct opt_list names;
 	static unsigned long threshold_pct = 0;
-	static int force;
+	static int force, by_boot;
 	static const struct opt own[] = {
+		{ "boots", OPT_FLAG, &by_boot, 0, 0, NULL,
+		  "take every ok run of each variant, each boot's median as one sample" },
 		{ "base", OPT_STRING, &base, 0, 0, "VARIANT|RUN", "the reference side" },
 		{ "new", OPT_STRING, &new, 0, 0, "VARIANT|RUN", "the side judged against it" },
 		{ "bench", OPT_LIST, &names, 0, 0, "NAME", "benchmark to compare (default: all on both sides)" },
@@ -270,8 +289,8 @@ int cmd_compare(int argc, char **argv)
 	for (int i = 0; i < nbenches; i++) {
 		const char *bench = benches[i]->name, *why;
 		int numeric = strspn(base, "0123456789") == strlen(base) && strspn(new, "0123456789") == strlen(new);
-		long long a, b;
-		int wanted = !names.n;
+		long long a, b, ra[64], rb[64];
+		int wanted = !names.n, na = 0, nb = 0;
 		sqlite3_stmt *st;
 
 		for (int j = 0; j < names.n; j++)
@@ -296,9 +315,23 @@ int cmd_compare(int argc, char **argv)
 				continue;
 			}
 		}
-		if ((why = not_comparable(db, a, b)) && !force)
+		if (by_boot && !numeric) {
+			na = variant_runs(db, base, bench, ra, 64);
+			nb = variant_runs(db, new, bench, rb, 64);
+		}
+		why = not_comparable(db, a, b);
+		for (int j = 0; !why && j < na; j++)
+			why = not_comparable(db, a, ra[j]);
+		for (int j = 0; !why && j < nb; j++)
+			why = not_comparable(db, a, rb[j]);
+		if (why && !force)
 			die(EXIT_USAGE, "not comparable: %s; use --force to compare anyway", why);
-		if (!strcmp(opt_format, "text")) {
+		if (!strcmp(opt_format, "text") && na) {
+			printf("\n%s: %d boots of %s -> %d boots of %s, each boot's median one sample%s%s\n", bench, na,
+			       base, nb, new, why ? "; FORCED: " : "", why ? why : "");
+			printf("  %-30s %14s %14s %8s %-18s %-8s %s\n", "metric", "base", "new", "ratio", "95% CI",
+			       "p", "verdict");
+		} else if (!strcmp(opt_format, "text")) {
 			printf("\n%s: run %lld (%s) -> run %lld (%s)%s%s\n", bench, a, base, b, new,
 			       why ? "; FORCED: " : "", why ? why : "");
 			printf("  %-30s %14s %14s %8s %-18s %-8s %s\n", "metric", "base", "new", "ratio", "95% CI",
@@ -311,8 +344,13 @@ int cmd_compare(int argc, char **argv)
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			struct cmp_row r;
 
-			compare_metric(db, a, b, (const char *)sqlite3_column_text(st, 0),
-				       threshold_pct ? threshold_pct / 100.0 : -1, &r);
+			const char *m = (const char *)sqlite3_column_text(st, 0);
+			double thr = threshold_pct ? threshold_pct / 100.0 : -1;
+
+			if (na)
+				compare_boots(db, ra, na, rb, nb, m, thr, &r);
+			else
+				compare_metric(db, a, b, m, thr, &r);
 			print_row(&r, opt_format, bench, a, b, &jfirst);
 			slower |= !strcmp(r.verdict, "slower");
 		}
