@@ -38,7 +38,7 @@ done
 
 phase "configuring (tinyconfig + $(basename "$fragment"))"
 cc="ccache gcc"
-command -v ccache >/dev/null || cc=gcc
+command -v ccache >/dev/null && ccache -s >/dev/null 2>&1 || cc=gcc	# e.g. no HOME for its cache
 mk() { make -s -C "$src" O="$build" CC="$cc" HOSTCC=gcc "$@"; }
 tmp=$build/.rb-config
 { mk KCONFIG_CONFIG=.rb-config tinyconfig &&

@@ -15,7 +15,7 @@
 # mirror is read from the system's apt source files, never written here.
 set -eu
 spec=${1:?usage: kernel-source.sh debian:VERSION|git:DIR@REF|dir:DIR}
-cache=${RECLAIMBENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/reclaimbench}
+cache=${RECLAIMBENCH_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/reclaimbench}
 mkdir -p "$cache/src"
 say() { echo "kernel-source: $*" >&2; }
 fail() { code=$1; shift; echo "error: $*" >&2; exit "$code"; }

@@ -3,7 +3,7 @@
 # with 8 commits, the fifth switching batched lazyfree unmap off; bisected
 # on lazyfree_mthp's split_deferred, killed in the middle, resumed.
 . "$(dirname "$0")/lib.sh"
-cache=${RECLAIMBENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/reclaimbench}
+cache=${RECLAIMBENCH_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/reclaimbench}
 src=$("$top/runners/kernel-source.sh" debian:7.3 | head -n 1) || { ok 1 "7.3 source ready"; done_testing; exit 0; }
 tree=$cache/test-trees/linux-7.3-bisect
 # The same commits (same dates, same author) every time, so the clone and
