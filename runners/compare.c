@@ -146,25 +146,9 @@ int compare_metric(sqlite3 *db, long long base, long long new, const char *metri
 	return compare_sets(db, &base, 1, &new, 1, metric, threshold, r);
 }
 
-/* The newest ok run of a benchmark on a variant (or host kernel release). */
-static long long newest_run(sqlite3 *db, const char *side, const char *bench)
-{
-	sqlite3_stmt *st;
-	long long id = -1;
-
-	sqlite3_prepare_v2(db, "SELECT r.id FROM runs r JOIN kernels k ON k.id = r.kernel_id WHERE "
-			       "r.bench = ?2 AND r.status = 'ok' AND (k.variant = ?1 OR (k.variant = '' AND "
-			       "k.release = ?1)) ORDER BY r.id DESC LIMIT 1", -1, &st, NULL);
-	sqlite3_bind_text(st, 1, side, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, bench, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		id = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return id;
-}
-
-/* Every ok run (boot) of a benchmark on a variant, newest first. */
-static int variant_runs(sqlite3 *db, const char *side, const char *bench, long long *out, int max)
+/* Every ok run (boot) of a benchmark on a variant (or, for the host, a
+ * kernel release), newest first. */
+int variant_runs(sqlite3 *db, const char *side, const char *bench, long long *out, int max)
 {
 	sqlite3_stmt *st;
 	int n = 0;
@@ -178,6 +162,15 @@ static int variant_runs(sqlite3 *db, const char *side, const char *bench, long l
 		out[n++] = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return n;
+}
+
+/* The newest of them, or -1. */
+long long newest_run(sqlite3 *db, const char *side, const char *bench)
+{
+	long long id = -1;
+
+	variant_runs(db, side, bench, &id, 1);
+	return id;
 }
 
 static char *run_field(sqlite3 *db, long long run, const char *expr)

@@ -125,6 +125,8 @@ int compare_sets(sqlite3 *db, const long long *base, int nbase, const long long 
 int compare_boots(sqlite3 *db, const long long *base, int nbase, const long long *new, int nnew,
 		  const char *metric, double threshold, struct cmp_row *r);	/* a median per run */
 int db_samples(sqlite3 *db, long long run, const char *metric, double **out);
+int variant_runs(sqlite3 *db, const char *side, const char *bench, long long *out, int max);
+long long newest_run(sqlite3 *db, const char *side, const char *bench);
 const char *not_comparable(sqlite3 *db, long long a, long long b);
 
 /* summary.c */

@@ -322,21 +322,6 @@ static void run_pages(sqlite3 *db)
 }
 
 /* One seed claim beside what was measured on the default variants. */
-static long long newest(sqlite3 *db, const char *variant, const char *bench)
-{
-	struct side *s;
-	long long run = -1;
-	int n = newest_per_kernel(db, bench, &s);
-
-	for (int i = 0; i < n; i++) {
-		if (!strcmp(s[i].label, variant))
-			run = s[i].run;
-		free(s[i].label);
-	}
-	free(s);
-	return run;
-}
-
 static void claim(FILE *f, const char *claimed, const char *verdict, const char *evidence)
 {
 	fprintf(f, "<tr><td>%s</td><td class=\"%s\">%s</td><td>", claimed,
@@ -353,7 +338,7 @@ static void claims_page(sqlite3 *db)
 
 	fputs("<p>Each headline result of the seed mails beside the newest ok runs of the default variants "
 	      "in this database.</p>\n<table><tr><th>claim</th><th>here</th><th>evidence</th></tr>\n", f);
-	a = newest(db, "6.12", "lazyfree_mthp"), b = newest(db, "7.3", "lazyfree_mthp");
+	a = newest_run(db, "6.12", "lazyfree_mthp"), b = newest_run(db, "7.3", "lazyfree_mthp");
 	if (a < 0 || b < 0) {
 		claim(f, "64 KiB lazyfree reclaim 2.4&times; faster, split_deferred 2048 &rarr; 0", "not measurable here",
 		      "needs ok lazyfree_mthp runs of 6.12 and 7.3");
@@ -367,7 +352,7 @@ static void claims_page(sqlite3 *db)
 		claim(f, "64 KiB lazyfree reclaim 2.4&times; faster, split_deferred 2048 &rarr; 0",
 		      !strcmp(r.verdict, "faster") && s1 == 0 && s0 > 0 ? "reproduced" : "not reproduced", ev);
 	}
-	b = newest(db, "7.3", "pmd_redirty");
+	b = newest_run(db, "7.3", "pmd_redirty");
 	if (b < 0) {
 		claim(f, "redirtied PMD-mapped lazyfree THP skipped without a split, 3.5&times; faster",
 		      "not measurable here", "needs an ok pmd_redirty run of 7.3");
@@ -379,7 +364,7 @@ static void claims_page(sqlite3 *db)
 		claim(f, "redirtied PMD-mapped lazyfree THP skipped without a split, 3.5&times; faster",
 		      sp == 0 ? "reproduced" : "not reproduced", ev);
 	}
-	b = newest(db, "7.3", "pt_reclaim");
+	b = newest_run(db, "7.3", "pt_reclaim");
 	if (b < 0) {
 		claim(f, "VmPTE 102640 kB &rarr; 240 kB after MADV_DONTNEED", "not measurable here",
 		      "needs an ok pt_reclaim run of 7.3");
@@ -389,7 +374,7 @@ static void claims_page(sqlite3 *db)
 		snprintf(ev, sizeof(ev), "7.3: VmPTE %.0f kB -> %.0f kB", x, y);
 		claim(f, "VmPTE 102640 kB &rarr; 240 kB after MADV_DONTNEED", y < 0.05 * x ? "reproduced" : "not reproduced", ev);
 	}
-	b = newest(db, "7.3", "ttu_sync_race"), c = newest(db, "7.3-no-ttu-sync", "ttu_sync_race");
+	b = newest_run(db, "7.3", "ttu_sync_race"), c = newest_run(db, "7.3-no-ttu-sync", "ttu_sync_race");
 	if (b < 0) {
 		claim(f, "no folio left partially mapped with TTU_SYNC", "not measurable here",
 		      "needs an ok ttu_sync_race run of 7.3");
