@@ -36,6 +36,7 @@ struct bench_info {
 	const char *help;
 	const char *const *vmstat;	/* /proc/vmstat fields read around the window */
 	int uses_mthp;			/* read mTHP stats of params.mthp_kb */
+	int parallel;			/* needs CPUs running at once (no -icount) */
 	int (*setup)(struct bench_ctx *ctx);	/* knobs and feature checks, once */
 	int (*run)(struct bench_ctx *ctx);	/* one repetition */
 	void (*teardown)(struct bench_ctx *ctx);

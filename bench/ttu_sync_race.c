@@ -198,6 +198,7 @@ const struct bench_info bench_ttu_sync_race = {
 	.help = "reclaim lazyfree mTHP while a thread write-protects first PTEs; count partial maps",
 	.vmstat = counters,
 	.uses_mthp = 1,
+	.parallel = 1,
 	.setup = setup,
 	.run = run,
 	.teardown = teardown,

@@ -9,6 +9,23 @@
 
 #include "reclaimbench.h"
 
+/* Whether any row points at a row that is not there (with the reason in err). */
+static int foreign_keys_broken(sqlite3 *db, char **err)
+{
+	sqlite3_stmt *st;
+	int broken;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA foreign_key_check", -1, &st, NULL)) {
+		*err = sqlite3_mprintf("%s", sqlite3_errmsg(db));
+		return 1;
+	}
+	if ((broken = sqlite3_step(st) == SQLITE_ROW))
+		*err = sqlite3_mprintf("table %s holds a row whose %s is gone", sqlite3_column_text(st, 0),
+				       sqlite3_column_text(st, 2));
+	sqlite3_finalize(st);
+	return broken;
+}
+
 static int user_version(sqlite3 *db, int *v)
 {
 	sqlite3_stmt *st;
@@ -50,7 +67,7 @@ sqlite3 *db_open(const char *path)
 		    "use a newer reclaimbench", path, v, schema_count);
 	/* Switching a new file to WAL needs a moment alone with it: another
 	 * process opening it at the same time makes that busy, not wrong. */
-	for (int tries = 0; (rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;", NULL, NULL,
+	for (int tries = 0; (rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL;", NULL, NULL,
 					       &err)) != SQLITE_OK; tries++) {
 		if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) || tries == 300)
 			die(EXIT_INFRA, "database '%s': %s", path, err);
@@ -60,7 +77,8 @@ sqlite3 *db_open(const char *path)
 	}
 	/* Each migration in its own write transaction; the version is read
 	 * again inside it, so two processes opening a new file at once apply
-	 * each migration once. */
+	 * each migration once.  Foreign keys are enforced after the
+	 * migrations, which may copy a table, and checked before each commit. */
 	while (v < schema_count) {
 		char *sql;
 
@@ -71,14 +89,17 @@ sqlite3 *db_open(const char *path)
 			sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 			break;
 		}
-		sql = xasprintf("%s\nPRAGMA user_version=%d; COMMIT;", schema_sql[v], v + 1);
-		if (sqlite3_exec(db, sql, NULL, NULL, &err)) {
+		sql = xasprintf("%s\nPRAGMA user_version=%d;", schema_sql[v], v + 1);
+		if (sqlite3_exec(db, sql, NULL, NULL, &err) || foreign_keys_broken(db, &err) ||
+		    sqlite3_exec(db, "COMMIT", NULL, NULL, &err)) {
 			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 			die(EXIT_INFRA, "database '%s': migration %d failed: %s", path, v + 1, err);
 		}
 		free(sql);
 		v++;
 	}
+	if (sqlite3_exec(db, "PRAGMA foreign_keys=ON", NULL, NULL, &err))
+		die(EXIT_INFRA, "database '%s': %s", path, err);
 	return db;
 }
 

@@ -106,6 +106,10 @@ int guest_boot(const struct built *k, const char *cmdline, char *const plan[], s
 		argv[n++] = "host,-arch-capabilities";
 	} else {
 		argv[n++] = "tcg";
+		/* The guest clock counts instructions, 1 ns each, and no
+		 * time passes while a vCPU idles: see bench_accel(). */
+		if (!strcmp(b->accel, ACCEL_ICOUNT))
+			argv[n++] = "-icount", argv[n++] = "shift=0,sleep=off";
 	}
 	argv[n++] = "-m", argv[n++] = m, argv[n++] = "-smp", argv[n++] = c;
 	argv[n++] = "-kernel", argv[n++] = k->bzimage;

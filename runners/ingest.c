@@ -320,13 +320,13 @@ int cmd_ingest(int argc, char **argv)
 {
 	static const char *accel = "host", *variant = "";
 	static const struct opt own[] = {
-		{ "accel", OPT_STRING, &accel, 0, 0, "host|kvm|tcg", "where the records were made" },
+		{ "accel", OPT_STRING, &accel, 0, 0, "host|kvm|tcg|tcg-icount", "where the records were made" },
 		{ "variant", OPT_STRING, &variant, 0, 0, "NAME", "kernel variant they ran on ('' for a plain kernel)" },
 		{ "db", OPT_STRING, &opt_db, 0, 0, "PATH", "results database" },
 		{ NULL }
 	};
 	const struct opt *const tables[] = { own, NULL };
-	int first = parse_args(tables, argc, argv, "usage: reclaimbench ingest RECORDS [--accel host|kvm|tcg] [--variant NAME]");
+	int first = parse_args(tables, argc, argv, "usage: reclaimbench ingest RECORDS [--accel host|kvm|tcg|tcg-icount] [--variant NAME]");
 	struct session_info s = { 0 };
 	struct ingest_result res;
 	char *text;
@@ -334,8 +334,8 @@ int cmd_ingest(int argc, char **argv)
 
 	if (first != argc - 1)
 		die(EXIT_USAGE, "ingest takes one records file");
-	if (strcmp(accel, "host") && strcmp(accel, "kvm") && strcmp(accel, "tcg"))
-		die(EXIT_USAGE, "accelerator '%s' is not host, kvm or tcg", accel);
+	if (strcmp(accel, "host") && strcmp(accel, "kvm") && strcmp(accel, "tcg") && strcmp(accel, ACCEL_ICOUNT))
+		die(EXIT_USAGE, "accelerator '%s' is not host, kvm, tcg or tcg-icount", accel);
 	if (!(text = read_file(argv[first], NULL)))
 		die(EXIT_USAGE, "records file '%s' cannot be read", argv[first]);
 	db = db_open(opt_db);

@@ -100,6 +100,8 @@ struct boot {
 };
 int guest_boot(const struct built *k, const char *cmdline, char *const plan[], struct boot *b);
 const char *accel_choose(const struct built *k, const char *cmdline);
+/* TCG with QEMU's instruction counter as the guest clock. */
+#define ACCEL_ICOUNT "tcg-icount"
 
 /* stats.c */
 double median(const double *v, int n);
@@ -143,7 +145,7 @@ extern const struct column {
 /* run.c: boot a built variant and store its session. */
 struct run_opts {
 	const char *variants, *tree, *ref, *out;
-	int mem_mb, cpus, timeout_s;
+	int mem_mb, cpus, timeout_s, host_clock;
 };
 extern const struct opt guest_opts[];	/* --variants, --guest-mem-mb, --timeout, --out, --db ... */
 void guest_opts_get(struct run_opts *o);

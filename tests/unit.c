@@ -205,6 +205,38 @@ static char *query_text(sqlite3 *db, const char *sql)
 	return v ? v : xstrdup("");
 }
 
+/* A version-2 database with a run and its samples, opened by this
+ * reclaimbench: migration 3 copies the runs table and keeps every sample. */
+static void test_db_migrate(void)
+{
+	char *old = xasprintf("%s/v2.db", tmp);
+	sqlite3 *db;
+
+	sqlite3_open(old, &db);
+	for (int v = 0; v < 2; v++)
+		sqlite3_exec(db, schema_sql[v], NULL, NULL, NULL);
+	sqlite3_exec(db, "PRAGMA user_version = 2;"
+		     "INSERT INTO machines VALUES (1, 'f', 'h', 'c', 2, 1, 'k');"
+		     "INSERT INTO kernels (id, release, version) VALUES (1, '7.3', '#1');"
+		     "INSERT INTO runs (id, session, machine_id, kernel_id, bench, bench_version, params, accel, "
+		     "status, started_at) VALUES (5, 's', 1, 1, 'pt_reclaim', 1, 'reps=2', 'tcg', 'ok', 'now');"
+		     "INSERT INTO samples VALUES (5, 0, 'time.wall', 1, 'ns', ''), (5, 1, 'time.wall', 2, 'ns', '');",
+		     NULL, NULL, NULL);
+	check(query_int(db, "SELECT count(*) FROM samples") == 2, "a version-2 database with 2 samples");
+	sqlite3_close(db);
+	db = db_open(old);
+	check(query_int(db, "PRAGMA user_version") == schema_count, "migrated to version %d", schema_count);
+	check(query_int(db, "SELECT count(*) FROM samples WHERE run_id = 5") == 2 &&
+	      query_int(db, "SELECT count(*) FROM runs WHERE id = 5 AND accel = 'tcg'") == 1,
+	      "the run and both samples kept");
+	check(db_exec(db, "UPDATE runs SET accel = 'tcg-icount' WHERE id = 5") == 0, "tcg-icount is an accelerator");
+	check(db_exec(db, "UPDATE runs SET accel = 'icount' WHERE id = 5") == -1, "other names are still refused");
+	check(db_exec(db, "DELETE FROM runs WHERE id = 5") == 0 &&
+	      query_int(db, "SELECT count(*) FROM samples") == 0, "samples still go with their run (cascade)");
+	db_close(db);
+	free(old);
+}
+
 static void test_db(void)
 {
 	char err[512], *newer = xasprintf("%s/newer.db", tmp), *junk = xasprintf("%s/junk.db", tmp);
@@ -242,6 +274,7 @@ static void test_db(void)
 	check(code == EXIT_USAGE && strstr(err, "not an SQLite database"), "not SQLite: exit 2, '%s'", err);
 	code = in_child(open_db, "/nonexistent-dir/x.db", err, sizeof(err));
 	check(code == EXIT_USAGE && strstr(err, "cannot be created"), "unwritable path: exit 2, '%s'", err);
+	test_db_migrate();
 }
 
 /* A record stream: payloads separated by '|', framed with sequence numbers. */
