@@ -140,10 +140,22 @@ int compare_boots(sqlite3 *db, const long long *base, int nbase, const long long
 	return 0;
 }
 
+/* One run against another.  Timings taken by the host's clock under TCG
+ * (benchmarks that need CPUs at once, or --host-clock) move with the host's
+ * load from boot to boot, by up to 1.7x here, which the repetitions inside
+ * one boot do not show: one boot a side is not enough data for them. */
 int compare_metric(sqlite3 *db, long long base, long long new, const char *metric, double threshold,
 		   struct cmp_row *r)
 {
-	return compare_sets(db, &base, 1, &new, 1, metric, threshold, r);
+	char *accel = run_field(db, base, "accel");
+
+	compare_sets(db, &base, 1, &new, 1, metric, threshold, r);
+	if (r->kind == TIMING && accel && !strcmp(accel, "tcg")) {
+		strcpy(r->verdict, "not enough data");
+		r->boot_bound = 1;
+	}
+	free(accel);
+	return 0;
 }
 
 /* Every ok run (boot) of a benchmark on a variant (or, for the host, a
@@ -173,7 +185,7 @@ long long newest_run(sqlite3 *db, const char *side, const char *bench)
 	return id;
 }
 
-static char *run_field(sqlite3 *db, long long run, const char *expr)
+char *run_field(sqlite3 *db, long long run, const char *expr)
 {
 	char *sql = xasprintf("SELECT %s FROM runs WHERE id = %lld", expr, run), *v = NULL;
 	sqlite3_stmt *st;
@@ -207,6 +219,19 @@ const char *not_comparable(sqlite3 *db, long long a, long long b)
 			return why;
 	}
 	return NULL;
+}
+
+/* Keeps the runs comparable with run a (all of them when forced); counts
+ * the others in left_out. */
+static int comparable_runs(sqlite3 *db, long long a, int force, long long *runs, int n, int *left_out)
+{
+	int kept = 0;
+
+	for (int i = 0; i < n; i++)
+		if (force || !not_comparable(db, a, runs[i]))
+			runs[kept++] = runs[i];
+	*left_out += n - kept;
+	return kept;
 }
 
 static void print_row(const struct cmp_row *r, const char *fmt, const char *bench, long long a, long long b,
@@ -283,7 +308,7 @@ int cmd_compare(int argc, char **argv)
 		const char *bench = benches[i]->name, *why;
 		int numeric = strspn(base, "0123456789") == strlen(base) && strspn(new, "0123456789") == strlen(new);
 		long long a, b, ra[64], rb[64];
-		int wanted = !names.n, na = 0, nb = 0;
+		int wanted = !names.n, na = 0, nb = 0, left_out = 0;
 		sqlite3_stmt *st;
 
 		for (int j = 0; j < names.n; j++)
@@ -308,20 +333,19 @@ int cmd_compare(int argc, char **argv)
 				continue;
 			}
 		}
-		if (by_boot && !numeric) {
-			na = variant_runs(db, base, bench, ra, 64);
-			nb = variant_runs(db, new, bench, rb, 64);
-		}
 		why = not_comparable(db, a, b);
-		for (int j = 0; !why && j < na; j++)
-			why = not_comparable(db, a, ra[j]);
-		for (int j = 0; !why && j < nb; j++)
-			why = not_comparable(db, a, rb[j]);
 		if (why && !force)
 			die(EXIT_USAGE, "not comparable: %s; use --force to compare anyway", why);
+		if (by_boot && !numeric) {
+			na = comparable_runs(db, a, force, ra, variant_runs(db, base, bench, ra, 64), &left_out);
+			nb = comparable_runs(db, a, force, rb, variant_runs(db, new, bench, rb, 64), &left_out);
+		}
 		if (!strcmp(opt_format, "text") && na) {
 			printf("\n%s: %d boots of %s -> %d boots of %s, each boot's median one sample%s%s\n", bench, na,
 			       base, nb, new, why ? "; FORCED: " : "", why ? why : "");
+			if (left_out)
+				printf("  (%d older runs left out: not comparable with run %lld, e.g. another "
+				       "accelerator or parameters)\n", left_out, a);
 			printf("  %-30s %14s %14s %8s %-18s %-8s %s\n", "metric", "base", "new", "ratio", "95% CI",
 			       "p", "verdict");
 		} else if (!strcmp(opt_format, "text")) {
@@ -334,9 +358,10 @@ int cmd_compare(int argc, char **argv)
 				       "value IS NOT NULL ORDER BY metric", -1, &st, NULL);
 		sqlite3_bind_int64(st, 1, a);
 		sqlite3_bind_int64(st, 2, b);
+		int boot_bound = 0;
+
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			struct cmp_row r;
-
 			const char *m = (const char *)sqlite3_column_text(st, 0);
 			double thr = threshold_pct ? threshold_pct / 100.0 : -1;
 
@@ -346,8 +371,12 @@ int cmd_compare(int argc, char **argv)
 				compare_metric(db, a, b, m, thr, &r);
 			print_row(&r, opt_format, bench, a, b, &jfirst);
 			slower |= !strcmp(r.verdict, "slower");
+			boot_bound |= r.boot_bound;
 		}
 		sqlite3_finalize(st);
+		if (boot_bound && !strcmp(opt_format, "text"))
+			printf("  timings by the host's clock under TCG vary from boot to boot more than inside one:\n"
+			       "  one run a side is not enough data; run each side several times, then compare --boots\n");
 		compared++;
 	}
 	if (!strcmp(opt_format, "json"))

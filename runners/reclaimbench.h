@@ -119,6 +119,7 @@ struct cmp_row {
 	enum metric_kind kind;
 	int na, nb;
 	double ma, mb, ratio, lo, hi, p, cva, cvb;
+	int boot_bound;		/* a timing that needs boots as samples (compare --boots) */
 };
 int compare_metric(sqlite3 *db, long long base, long long new, const char *metric, double threshold,
 		   struct cmp_row *r);
@@ -129,6 +130,8 @@ int compare_boots(sqlite3 *db, const long long *base, int nbase, const long long
 int db_samples(sqlite3 *db, long long run, const char *metric, double **out);
 int variant_runs(sqlite3 *db, const char *side, const char *bench, long long *out, int max);
 long long newest_run(sqlite3 *db, const char *side, const char *bench);
+/* One column (or expression) of a run, mallocd, or NULL. */
+char *run_field(sqlite3 *db, long long run, const char *expr);
 const char *not_comparable(sqlite3 *db, long long a, long long b);
 
 /* summary.c */
