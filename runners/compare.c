@@ -234,19 +234,31 @@ static int comparable_runs(sqlite3 *db, long long a, int force, long long *runs,
 	return kept;
 }
 
+/* A JSON number, null when it is not one (NaN, infinite). */
+static void json_number(const char *before, double v, const char *after)
+{
+	if (isfinite(v))
+		printf("%s%.17g%s", before, v, after);
+	else
+		printf("%snull%s", before, after);
+}
+
 static void print_row(const struct cmp_row *r, const char *fmt, const char *bench, long long a, long long b,
 		      int *first)
 {
 	if (!strcmp(fmt, "json")) {
 		printf("%s\n {\"bench\":\"%s\",\"base_run\":%lld,\"new_run\":%lld,\"metric\":\"%s\",\"kind\":\"%s\","
-		       "\"n_base\":%d,\"n_new\":%d,\"median_base\":%.17g,\"median_new\":%.17g,",
+		       "\"n_base\":%d,\"n_new\":%d,",
 		       *first ? "" : ",", bench, a, b, r->metric,
-		       r->kind == TIMING ? "timing" : r->kind == EXACT ? "exact" : "info", r->na, r->nb,
-		       r->ma, r->mb);
-		printf(isnan(r->ratio) ? "\"ratio\":null," : "\"ratio\":%.6g,", r->ratio);
-		printf(isnan(r->lo) ? "\"ci95\":null," : "\"ci95\":[%.6g,%.6g],", r->lo, r->hi);
-		printf(isnan(r->p) ? "\"p\":null," : "\"p\":%.6g,", r->p);
-		printf(isnan(r->cva) ? "\"cv\":null," : "\"cv\":[%.4g,%.4g],", r->cva, r->cvb);
+		       r->kind == TIMING ? "timing" : r->kind == EXACT ? "exact" : "info", r->na, r->nb);
+		json_number("\"median_base\":", r->ma, ",");
+		json_number("\"median_new\":", r->mb, ",");
+		json_number("\"ratio\":", r->ratio, ",");
+		json_number("\"ci95\":[", r->lo, ",");
+		json_number("", r->hi, "],");
+		json_number("\"p\":", r->p, ",");
+		json_number("\"cv\":[", r->cva, ",");
+		json_number("", r->cvb, "],");
 		printf("\"verdict\":\"%s\"}", r->verdict);
 	} else if (!strcmp(fmt, "csv")) {
 		printf("%s,%lld,%lld,%s,%d,%d,%.17g,%.17g,%.6g,%.6g,%.6g,%.6g,%.4g,%.4g,%s\n", bench, a, b, r->metric,

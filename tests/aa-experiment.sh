@@ -10,6 +10,7 @@ set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 n=${1:-20} bench=${2:-all} where=${3:-7.3}
 shift $(( $# < 3 ? $# : 3 ))
+extra="$*"
 [ "$where" = host ] && where=--host
 sel="--bench $bench" slowbench=$bench
 [ "$bench" = all ] && sel="" slowbench=lazyfree_mthp
@@ -20,7 +21,7 @@ aa=0 slow=0
 for i in $(seq 1 "$n"); do
 	db=$work/aa$i.db
 	for pct in 0 0 20; do
-		RB_TEST_SLOWDOWN_PCT=$pct "$rb" run $where $sel --reps 5 --db "$db" --out "$work/out" "$@" > "$work/run.log" 2>&1 ||
+		RB_TEST_SLOWDOWN_PCT=$pct "$rb" run $where $sel --reps 5 --db "$db" --out "$work/out" $extra > "$work/run.log" 2>&1 ||
 			{ echo "experiment $i: run failed: $(tail -n 3 "$work/run.log")"; exit 3; }
 	done
 	# per benchmark: run 1 and 2 are A and A again, run 3 the slowdown
