@@ -34,12 +34,18 @@ int cmd_list(int argc, char **argv)
 	if (!strcmp(what, "benches")) {
 		int json = !strcmp(opt_format, "json");
 
-		printf(json ? "[" : "%-14s %-7s %-40s %s\n", "bench", "version", "parameters", "what it does");
-		for (int i = 0; i < nbenches; i++)
-			printf(json ? "%s\n {\"bench\":\"%s\",\"version\":%u,\"params\":\"%s\",\"help\":\"%s\"}"
-				    : "%s%-14s %-7u %-40s %s\n",
-			       json && i ? "," : "", benches[i]->name, benches[i]->version,
+		printf(json ? "[" : "%-14s %-7s %-8s %-40s %s\n", "bench", "version", "clock", "parameters",
+		       "what it does");
+		for (int i = 0; i < nbenches; i++) {
+			/* the clock that times it under TCG (see bench_accel) */
+			const char *clock = benches[i]->parallel ? "host" : "icount";
+
+			printf(json ? "%s\n {\"bench\":\"%s\",\"version\":%u,\"tcg_clock\":\"%s\",\"params\":\"%s\","
+				      "\"help\":\"%s\"}"
+				    : "%s%-14s %-7u %-8s %-40s %s\n",
+			       json && i ? "," : "", benches[i]->name, benches[i]->version, clock,
 			       benches[i]->params, benches[i]->help);
+		}
 		if (json)
 			puts("\n]");
 		return EXIT_OK;
