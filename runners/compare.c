@@ -142,7 +142,7 @@ int compare_boots(sqlite3 *db, const long long *base, int nbase, const long long
 
 /* One run against another.  Timings taken by the host's clock under TCG
  * (benchmarks that need CPUs at once, or --host-clock) move with the host's
- * load from boot to boot, by up to 1.7x here, which the repetitions inside
+ * load from boot to boot, by up to 2x here, which the repetitions inside
  * one boot do not show: one boot a side is not enough data for them. */
 int compare_metric(sqlite3 *db, long long base, long long new, const char *metric, double threshold,
 		   struct cmp_row *r)
