@@ -337,6 +337,7 @@ static void claims_page(sqlite3 *db)
 {
 	FILE *f = page_open("claims.html", "Claims of the seed patches, measured here");
 	long long a, b, c;
+	const char *why;
 	char ev[512];
 
 	fputs("<p>Each headline result of the seed mails beside the newest ok runs of the default variants "
@@ -345,13 +346,12 @@ static void claims_page(sqlite3 *db)
 	if (a < 0 || b < 0) {
 		claim(f, "64 KiB lazyfree reclaim 2.4&times; faster, split_deferred 2048 &rarr; 0", "not measurable here",
 		      "needs ok lazyfree_mthp runs of 6.12 and 7.3");
-	} else if (not_comparable(db, a, b)) {
+	} else if ((why = not_comparable(db, a, b))) {
 		claim(f, "64 KiB lazyfree reclaim 2.4&times; faster, split_deferred 2048 &rarr; 0", "not measurable here",
-		      not_comparable(db, a, b));
+		      why);
 	} else {
 		struct cmp_row r;
 		double s0 = run_metric(db, a, "mthp.split_deferred", AGG_MEDIAN), s1 = run_metric(db, b, "mthp.split_deferred", AGG_MEDIAN);
-
 		char *accel = run_field(db, b, "accel");
 
 		compare_metric(db, a, b, "time.wall", 0.05, &r);
