@@ -6,7 +6,8 @@ CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-sign-compare -Wno-missing-field-initial
 B       := build
 
 BENCH_LIB  := bench/lib.c bench/procfs.c bench/perf.c bench/opts.c bench/record.c
-BENCH_SRC  := bench/lazyfree_mthp.c bench/pmd_redirty.c bench/ttu_sync_race.c bench/pt_reclaim.c
+# A benchmark is one file in bench/ and one line in bench/benches.h.
+BENCH_SRC  := $(filter-out $(BENCH_LIB) bench/main.c bench/init.c,$(wildcard bench/*.c))
 BENCH_HDR  := $(wildcard bench/*.h)
 
 RUNNER_SRC := $(filter-out runners/%-main.c,$(wildcard runners/*.c))

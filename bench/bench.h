@@ -26,6 +26,54 @@ int params_check(char *err, size_t cap);
 
 struct bench_ctx;
 
+/* How the host reads a metric.  Each benchmark declares its own, so the
+ * rest of the program never names a benchmark; a metric it does not
+ * declare is a timing when its name starts with "time.", else shown only. */
+enum metric_role {
+	METRIC_INFO,		/* shown, never judged */
+	METRIC_TIMING,		/* judged by significance and effect size */
+	METRIC_EXACT,		/* an exact count: any change is shown */
+	METRIC_INVARIANT,	/* correctness: a change fails compare and gate */
+};
+enum agg { AGG_MEDIAN, AGG_SUM, AGG_MAX };
+
+struct metric_decl {
+	const char *name;	/* as recorded, e.g. "mthp.split_deferred" */
+	enum metric_role role;
+	double tolerance;	/* exact and invariant: largest change still the same */
+	const char *column;	/* title of its summary column, or NULL */
+	enum agg agg;		/* how a run's repetitions make the column's value */
+	const char *of;		/* a count of events among this metric's total
+				 * (e.g. folios): judged as a rate, by an exact test */
+};
+
+/* What the host hands a benchmark's finding and claim: one run's values,
+ * each aggregated as its declaration says (NAN when absent). */
+struct run_view {
+	const char *variant;
+	double (*get)(const struct run_view *v, const char *metric);
+	const void *host;
+};
+/* One metric of two runs compared by the host's verdict rules, with the
+ * timing shown in its unit ("ms" or "M instr"). */
+struct verdict_view {
+	double base, new, ratio, lo, hi, p;
+	const char *verdict, *unit;
+};
+/* The newest comparable runs of a claim's two variants. */
+struct claim_view {
+	const struct run_view *base, *new;
+	void (*compare)(const struct claim_view *v, const char *metric, struct verdict_view *out);
+	const void *host;
+};
+/* A claim of a seed mail this benchmark backs, judged on two variants. */
+struct bench_claim {
+	const char *text;	/* the claim, HTML-safe text */
+	const char *base, *new;	/* the variants it compares */
+	/* Returns "reproduced" or "not reproduced" and writes the evidence. */
+	const char *(*judge)(const struct claim_view *v, char *evidence, size_t cap);
+};
+
 /* Return values of setup and run. */
 enum { BENCH_OK = 0, BENCH_SKIP = 1, BENCH_FAIL = -1 };
 
@@ -37,6 +85,12 @@ struct bench_info {
 	const char *const *vmstat;	/* /proc/vmstat fields read around the window */
 	int uses_mthp;			/* read mTHP stats of params.mthp_kb */
 	int parallel;			/* needs CPUs running at once (no -icount) */
+	/* For the host: the main timing, the metrics it judges, what a run
+	 * shows in words, the seed claims it backs. */
+	const char *timing;		/* default "time.wall" */
+	const struct metric_decl *metrics;	/* ends with a NULL name */
+	void (*finding)(const struct run_view *r, char *buf, size_t cap);
+	const struct bench_claim *claims;	/* ends with a NULL text */
 	int (*setup)(struct bench_ctx *ctx);	/* knobs and feature checks, once */
 	int (*run)(struct bench_ctx *ctx);	/* one repetition */
 	void (*teardown)(struct bench_ctx *ctx);
@@ -52,13 +106,17 @@ const struct bench_info *bench_find(const char *name);
 int bench_uses(const struct bench_info *b, const char *param);
 /* Checks a table entry is complete; returns a reason or NULL. */
 const char *bench_check(const struct bench_info *b);
+/* The main timing and the declaration of a metric (NULL: undeclared). */
+const char *bench_timing(const struct bench_info *b);
+const struct metric_decl *bench_metric(const struct bench_info *b, const char *metric);
+enum metric_role metric_role(const struct bench_info *b, const char *metric);
 
 #define MAX_COUNTERS 32
 
 struct window {
-	uint64_t wall0, cpu0;
+	uint64_t wall0, cpu0, wall_sum, cpu_sum;
 	uint64_t vm0[MAX_COUNTERS];
-	uint64_t mthp0[MAX_COUNTERS];
+	uint64_t mthp0[MAX_COUNTERS], partial0;
 	long long pte0_kb, pagetables0_kb;
 };
 
@@ -66,6 +124,7 @@ struct bench_ctx {
 	const struct bench_info *b;
 	int out;		/* payload lines go here (a pipe to the framer) */
 	unsigned long rep;
+	int counting;		/* a counting repetition: perf events on */
 	char mthp_dir[128];	/* hugepages-<size>kB folder, when uses_mthp */
 	void *priv;		/* the benchmark's own state */
 	struct window win;
@@ -81,15 +140,30 @@ int bench_skip(struct bench_ctx *ctx, const char *fmt, ...)
 int bench_fail(struct bench_ctx *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* The measured window: counters read, perf enabled, clock read; then the
- * reverse, and every metric recorded for ctx->rep. */
+/* The measured window.  Repetitions come in two kinds: a timed one holds
+ * nothing but the measured call and two clock reads; a counting one runs
+ * the same scenario with perf events (tracepoints among them, whose cost
+ * grows with the work) counting around the call, and its samples are
+ * marked "counting".  /proc and sysfs counters are read outside, in both.
+ *
+ * window_open reads the counters, measure_begin and measure_end bracket
+ * one measured call (a benchmark with several calls brackets each; time
+ * and perf counts add up), window_close records every metric for
+ * ctx->rep.  window_begin/window_end are the one-call case. */
+void window_open(struct bench_ctx *ctx);
+void measure_begin(struct bench_ctx *ctx);
+void measure_end(struct bench_ctx *ctx);
+void window_close(struct bench_ctx *ctx);
 void window_begin(struct bench_ctx *ctx);
 void window_end(struct bench_ctx *ctx);
 
-/* perf events around the window (perf.c). */
+/* perf events of counting repetitions (perf.c): opened before one, closed
+ * after it, so that a timed repetition has no event registered at all. */
 int perf_open(void);
+void perf_reset(void);
 void perf_enable(void);
-void perf_disable_and_record(struct bench_ctx *ctx);
+void perf_disable(void);
+void perf_record(struct bench_ctx *ctx);
 void perf_close(void);
 
 /* Files of /proc and /sys. */
@@ -105,6 +179,9 @@ int vmstat(const char *name, uint64_t *value);
 int mthp_stat(const struct bench_ctx *ctx, const char *name, uint64_t *value);
 long long status_kb(const char *name);	/* /proc/self/status, -1 if absent */
 long long meminfo_kb(const char *name);	/* /proc/meminfo, -1 if absent */
+/* A field of the mapping holding addr in /proc/self/smaps, in kB, -1 if absent. */
+int parse_smaps_kb(const char *text, uintptr_t addr, const char *name, long long *kb);
+long long smaps_kb(const void *addr, const char *name);
 
 /* Kernel knobs: the parent saves all THP knobs before a benchmark and
  * restores them after it, whatever became of the child. */
@@ -120,6 +197,12 @@ int lazyfree_region(struct bench_ctx *ctx, char **out, size_t len);
 
 /* Memory helpers. */
 int pagemap_read(const void *p, size_t pages, uint64_t *entries);
+#define PM_PRESENT (1ULL << 63)
+#define PM_PFN(e) ((e) & ((1ULL << 55) - 1))
+/* The /proc/kpageflags word of a page frame; -1 when unreadable. */
+int kpageflags(uint64_t pfn, uint64_t *flags);
+#define KPF_COMPOUND_HEAD 15
+#define KPF_COMPOUND_TAIL 16
 /* How many folio-sized pieces of [p, p+len) are backed by one naturally
  * aligned run of physical pages (needs root for the PFNs; -1 when unknown). */
 long whole_folios(const void *p, size_t len, size_t folio);

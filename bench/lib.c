@@ -93,7 +93,40 @@ const char *bench_check(const struct bench_info *b)
 		known += strcmp(o->name, "reps") && bench_uses(b, o->name);
 	if (*b->params && known != names)
 		return "names an unknown parameter";
+	for (const struct metric_decl *m = b->metrics; m && m->name; m++) {
+		if (m->role > METRIC_INVARIANT || m->tolerance < 0)
+			return "declares a metric with a bad role or tolerance";
+		if (bench_metric(b, m->name) != m)
+			return "declares a metric twice";
+	}
+	if (metric_role(b, bench_timing(b)) != METRIC_TIMING)
+		return "its main timing is not declared a timing";
+	for (const struct bench_claim *c = b->claims; c && c->text; c++)
+		if (!c->base || !c->new || !c->judge)
+			return "declares a claim without variants or judge";
 	return NULL;
+}
+
+const char *bench_timing(const struct bench_info *b)
+{
+	return b->timing ? b->timing : "time.wall";
+}
+
+const struct metric_decl *bench_metric(const struct bench_info *b, const char *metric)
+{
+	for (const struct metric_decl *m = b ? b->metrics : NULL; m && m->name; m++)
+		if (!strcmp(m->name, metric))
+			return m;
+	return NULL;
+}
+
+enum metric_role metric_role(const struct bench_info *b, const char *metric)
+{
+	const struct metric_decl *m = bench_metric(b, metric);
+
+	if (m)
+		return m->role;
+	return strncmp(metric, "time.", 5) ? METRIC_INFO : METRIC_TIMING;
 }
 
 /* One payload line to the framer.  A pipe write of under PIPE_BUF bytes is
@@ -121,13 +154,16 @@ void emit(struct bench_ctx *ctx, const char *kind, ...)
 	emit_line(ctx, payload);
 }
 
+/* A sample of a counting repetition says so (kind=counting); a timed
+ * one carries no kind. */
 void metric(struct bench_ctx *ctx, const char *name, double value, const char *unit)
 {
 	char rep[24], val[40];
 
 	snprintf(rep, sizeof(rep), "%lu", ctx->rep);
 	snprintf(val, sizeof(val), "%.17g", value);
-	emit(ctx, "sample", "rep", rep, "metric", name, "value", val, "unit", unit, NULL);
+	emit(ctx, "sample", "rep", rep, "metric", name, "value", val, "unit", unit,
+	     ctx->counting ? "kind" : NULL, "counting", NULL);
 }
 
 void metric_unsupported(struct bench_ctx *ctx, const char *name, const char *unit,
@@ -137,7 +173,7 @@ void metric_unsupported(struct bench_ctx *ctx, const char *name, const char *uni
 
 	snprintf(rep, sizeof(rep), "%lu", ctx->rep);
 	emit(ctx, "sample", "rep", rep, "metric", name, "value", "unsupported", "unit", unit,
-	     "note", why, NULL);
+	     "note", why, ctx->counting ? "kind" : NULL, "counting", NULL);
 }
 
 static int say(struct bench_ctx *ctx, const char *kind, int ret, const char *fmt, va_list ap)
@@ -196,7 +232,7 @@ static const char *const mthp_stats[] = {
 	"swpout", "swpout_fallback", NULL
 };
 
-void window_begin(struct bench_ctx *ctx)
+void window_open(struct bench_ctx *ctx)
 {
 	struct window *w = &ctx->win;
 	const char *const *v = ctx->b->vmstat;
@@ -207,12 +243,23 @@ void window_begin(struct bench_ctx *ctx)
 	for (int i = 0; ctx->b->uses_mthp && mthp_stats[i]; i++)
 		if (mthp_stat(ctx, mthp_stats[i], &w->mthp0[i]))
 			w->mthp0[i] = UINT64_MAX;
+	if (!ctx->b->uses_mthp || mthp_stat(ctx, "nr_anon_partially_mapped", &w->partial0))
+		w->partial0 = UINT64_MAX;
 	w->pte0_kb = status_kb("VmPTE");
 	w->pagetables0_kb = meminfo_kb("PageTables");
-	perf_stat_control("enable\n");
-	perf_enable();
-	w->cpu0 = now_ns(CLOCK_PROCESS_CPUTIME_ID);
-	w->wall0 = now_ns(CLOCK_MONOTONIC);
+	w->wall_sum = w->cpu_sum = 0;
+	if (ctx->counting)
+		perf_reset();
+}
+
+void measure_begin(struct bench_ctx *ctx)
+{
+	if (ctx->counting) {
+		perf_stat_control("enable\n");
+		perf_enable();
+	}
+	ctx->win.cpu0 = now_ns(CLOCK_PROCESS_CPUTIME_ID);
+	ctx->win.wall0 = now_ns(CLOCK_MONOTONIC);
 }
 
 /* Fault injection for the statistics experiments: RB_TEST_SLOWDOWN_PCT
@@ -230,23 +277,39 @@ static void injected_slowdown(uint64_t wall0)
 		;
 }
 
-void window_end(struct bench_ctx *ctx)
+void measure_end(struct bench_ctx *ctx)
 {
-	uint64_t wall, cpu, v;
 	struct window *w = &ctx->win;
-	const char *const *names = ctx->b->vmstat;
-	char name[96];
+	uint64_t wall, cpu;
 
 	injected_slowdown(w->wall0);
 	wall = now_ns(CLOCK_MONOTONIC);
 	cpu = now_ns(CLOCK_PROCESS_CPUTIME_ID);
-	perf_disable_and_record(ctx);
-	perf_stat_control("disable\n");
-	metric(ctx, "time.wall", (double)(wall - w->wall0), "ns");
-	if (cpu == UINT64_MAX || w->cpu0 == UINT64_MAX)
+	if (ctx->counting) {
+		perf_disable();
+		perf_stat_control("disable\n");
+	}
+	w->wall_sum += wall - w->wall0;
+	if (cpu == UINT64_MAX || w->cpu0 == UINT64_MAX || w->cpu_sum == UINT64_MAX)
+		w->cpu_sum = UINT64_MAX;
+	else
+		w->cpu_sum += cpu - w->cpu0;
+}
+
+void window_close(struct bench_ctx *ctx)
+{
+	uint64_t v;
+	struct window *w = &ctx->win;
+	const char *const *names = ctx->b->vmstat;
+	char name[96];
+
+	if (ctx->counting)
+		perf_record(ctx);
+	metric(ctx, "time.wall", (double)w->wall_sum, "ns");
+	if (w->cpu_sum == UINT64_MAX)
 		metric_unsupported(ctx, "time.cpu", "ns", "no process CPU clock (CONFIG_POSIX_TIMERS)");
 	else
-		metric(ctx, "time.cpu", (double)(cpu - w->cpu0), "ns");
+		metric(ctx, "time.cpu", (double)w->cpu_sum, "ns");
 	for (int i = 0; names && names[i] && i < MAX_COUNTERS; i++) {
 		snprintf(name, sizeof(name), "vmstat.%s", names[i]);
 		if (w->vm0[i] == UINT64_MAX || vmstat(names[i], &v))
@@ -261,12 +324,13 @@ void window_end(struct bench_ctx *ctx)
 		else
 			metric(ctx, name, (double)(int64_t)(v - w->mthp0[i]), "count");
 	}
-	if (ctx->b->uses_mthp) {
-		if (mthp_stat(ctx, "nr_anon_partially_mapped", &v))
+	if (ctx->b->uses_mthp) {	/* a gauge: its change over the window */
+		if (w->partial0 == UINT64_MAX || mthp_stat(ctx, "nr_anon_partially_mapped", &v))
 			metric_unsupported(ctx, "mthp.nr_anon_partially_mapped", "folios",
 					   "no such mTHP stat");
 		else
-			metric(ctx, "mthp.nr_anon_partially_mapped", (double)v, "folios");
+			metric(ctx, "mthp.nr_anon_partially_mapped", (double)(int64_t)(v - w->partial0),
+			       "folios");
 	}
 	if (w->pte0_kb >= 0) {
 		metric(ctx, "status.VmPTE_before", (double)w->pte0_kb, "kB");
@@ -278,4 +342,16 @@ void window_end(struct bench_ctx *ctx)
 		metric(ctx, "meminfo.PageTables_before", (double)w->pagetables0_kb, "kB");
 		metric(ctx, "meminfo.PageTables_after", (double)meminfo_kb("PageTables"), "kB");
 	}
+}
+
+void window_begin(struct bench_ctx *ctx)
+{
+	window_open(ctx);
+	measure_begin(ctx);
+}
+
+void window_end(struct bench_ctx *ctx)
+{
+	measure_end(ctx);
+	window_close(ctx);
 }

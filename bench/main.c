@@ -94,10 +94,16 @@ static int child_main(const struct bench_info *b, int out)
 	 * changed the knobs. */
 	if (ret == BENCH_OK && getenv("RB_TEST_CRASH") && !strcmp(getenv("RB_TEST_CRASH"), b->name))
 		abort();
-	if (ret == BENCH_OK) {
+	/* Each repetition twice: timed, with no perf event open, then
+	 * counting, the same scenario with the events around the call. */
+	for (ctx.rep = 0; ctx.rep < params.reps && ret == BENCH_OK; ctx.rep++) {
+		ctx.counting = 0;
+		ret = b->run(&ctx);
+		if (ret != BENCH_OK)
+			break;
+		ctx.counting = 1;
 		perf_open();
-		for (ctx.rep = 0; ctx.rep < params.reps && ret == BENCH_OK; ctx.rep++)
-			ret = b->run(&ctx);
+		ret = b->run(&ctx);
 		perf_close();
 	}
 	if (b->teardown)

@@ -1,6 +1,8 @@
-/* perf events around the measured window: software events always,
+/* perf events of counting repetitions: software events always,
  * tracepoints when tracefs has them, hardware events when the PMU has them.
- * An event that cannot be opened is recorded as unsupported, never as 0. */
+ * An event that cannot be opened is recorded as unsupported, never as 0.
+ * A timed repetition has none open: an open tracepoint event keeps its
+ * probe registered, and the probe runs on every hit even while disabled. */
 #include <errno.h>
 #include <linux/perf_event.h>
 #include <stdio.h>
@@ -75,20 +77,29 @@ int perf_open(void)
 	return opened;
 }
 
+void perf_reset(void)
+{
+	for (int i = 0; i < NEVENTS; i++)
+		if (events[i].fd >= 0)
+			ioctl(events[i].fd, PERF_EVENT_IOC_RESET, 0);
+}
+
 void perf_enable(void)
 {
 	for (int i = 0; i < NEVENTS; i++)
-		if (events[i].fd >= 0) {
-			ioctl(events[i].fd, PERF_EVENT_IOC_RESET, 0);
+		if (events[i].fd >= 0)
 			ioctl(events[i].fd, PERF_EVENT_IOC_ENABLE, 0);
-		}
 }
 
-void perf_disable_and_record(struct bench_ctx *ctx)
+void perf_disable(void)
 {
 	for (int i = 0; i < NEVENTS; i++)
 		if (events[i].fd >= 0)
 			ioctl(events[i].fd, PERF_EVENT_IOC_DISABLE, 0);
+}
+
+void perf_record(struct bench_ctx *ctx)
+{
 	for (int i = 0; i < NEVENTS; i++) {
 		struct event *e = &events[i];
 		__u64 v;

@@ -143,6 +143,40 @@ long long meminfo_kb(const char *name)
 	return file_kb("/proc/meminfo", name);
 }
 
+/* In smaps text, the field (e.g. "AnonHugePages") of the mapping that
+ * holds addr, in kB.  A mapping is a header line "lo-hi perms ..." (hex,
+ * lowercase) followed by "Field: value" lines, which start uppercase. */
+int parse_smaps_kb(const char *text, uintptr_t addr, const char *name, long long *kb)
+{
+	size_t n = strlen(name);
+	int inside = 0;
+
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		unsigned long lo, hi;
+
+		if (*p >= 'A' && *p <= 'Z') {
+			if (inside && !strncmp(p, name, n) && p[n] == ':')
+				return sscanf(p + n + 1, "%lld", kb) == 1 ? 0 : -1;
+		} else if (inside) {
+			return -1;	/* the next mapping: no such field */
+		} else if (sscanf(p, "%lx-%lx ", &lo, &hi) == 2) {
+			inside = addr >= lo && addr < hi;
+		}
+	}
+	return -1;
+}
+
+long long smaps_kb(const void *addr, const char *name)
+{
+	static char buf[1 << 20];
+	long long kb;
+
+	if (read_text("/proc/self/smaps", buf, sizeof(buf)) < 0 ||
+	    parse_smaps_kb(buf, (uintptr_t)addr, name, &kb))
+		return -1;
+	return kb;
+}
+
 /* ---- knobs ---- */
 
 #define MAX_KNOBS 32
@@ -282,8 +316,15 @@ int pagemap_read(const void *p, size_t pages, uint64_t *entries)
 	return got == want ? 0 : -1;
 }
 
-#define PM_PRESENT (1ULL << 63)
-#define PM_PFN(e) ((e) & ((1ULL << 55) - 1))
+/* The /proc/kpageflags word of a physical page (root only). */
+int kpageflags(uint64_t pfn, uint64_t *flags)
+{
+	static int fd = -2;
+
+	if (fd == -2)
+		fd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
+	return fd >= 0 && pread(fd, flags, sizeof(*flags), pfn * sizeof(*flags)) == sizeof(*flags) ? 0 : -1;
+}
 
 long whole_folios(const void *p, size_t len, size_t folio)
 {

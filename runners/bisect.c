@@ -429,8 +429,8 @@ int cmd_nightly(int argc, char **argv)
 				struct cmp_row r;
 				int key = 0;
 
-				for (const struct column *c = summary_columns; c->bench; c++)
-					key |= !strcmp(c->bench, nnames.v[i]) && !strcmp(c->metric, m);
+				/* the metrics its benchmark declares */
+				key = bench_metric(bench_find(nnames.v[i]), m) != NULL;
 				if (!key)
 					continue;
 				compare_metric(db, before, now, m, 0.05, &r);

@@ -9,49 +9,21 @@
 #include "../bench/bench.h"
 #include "reclaimbench.h"
 
-int db_samples(sqlite3 *db, long long run, const char *metric, double **out)
+/* The benchmark a run ran, from the table (NULL: unknown here). */
+static const struct bench_info *run_bench(sqlite3 *db, long long run)
 {
-	sqlite3_stmt *st;
-	int n = 0, cap = 16;
-	double *v = malloc(cap * sizeof(*v));
+	char *name = run_field(db, run, "bench");
+	const struct bench_info *b = name ? bench_find(name) : NULL;
 
-	sqlite3_prepare_v2(db, "SELECT value FROM samples WHERE run_id = ?1 AND metric = ?2 "
-			       "AND value IS NOT NULL ORDER BY rep", -1, &st, NULL);
-	sqlite3_bind_int64(st, 1, run);
-	sqlite3_bind_text(st, 2, metric, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		if (n == cap)
-			v = realloc(v, (cap *= 2) * sizeof(*v));
-		v[n++] = sqlite3_column_double(st, 0);
-	}
-	sqlite3_finalize(st);
-	*out = v;
-	return n;
-}
-
-/* How a metric is judged. */
-static enum metric_kind metric_kind(const char *m)
-{
-	static const char *const exact[] = {
-		"mthp.", "vmstat.pglazyfree", "vmstat.thp_", "status.VmPTE", "race.partial", "race.folios",
-		"race.reclaimed", "setup.", "check.", NULL
-	};
-
-	if (!strncmp(m, "time.", 5) || !strcmp(m, "perf.task_clock"))
-		return TIMING;
-	for (int i = 0; exact[i]; i++)
-		if (!strncmp(m, exact[i], strlen(exact[i])))
-			return EXACT;
-	return INFO;
+	free(name);
+	return b;
 }
 
 /* The smallest effect called a change, per metric: timings are steady to a
  * few percent under TCG, event counts of other tasks less so. */
-static double default_threshold(const char *m)
+static double default_threshold(enum metric_role role)
 {
-	if (!strncmp(m, "time.", 5) || !strcmp(m, "perf.task_clock"))
-		return 0.05;
-	return 0.10;
+	return role == METRIC_TIMING ? 0.05 : 0.10;
 }
 
 /* The samples of a metric over several runs, pooled. */
@@ -73,38 +45,83 @@ static int pooled(sqlite3 *db, const long long *runs, int nruns, const char *met
 	return n;
 }
 
-/* The verdict on two samples a and b of one metric. */
-static void judge(double *a, int na, double *b, int nb, const char *metric, double threshold, struct cmp_row *r)
+static double sum(const double *v, int n)
 {
-	if (threshold < 0)
-		threshold = default_threshold(metric);
+	double s = 0;
+
+	for (int i = 0; i < n; i++)
+		s += v[i];
+	return s;
+}
+
+/* An exact count: the same when every sample of both sides is within the
+ * declared tolerance of the base's median; 0 -> N is a change. */
+static void judge_exact(const double *a, const double *b, const struct metric_decl *d, struct cmp_row *r)
+{
+	double tol = d ? d->tolerance : 0;
+	int same = 1;
+
+	for (int i = 0; same && i < r->na; i++)
+		same = fabs(a[i] - r->ma) <= tol;
+	for (int i = 0; same && i < r->nb; i++)
+		same = fabs(b[i] - r->ma) <= tol;
+	strcpy(r->verdict, same ? "same" : "CHANGED");
+}
+
+/* A timing or an informational count: significance and size. */
+static void judge_stat(const double *a, const double *b, double threshold, struct cmp_row *r)
+{
+	double u;
+
+	if (r->na < 3 || r->nb < 3) {
+		strcpy(r->verdict, "not enough data");
+		return;
+	}
+	mann_whitney(a, r->na, b, r->nb, &u, &r->p);
+	bootstrap_ratio(a, r->na, b, r->nb, 2000, 1, 0.95, &r->lo, &r->hi);
+	r->cva = coef_var(a, r->na), r->cvb = coef_var(b, r->nb);
+	if (r->p < 0.05 && (r->lo > 1 || r->hi < 1) && fabs(r->ratio - 1) >= threshold)
+		strcpy(r->verdict, r->role == METRIC_TIMING ? (r->ratio < 1 ? "faster" : "slower") : "changed");
+	else
+		strcpy(r->verdict, "no change");
+}
+
+/* The verdict on the samples of one metric of the runs of two sides, by
+ * the role its benchmark declares for it. */
+static void judge(sqlite3 *db, const long long *ra, int nra, const long long *rb, int nrb, double *a, int na,
+		  double *b, int nb, const char *metric, double threshold, struct cmp_row *r)
+{
+	const struct bench_info *bench = nra ? run_bench(db, ra[0]) : NULL;
+	const struct metric_decl *d = bench_metric(bench, metric);
+
 	snprintf(r->metric, sizeof(r->metric), "%s", metric);
-	r->kind = metric_kind(metric);
+	r->role = metric_role(bench, metric);
+	if (threshold < 0)
+		threshold = default_threshold(r->role);
 	r->na = na, r->nb = nb;
-	r->ma = median(a, r->na), r->mb = median(b, r->nb);
+	r->ma = median(a, na), r->mb = median(b, nb);
 	r->ratio = r->ma ? r->mb / r->ma : NAN;
 	r->lo = r->hi = r->p = r->cva = r->cvb = NAN;
-	if (!r->na || !r->nb) {
+	if (!na || !nb) {
 		strcpy(r->verdict, "not enough data");
-	} else if (r->kind == EXACT) {
-		int same = r->na == r->nb;
+	} else if (d && d->of) {
+		/* Events among trials, summed over the repetitions of every run. */
+		double *ta, *tb;
+		int nta = pooled(db, ra, nra, d->of, &ta), ntb = pooled(db, rb, nrb, d->of, &tb);
 
-		for (int i = 0; same && i < r->na; i++)
-			same = a[i] == a[0] && b[i] == a[0];
-		strcpy(r->verdict, r->ma == r->mb ? (same ? "same" : "same median") : "CHANGED");
-	} else if (r->na < 3 || r->nb < 3) {
-		strcpy(r->verdict, "not enough data");
+		r->rate = 1;
+		r->ma = sum(a, na), r->mb = sum(b, nb);
+		r->ta = sum(ta, nta), r->tb = sum(tb, ntb);
+		r->ratio = r->ma ? r->mb / r->ma : NAN;
+		r->p = fisher_exact(r->ma, r->ta, r->mb, r->tb);
+		strcpy(r->verdict, isnan(r->p) ? "not enough data" : r->p < 0.05 ? "CHANGED" : "same rate");
+		free(ta), free(tb);
+	} else if (r->role == METRIC_EXACT || r->role == METRIC_INVARIANT) {
+		judge_exact(a, b, d, r);
 	} else {
-		double u;
-
-		mann_whitney(a, r->na, b, r->nb, &u, &r->p);
-		bootstrap_ratio(a, r->na, b, r->nb, 2000, 1, 0.95, &r->lo, &r->hi);
-		r->cva = coef_var(a, r->na), r->cvb = coef_var(b, r->nb);
-		if (r->p < 0.05 && (r->lo > 1 || r->hi < 1) && fabs(r->ratio - 1) >= threshold)
-			strcpy(r->verdict, r->kind == TIMING ? (r->ratio < 1 ? "faster" : "slower") : "changed");
-		else
-			strcpy(r->verdict, "no change");
+		judge_stat(a, b, threshold, r);
 	}
+	r->invariant_changed = r->role == METRIC_INVARIANT && !strcmp(r->verdict, "CHANGED");
 }
 
 int compare_sets(sqlite3 *db, const long long *base, int nbase, const long long *new, int nnew,
@@ -114,20 +131,26 @@ int compare_sets(sqlite3 *db, const long long *base, int nbase, const long long 
 	int na = pooled(db, base, nbase, metric, &a), nb = pooled(db, new, nnew, metric, &b);
 
 	memset(r, 0, sizeof(*r));
-	judge(a, na, b, nb, metric, threshold, r);
+	judge(db, base, nbase, new, nnew, a, na, b, nb, metric, threshold, r);
 	free(a), free(b);
 	return 0;
 }
 
 /* Boots as the unit: one median per run (boot), then the same verdict.
  * Repetitions inside a boot share its state (under TCG, boots of one
- * kernel fall into a fast or a slow mode), so they are not independent. */
+ * kernel fall into a fast or a slow mode), so they are not independent.
+ * Exact counters and rates keep every repetition. */
 int compare_boots(sqlite3 *db, const long long *base, int nbase, const long long *new, int nnew,
 		  const char *metric, double threshold, struct cmp_row *r)
 {
 	double *a = calloc(nbase + 1, sizeof(double)), *b = calloc(nnew + 1, sizeof(double)), *v;
+	enum metric_role role = metric_role(nbase ? run_bench(db, base[0]) : NULL, metric);
 	int na = 0, nb = 0, k;
 
+	if (role != METRIC_TIMING && role != METRIC_INFO) {
+		free(a), free(b);
+		return compare_sets(db, base, nbase, new, nnew, metric, threshold, r);
+	}
 	for (int i = 0; i < nbase; i++)
 		if ((k = db_samples(db, base[i], metric, &v)) > 0)
 			a[na++] = median(v, k), free(v);
@@ -135,7 +158,7 @@ int compare_boots(sqlite3 *db, const long long *base, int nbase, const long long
 		if ((k = db_samples(db, new[i], metric, &v)) > 0)
 			b[nb++] = median(v, k), free(v);
 	memset(r, 0, sizeof(*r));
-	judge(a, na, b, nb, metric, threshold, r);
+	judge(db, base, nbase, new, nnew, a, na, b, nb, metric, threshold, r);
 	free(a), free(b);
 	return 0;
 }
@@ -150,7 +173,7 @@ int compare_metric(sqlite3 *db, long long base, long long new, const char *metri
 	char *accel = run_field(db, base, "accel");
 
 	compare_sets(db, &base, 1, &new, 1, metric, threshold, r);
-	if (r->kind == TIMING && accel && !strcmp(accel, "tcg")) {
+	if (r->role == METRIC_TIMING && accel && !strcmp(accel, "tcg")) {
 		strcpy(r->verdict, "not enough data");
 		r->boot_bound = 1;
 	}
@@ -243,14 +266,20 @@ static void json_number(const char *before, double v, const char *after)
 		printf("%snull%s", before, after);
 }
 
+static const char *role_name(enum metric_role role)
+{
+	static const char *const names[] = { "info", "timing", "exact", "invariant" };
+
+	return names[role];
+}
+
 static void print_row(const struct cmp_row *r, const char *fmt, const char *bench, long long a, long long b,
 		      int *first)
 {
 	if (!strcmp(fmt, "json")) {
 		printf("%s\n {\"bench\":\"%s\",\"base_run\":%lld,\"new_run\":%lld,\"metric\":\"%s\",\"kind\":\"%s\","
 		       "\"n_base\":%d,\"n_new\":%d,",
-		       *first ? "" : ",", bench, a, b, r->metric,
-		       r->kind == TIMING ? "timing" : r->kind == EXACT ? "exact" : "info", r->na, r->nb);
+		       *first ? "" : ",", bench, a, b, r->metric, role_name(r->role), r->na, r->nb);
 		json_number("\"median_base\":", r->ma, ",");
 		json_number("\"median_new\":", r->mb, ",");
 		json_number("\"ratio\":", r->ratio, ",");
@@ -264,18 +293,23 @@ static void print_row(const struct cmp_row *r, const char *fmt, const char *benc
 		printf("%s,%lld,%lld,%s,%d,%d,%.17g,%.17g,%.6g,%.6g,%.6g,%.6g,%.4g,%.4g,%s\n", bench, a, b, r->metric,
 		       r->na, r->nb, r->ma, r->mb, r->ratio, r->lo, r->hi, r->p, r->cva, r->cvb, r->verdict);
 	} else {
-		char ci[48] = "", p[16] = "";
+		char ci[48] = "", p[16] = "", ratio[16] = "-", ma[32], mb[32];
 
 		if (!isnan(r->lo))
 			snprintf(ci, sizeof(ci), "[%.3f, %.3f]", r->lo, r->hi);
 		if (!isnan(r->p))
 			snprintf(p, sizeof(p), "%.3g", r->p);
-		char ratio[16] = "-";
-
 		if (!isnan(r->ratio))
 			snprintf(ratio, sizeof(ratio), "%.3f", r->ratio);
-		printf("  %-30s %14.6g %14.6g %8s %-18s %-8s %s\n", r->metric, r->ma, r->mb, ratio, ci, p,
-		       r->verdict);
+		if (r->rate) {	/* events of trials, e.g. 17/32000 */
+			snprintf(ma, sizeof(ma), "%.0f/%.0f", r->ma, r->ta);
+			snprintf(mb, sizeof(mb), "%.0f/%.0f", r->mb, r->tb);
+		} else {
+			snprintf(ma, sizeof(ma), "%.6g", r->ma);
+			snprintf(mb, sizeof(mb), "%.6g", r->mb);
+		}
+		printf("  %-30s %14s %14s %8s %-18s %-8s %s%s\n", r->metric, ma, mb, ratio, ci, p, r->verdict,
+		       r->invariant_changed ? " (invariant)" : "");
 	}
 	*first = 0;
 }
@@ -283,7 +317,7 @@ static void print_row(const struct cmp_row *r, const char *fmt, const char *benc
 int cmd_compare(int argc, char **argv)
 {
 	static const char *base, *new;
-	static struct opt_list names;
+	static struct opt_list names, expect;
 	static unsigned long threshold_pct = 0;
 	static int force, by_boot;
 	static const struct opt own[] = {
@@ -295,6 +329,8 @@ int cmd_compare(int argc, char **argv)
 		{ "threshold", OPT_UINT, &threshold_pct, 0, 1000, "PCT",
 		  "smallest effect called a change (0: per metric, 5% for timings, 10% for other counts)" },
 		{ "force", OPT_FLAG, &force, 0, 0, NULL, "compare runs that are not comparable" },
+		{ "expect", OPT_LIST, &expect, 0, 0, "METRIC",
+		  "an invariant whose change is expected: shown, does not fail the comparison" },
 		{ "format", OPT_STRING, &opt_format, 0, 0, "text|json|csv", "output format" },
 		{ "db", OPT_STRING, &opt_db, 0, 0, "PATH", "results database" },
 		{ NULL }
@@ -302,6 +338,7 @@ int cmd_compare(int argc, char **argv)
 	const struct opt *const tables[] = { own, NULL };
 	parse_options(tables, argc, argv, "usage: reclaimbench compare --base VARIANT|RUN --new VARIANT|RUN [--bench NAME]...");
 	int slower = 0, compared = 0, jfirst = 1;
+	char broken[1024] = "", expected[1024] = "";
 	sqlite3 *db;
 
 	if (check_format(opt_format, "text|json|csv"))
@@ -383,6 +420,17 @@ int cmd_compare(int argc, char **argv)
 				compare_metric(db, a, b, m, thr, &r);
 			print_row(&r, opt_format, bench, a, b, &jfirst);
 			slower |= !strcmp(r.verdict, "slower");
+			if (r.invariant_changed) {
+				int exp = 0;
+				char *to;
+				size_t n;
+
+				for (int j = 0; j < expect.n; j++)
+					exp |= !strcmp(expect.v[j], m);
+				to = exp ? expected : broken;
+				n = strlen(to);
+				snprintf(to + n, sizeof(broken) - n, "%s%s %s", n ? ", " : "", bench, m);
+			}
 			boot_bound |= r.boot_bound;
 		}
 		sqlite3_finalize(st);
@@ -392,11 +440,18 @@ int cmd_compare(int argc, char **argv)
 		compared++;
 	}
 	if (!strcmp(opt_format, "json"))
-		printf("\n],\"verdict\":\"%s\"}\n", slower ? "slower" : "no regression");
+		printf("\n],\"verdict\":\"%s\"}\n", broken[0] ? "invariant changed" : slower ? "slower" : "no regression");
 	db_close(db);
 	if (!compared)
 		die(EXIT_USAGE, "nothing to compare: no benchmark has ok runs on both '%s' and '%s'", base, new);
-	if (!strcmp(opt_format, "text"))
-		printf("\nverdict: %s\n", slower ? "SLOWER (a timing metric regressed)" : "no timing regression");
-	return slower ? EXIT_VERDICT : EXIT_OK;
+	if (!strcmp(opt_format, "text")) {
+		/* Correctness first, whatever the timings say. */
+		if (broken[0])
+			printf("\nverdict: INVARIANT CHANGED: %s\n", broken);
+		if (expected[0])
+			printf("%sexpected invariant changes (--expect): %s\n", broken[0] ? "" : "\n", expected);
+		printf("%sverdict: %s\n", broken[0] || expected[0] ? "" : "\n",
+		       slower ? "SLOWER (a timing metric regressed)" : "no timing regression");
+	}
+	return slower || broken[0] ? EXIT_VERDICT : EXIT_OK;
 }

@@ -294,3 +294,27 @@ int db_print(FILE *out, sqlite3 *db, const char *sql, const char *format, const 
 	sqlite3_finalize(st);
 	return nrows;
 }
+
+int db_samples_kind(sqlite3 *db, long long run, const char *metric, const char *kind, double **out)
+{
+	sqlite3_stmt *st;
+	int n = 0, cap = 16;
+	double *v = malloc(cap * sizeof(*v));
+
+	/* 'timed' sorts after 'counting': max(kind) prefers timed samples. */
+	sqlite3_prepare_v2(db, "SELECT value FROM samples WHERE run_id = ?1 AND metric = ?2 AND value IS NOT NULL "
+			       "AND kind = coalesce(?3, (SELECT max(kind) FROM samples WHERE run_id = ?1 AND "
+			       "metric = ?2 AND value IS NOT NULL)) ORDER BY rep", -1, &st, NULL);
+	sqlite3_bind_int64(st, 1, run);
+	sqlite3_bind_text(st, 2, metric, -1, SQLITE_STATIC);
+	if (kind)
+		sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (n == cap)
+			v = realloc(v, (cap *= 2) * sizeof(*v));
+		v[n++] = sqlite3_column_double(st, 0);
+	}
+	sqlite3_finalize(st);
+	*out = v;
+	return n;
+}

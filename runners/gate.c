@@ -9,11 +9,6 @@
 #include "../bench/bench.h"
 #include "reclaimbench.h"
 
-static const char *main_metric(const char *bench)
-{
-	return !strcmp(bench, "ttu_sync_race") ? "time.pageout_sum" : "time.wall";
-}
-
 /* The ok runs of a benchmark in the given sessions. */
 static int session_runs(sqlite3 *db, char **sessions, int n, const char *bench, long long **out)
 {
@@ -37,7 +32,7 @@ static int session_runs(sqlite3 *db, char **sessions, int n, const char *bench, 
 int cmd_gate(int argc, char **argv)
 {
 	static const char *base_name, *patch_arg;
-	static struct opt_list names;
+	static struct opt_list names, expect;
 	static unsigned long boots = 4, threshold = 5, max_cv = 50;
 	static const struct opt own[] = {
 		{ "base", OPT_STRING, &base_name, 0, 0, "VARIANT", "the variant the patch applies to" },
@@ -45,6 +40,8 @@ int cmd_gate(int argc, char **argv)
 		{ "bench", OPT_LIST, &names, 0, 0, "NAME", "benchmark to judge (default: all)" },
 		{ "boots", OPT_UINT, &boots, 3, 50, "N", "boots of each side, taken in turns; a boot is one sample" },
 		{ "threshold", OPT_UINT, &threshold, 1, 100, "PCT", "smallest slowdown that fails the gate" },
+		{ "expect", OPT_LIST, &expect, 0, 0, "METRIC",
+		  "an invariant whose change is expected: shown, does not fail the gate" },
 		{ "max-cv", OPT_UINT, &max_cv, 1, 1000, "PCT", "above this variation a side is too noisy to judge" },
 		{ NULL }
 	};
@@ -58,7 +55,7 @@ int cmd_gate(int argc, char **argv)
 	struct run_opts o = { 0 };
 	char **sa, **sp, *patch, *report_path, *text = NULL;
 	const char *accel;
-	int failed = 0, regress = 0, undecided = 0;
+	int failed = 0, regress = 0, undecided = 0, broken = 0;
 	size_t len = 0;
 	sqlite3 *db;
 	FILE *r;
@@ -102,7 +99,7 @@ int cmd_gate(int argc, char **argv)
 		struct cmp_row c;
 		char ci[40] = "";
 
-		compare_boots(db, ra, na, rp, np, main_metric(names.v[i]), threshold / 100.0, &c);
+		compare_boots(db, ra, na, rp, np, bench_timing(bench_find(names.v[i])), threshold / 100.0, &c);
 		if (!isnan(c.lo))
 			snprintf(ci, sizeof(ci), "[%.3f, %.3f]", c.lo, c.hi);
 		if (!na || !np || !strcmp(c.verdict, "not enough data")) {
@@ -126,10 +123,18 @@ int cmd_gate(int argc, char **argv)
 			while (sqlite3_step(st) == SQLITE_ROW) {
 				struct cmp_row e;
 
-				compare_sets(db, ra, na, rp, np, (const char *)sqlite3_column_text(st, 0), 1, &e);
-				if (e.kind == EXACT && !strcmp(e.verdict, "CHANGED") && strncmp(e.metric, "status.", 7) &&
-				    strncmp(e.metric, "meminfo.", 8))
-					fprintf(r, "  %-14s %-18s %12.6g %12.6g   exact counter changed\n", "", e.metric, e.ma, e.mb);
+				const char *m = (const char *)sqlite3_column_text(st, 0);
+				int exp = 0;
+
+				compare_sets(db, ra, na, rp, np, m, -1, &e);
+				for (int j = 0; j < expect.n; j++)
+					exp |= !strcmp(expect.v[j], m);
+				if (e.invariant_changed && !exp)
+					broken = 1;
+				if (!strcmp(e.verdict, "CHANGED"))
+					fprintf(r, "  %-14s %-18s %12.6g %12.6g   %s\n", "", e.metric, e.ma, e.mb,
+						!e.invariant_changed ? "exact counter changed" :
+						exp ? "invariant changed, expected (--expect)" : "INVARIANT CHANGED");
 			}
 			sqlite3_finalize(st);
 		}
@@ -137,6 +142,7 @@ int cmd_gate(int argc, char **argv)
 	}
 	db_close(db);
 	fprintf(r, "\nverdict: %s\n", failed ? "UNDECIDED: a build, boot or benchmark failed (see above)" :
+		broken ? "FAIL: the patch changes an invariant (a correctness counter, see above)" :
 		regress ? "FAIL: the patch makes reclaim slower" :
 		undecided ? "UNDECIDED: not enough data or too noisy" : "PASS: no timing regression");
 	fclose(r);
@@ -151,7 +157,7 @@ int cmd_gate(int argc, char **argv)
 		}
 	}
 	free(text);
-	if (failed || (undecided && !regress))
+	if (failed || (undecided && !regress && !broken))
 		return EXIT_INFRA;
-	return regress ? EXIT_VERDICT : EXIT_OK;
+	return regress || broken ? EXIT_VERDICT : EXIT_OK;
 }

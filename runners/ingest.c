@@ -2,6 +2,7 @@
  * Each run lands in its own transaction.  A run whose "done" record is
  * missing or disagrees, or that holds a bad, missing or repeated line, is
  * stored as incomplete with the reason, never as good data. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -14,6 +15,7 @@
 
 struct sample {
 	long rep;
+	int counting;		/* from a counting repetition */
 	char *metric, *unit, *note;
 	int has_value;
 	double value;
@@ -41,6 +43,25 @@ static void incomplete(struct run *r, const char *why)
 		r->status = xstrdup("incomplete");
 	}
 	reason_add(r, why);
+}
+
+/* The cost of our own instrumentation in a run: the main timing's median
+ * in counting repetitions over its median in timed ones, minus 1. */
+static int observer_overhead_store(sqlite3 *db, int64_t run)
+{
+	double c = run_metric_kind(db, run, NULL, "counting"), t = run_metric_kind(db, run, NULL, "timed");
+	sqlite3_stmt *st;
+	int rc;
+
+	if (isnan(c) || isnan(t) || t <= 0)
+		return 0;
+	if (sqlite3_prepare_v2(db, "UPDATE runs SET observer_overhead = ?2 WHERE id = ?1", -1, &st, NULL))
+		return -1;
+	sqlite3_bind_int64(st, 1, run);
+	sqlite3_bind_double(st, 2, c / t - 1);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(st);
+	return rc;
 }
 
 static int store(sqlite3 *db, const struct session_info *s, int64_t machine, struct run *r)
@@ -80,11 +101,14 @@ static int store(sqlite3 *db, const struct session_info *s, int64_t machine, str
 	sqlite3_finalize(st);
 	id = sqlite3_last_insert_rowid(db);
 	if (sqlite3_prepare_v2(db,
-			       "INSERT INTO samples (run_id, rep, metric, value, unit, note) "
-			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)", -1, &st, NULL))
+			       "INSERT INTO samples (run_id, rep, metric, value, unit, note, kind) "
+			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1, &st, NULL))
 		goto rollback;
 	for (int i = 0; i < r->nsamples; i++) {
 		struct sample *x = &r->samples[i];
+		/* Under QEMU's instruction counter a nanosecond of the guest's
+		 * clock is one guest instruction: store what was measured. */
+		int instr = !strcmp(s->accel, ACCEL_ICOUNT) && !strcmp(x->unit, "ns");
 
 		sqlite3_reset(st);
 		sqlite3_bind_int64(st, 1, id);
@@ -94,13 +118,16 @@ static int store(sqlite3 *db, const struct session_info *s, int64_t machine, str
 			sqlite3_bind_double(st, 4, x->value);
 		else
 			sqlite3_bind_null(st, 4);
-		sqlite3_bind_text(st, 5, x->unit, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, instr ? "instr" : x->unit, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 6, x->note, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 7, x->counting ? "counting" : "timed", -1, SQLITE_STATIC);
 		if (sqlite3_step(st) != SQLITE_DONE)
 			goto rollback;
 	}
 	sqlite3_finalize(st);
 	st = NULL;
+	if (observer_overhead_store(db, id))
+		goto rollback;
 	if (db_commit(db))
 		goto rollback;
 	rc = 0;
@@ -158,7 +185,8 @@ static void add_sample(struct run *r, const struct record *rec, long line)
 {
 	const char *rep = record_get(rec, "rep"), *metric = record_get(rec, "metric"),
 		   *value = record_get(rec, "value"), *unit = record_get(rec, "unit"),
-		   *note = record_get(rec, "note");
+		   *note = record_get(rec, "note"), *kind = record_get(rec, "kind");
+	int counting = kind && !strcmp(kind, "counting");
 	struct sample *x;
 	char why[128], *end;
 
@@ -167,10 +195,16 @@ static void add_sample(struct run *r, const struct record *rec, long line)
 		incomplete(r, why);
 		return;
 	}
+	if (kind && !counting) {
+		snprintf(why, sizeof(why), "line %ld: sample of unknown kind '%.20s'", line, kind);
+		incomplete(r, why);
+		return;
+	}
 	for (int i = 0; i < r->nsamples; i++)
-		if (r->samples[i].rep == atol(rep) && !strcmp(r->samples[i].metric, metric)) {
-			snprintf(why, sizeof(why), "line %ld: sample %s of rep %s given twice", line,
-				 metric, rep);
+		if (r->samples[i].rep == atol(rep) && r->samples[i].counting == counting &&
+		    !strcmp(r->samples[i].metric, metric)) {
+			snprintf(why, sizeof(why), "line %ld: sample %s of %s rep %s given twice", line,
+				 metric, counting ? "counting" : "timed", rep);
 			incomplete(r, why);
 			return;
 		}
@@ -179,6 +213,7 @@ static void add_sample(struct run *r, const struct record *rec, long line)
 		die(EXIT_INFRA, "out of memory");
 	x = &r->samples[r->nsamples++];
 	x->rep = atol(rep);
+	x->counting = counting;
 	x->metric = xstrdup(metric);
 	x->unit = xstrdup(unit);
 	x->note = xstrdup(note);

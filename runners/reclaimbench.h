@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../bench/opts.h"
+#include "../bench/bench.h"
 
 /* Exit codes: the contract of DESIGN.md. */
 enum { EXIT_OK = 0, EXIT_VERDICT = 1, EXIT_USAGE = 2, EXIT_INFRA = 3 };
@@ -29,6 +29,11 @@ int parse_args(const struct opt *const *tables, int argc, char **argv, const cha
 void parse_options(const struct opt *const *tables, int argc, char **argv, const char *usage);
 
 /* db.c */
+/* The values of one metric of a run in repetition order, from one kind of
+ * repetition ("timed", "counting"), or with kind NULL from the kind that
+ * holds it (timed first: a timing never comes from a counting one). */
+int db_samples_kind(sqlite3 *db, long long run, const char *metric, const char *kind, double **out);
+#define db_samples(db, run, metric, out) db_samples_kind(db, run, metric, NULL, out)
 extern const char *const schema_sql[];	/* generated from schema/ */
 extern const int schema_count;
 sqlite3 *db_open(const char *path);	/* dies with exit 2 on bad input */
@@ -111,14 +116,18 @@ void bootstrap_ratio(const double *a, int na, const double *b, int nb, int iters
 /* U of the first sample and the two-sided p (exact without ties for small
  * samples, else the normal approximation with tie and continuity terms). */
 void mann_whitney(const double *a, int na, const double *b, int nb, double *u, double *p);
+/* Fisher's exact test of k1 events in n1 trials against k2 in n2 (two-sided p). */
+double fisher_exact(double k1, double n1, double k2, double n2);
 
 /* compare.c */
-enum metric_kind { TIMING, EXACT, INFO };
 struct cmp_row {
 	char metric[96], unit[16], verdict[32];
-	enum metric_kind kind;
+	enum metric_role role;	/* as its benchmark declares it */
 	int na, nb;
 	double ma, mb, ratio, lo, hi, p, cva, cvb;
+	int rate;		/* events among trials: ma, mb are sums of ta, tb trials */
+	double ta, tb;
+	int invariant_changed;	/* a correctness counter moved */
 	int boot_bound;		/* a timing that needs boots as samples (compare --boots) */
 };
 int compare_metric(sqlite3 *db, long long base, long long new, const char *metric, double threshold,
@@ -127,7 +136,7 @@ int compare_sets(sqlite3 *db, const long long *base, int nbase, const long long 
 		 const char *metric, double threshold, struct cmp_row *r);	/* samples pooled */
 int compare_boots(sqlite3 *db, const long long *base, int nbase, const long long *new, int nnew,
 		  const char *metric, double threshold, struct cmp_row *r);	/* a median per run */
-int db_samples(sqlite3 *db, long long run, const char *metric, double **out);
+
 int variant_runs(sqlite3 *db, const char *side, const char *bench, long long *out, int max);
 long long newest_run(sqlite3 *db, const char *side, const char *bench);
 /* One column (or expression) of a run, mallocd, or NULL. */
@@ -135,15 +144,25 @@ char *run_field(sqlite3 *db, long long run, const char *expr);
 const char *not_comparable(sqlite3 *db, long long a, long long b);
 
 /* summary.c */
-enum agg { AGG_MEDIAN, AGG_SUM, AGG_MAX };
 double run_metric(sqlite3 *db, long long run, const char *metric, enum agg agg);
+/* The median of a metric (NULL: the run's main timing) in one kind of
+ * repetition ("timed" or "counting"); NAN when it has none. */
+double run_metric_kind(sqlite3 *db, long long run, const char *metric, const char *kind);
+/* A number and its unit as shown: timings in ms, or M instr under the
+ * instruction clock; counts as they are. */
+void value_format(char *buf, size_t cap, double v, const char *unit);
+const char *timing_unit_shown(const char *unit);	/* "ms" or "M instr" */
+double timing_scale(const char *unit);			/* ns or instr to that */
+char *metric_unit(sqlite3 *db, long long run, const char *metric);
 void summary_print(sqlite3 *db, char **sessions, int nsessions);
-/* The key metrics of each benchmark, shown in the summary and the report. */
-extern const struct column {
-	const char *bench, *title, *metric;
-	enum agg agg;
-	double scale;
-} summary_columns[];
+/* A run as the benchmarks' findings and claims see it. */
+struct run_view_host {
+	struct run_view view;
+	sqlite3 *db;
+	long long run;
+	const struct bench_info *bench;
+};
+void run_view_init(struct run_view_host *h, sqlite3 *db, long long run, const char *variant);
 
 /* run.c: boot a built variant and store its session. */
 struct run_opts {

@@ -94,33 +94,70 @@ static int newest_per_kernel(sqlite3 *db, const char *bench, struct side **out)
 	return n;
 }
 
-static const char *main_metric(const char *bench)
+/* One bar chart of a counter: its value per kernel. */
+static void counter_chart(sqlite3 *db, FILE *f, const char *bench, const struct metric_decl *m, struct side *s, int n)
 {
-	return !strcmp(bench, "ttu_sync_race") ? "time.pageout_sum" : "time.wall";
+	char *cd = xasprintf("%s/data/%s-%s.dat", outdir, bench, m->name);
+	char *cs = xasprintf("%s/%s-%s.%s", outdir, bench, m->name, ext);
+	FILE *d = fopen(cd, "w");
+
+	for (int i = 0; i < n; i++) {
+		double v = run_metric(db, s[i].run, m->name, m->agg);
+		fprintf(d, "\"%s\" %.6g\n", s[i].label, isnan(v) ? 0 : v);
+	}
+	fclose(d);
+	const char *vars[] = { "datafile", cd, "outfile", cs, "plottitle", m->name, "ylab",
+			       m->agg == AGG_SUM ? "sum over repetitions" : m->agg == AGG_MAX ? "largest" : "median",
+			       "term", ext, NULL };
+	plot("bars.gp", vars);
+	fprintf(f, "<img src=\"%s-%s.%s\" alt=\"%s\">\n", bench, m->name, ext, m->name);
+	free(cd), free(cs);
 }
 
-static void bench_page(sqlite3 *db, const char *bench)
+/* The cost of our own counters in a run: its counting repetitions' main
+ * timing against its timed ones. */
+static void overhead_cell(sqlite3 *db, FILE *f, long long run)
 {
+	char *v = run_field(db, run, "observer_overhead");
+
+	if (!v || !*v)
+		fputs("<td>-</td>", f);
+	else
+		fprintf(f, "<td class=\"num%s\">%+.1f%%%s</td>", fabs(atof(v)) > 0.02 ? " warn" : "",
+			100 * atof(v), fabs(atof(v)) > 0.02 ? " (above 2%)" : "");
+	free(v);
+}
+
+static void bench_page(sqlite3 *db, const struct bench_info *b)
+{
+	const char *bench = b->name, *main = bench_timing(b);
 	struct side *s;
 	int n = newest_per_kernel(db, bench, &s);
 	char *name = xasprintf("bench-%s.html", bench), *dat = xasprintf("%s/data/%s-dist.dat", outdir, bench);
-	char *svg = xasprintf("%s/%s-dist.%s", outdir, bench, ext), *xt = xstrdup(""), nbuf[16];
+	char *svg = xasprintf("%s/%s-dist.%s", outdir, bench, ext), *xt = xstrdup(""), nbuf[16], *unit;
 	FILE *f = page_open(name, bench), *d;
+	double scale;
+	const char *shown;
 
-	fprintf(f, "<p>%s</p>\n", bench_find(bench) ? bench_find(bench)->help : "");
+	fputs("<p>", f);
+	esc(f, b->help);
+	fputs("</p>\n", f);
 	if (!n) {
 		fputs("<p>No ok run of this benchmark yet.</p>\n", f);
 		page_close(f);
+		free(name), free(dat), free(svg), free(xt);
 		return;
 	}
+	unit = metric_unit(db, s[0].run, main);
+	scale = timing_scale(unit), shown = timing_unit_shown(unit);
 	d = fopen(dat, "w");
 	for (int i = 0; i < n; i++) {
 		double *v;
-		int k = db_samples(db, s[i].run, main_metric(bench), &v);
+		int k = db_samples(db, s[i].run, main, &v);
 		char *t = xasprintf("%s%s\"%s\" %d", xt, i ? ", " : "", s[i].label, i + 1);
 
 		for (int j = 0; j < k; j++)
-			fprintf(d, "%.6f\n", v[j] / 1e6);
+			fprintf(d, "%.6f\n", v[j] * scale);
 		fprintf(d, k ? "\n\n" : "nan\n\n\n");
 		free(v), free(xt);
 		xt = t;
@@ -128,80 +165,81 @@ static void bench_page(sqlite3 *db, const char *bench)
 	fclose(d);
 	snprintf(nbuf, sizeof(nbuf), "%d", n);
 	{
-		char *title = xasprintf("%s: %s per repetition, newest run of each kernel", bench, main_metric(bench));
+		char *title = xasprintf("%s: %s per timed repetition, newest run of each kernel", bench, main);
 		const char *vars[] = { "datafile", dat, "n", nbuf, "xt", xt, "outfile", svg, "plottitle", title,
-				       "ylab", "ms", "term", ext, NULL };
+				       "ylab", shown, "term", ext, NULL };
 		plot("box.gp", vars);
 		free(title);
 	}
 	fprintf(f, "<h2>Distribution</h2>\n<img src=\"%s-dist.%s\" alt=\"%s distribution\">\n", bench, ext, bench);
-	fprintf(f, "<h2>Against %s</h2>\n<table><tr><th>kernel</th><th>run</th><th>median ms</th><th>ratio</th>"
-		   "<th>95%% CI</th><th>p (U test)</th><th>CV</th><th>verdict</th></tr>\n", s[0].label);
+	fprintf(f, "<p>Timings come from timed repetitions, whose window holds only the measured call; perf "
+		   "counters from counting repetitions of the same scenario. The observer overhead is the main "
+		   "timing of the counting repetitions against the timed ones: what our own counters would have "
+		   "added.</p>\n");
+	fprintf(f, "<h2>Against %s</h2>\n<table><tr><th>kernel</th><th>run</th><th>accel</th><th>median %s</th>"
+		   "<th>ratio</th><th>95%% CI</th><th>p (U test)</th><th>CV</th><th>verdict</th>"
+		   "<th>observer overhead</th></tr>\n", s[0].label, shown);
 	for (int i = 0; i < n; i++) {
+		const char *why = i ? not_comparable(db, s[0].run, s[i].run) : NULL;
+		char *accel = run_field(db, s[i].run, "accel");
 		struct cmp_row r;
 
-		compare_metric(db, s[0].run, s[i].run, main_metric(bench), 0.05, &r);
+		compare_metric(db, s[0].run, s[i].run, main, 0.05, &r);
 		fprintf(f, "<tr><td>");
 		esc(f, s[i].label);
-		fprintf(f, "</td><td><a href=\"run-%lld.html\">%lld</a></td><td class=num>%.3f</td><td class=num>%.3f</td>",
-			s[i].run, s[i].run, r.mb / 1e6, r.ratio);
-		if (i && !isnan(r.lo))
-			fprintf(f, "<td>[%.3f, %.3f]</td><td class=num>%.3g</td>", r.lo, r.hi, r.p);
-		else
-			fputs("<td></td><td></td>", f);
-		fprintf(f, "<td class=num>%.3f</td><td class=\"%s\">%s</td></tr>\n", r.cvb,
-			!strcmp(r.verdict, "slower") ? "bad" : !strcmp(r.verdict, "faster") ? "ok" : "",
-			i ? r.verdict : "base");
+		fprintf(f, "</td><td><a href=\"run-%lld.html\">%lld</a></td><td>", s[i].run, s[i].run);
+		esc(f, accel);
+		fprintf(f, "</td><td class=num>%.3f</td>", r.mb * scale);
+		if (why) {
+			fputs("<td colspan=5>not comparable: ", f);
+			esc(f, why);
+			fputs("</td>", f);
+		} else {
+			fprintf(f, "<td class=num>%.3f</td>", r.ratio);
+			if (i && !isnan(r.lo))
+				fprintf(f, "<td>[%.3f, %.3f]</td><td class=num>%.3g</td>", r.lo, r.hi, r.p);
+			else
+				fputs("<td></td><td></td>", f);
+			fprintf(f, "<td class=num>%.3f</td><td class=\"%s\">%s</td>", r.cvb,
+				!strcmp(r.verdict, "slower") ? "bad" : !strcmp(r.verdict, "faster") ? "ok" : "",
+				i ? r.verdict : "base");
+		}
+		overhead_cell(db, f, s[i].run);
+		fputs("</tr>\n", f);
+		free(accel);
 	}
 	fputs("</table>\n<h2>Counters</h2>\n", f);
-	for (const struct column *c = summary_columns; c->bench; c++) {
-		const char *metric = c->metric;
-		char *cd, *cs;
-
-		if (strcmp(c->bench, bench) || !strncmp(metric, "time.", 5))
-			continue;
-		cd = xasprintf("%s/data/%s-%s.dat", outdir, bench, metric);
-		cs = xasprintf("%s/%s-%s.%s", outdir, bench, metric, ext);
-		d = fopen(cd, "w");
-		for (int i = 0; i < n; i++) {
-			double v = run_metric(db, s[i].run, metric, c->agg);
-			fprintf(d, "\"%s\" %.6g\n", s[i].label, isnan(v) ? 0 : v);
-		}
-		fclose(d);
-		const char *vars[] = { "datafile", cd, "outfile", cs, "plottitle", metric, "ylab",
-				       c->agg == AGG_SUM ? "sum over repetitions" : "median", "term", ext, NULL };
-		plot("bars.gp", vars);
-		fprintf(f, "<img src=\"%s-%s.%s\" alt=\"%s\">\n", bench, metric, ext, metric);
-		free(cd), free(cs);
-	}
-	fprintf(f, "<p><a href=\"history-%s.html\">history of %s</a></p>\n", bench, main_metric(bench));
+	for (const struct metric_decl *m = b->metrics; m && m->name; m++)
+		if (m->column && m->role != METRIC_TIMING)
+			counter_chart(db, f, bench, m, s, n);
+	fprintf(f, "<p><a href=\"history-%s.html\">history of %s</a></p>\n", bench, main);
 	page_close(f);
 	for (int i = 0; i < n; i++)
 		free(s[i].label);
-	free(s), free(name), free(dat), free(svg), free(xt);
+	free(s), free(name), free(dat), free(svg), free(xt), free(unit);
 }
 
-static void history_page(sqlite3 *db, const char *bench)
+static void history_page(sqlite3 *db, const struct bench_info *b)
 {
+	const char *bench = b->name, *main = bench_timing(b);
 	char *name = xasprintf("history-%s.html", bench), *dat = xasprintf("%s/data/%s-history.dat", outdir, bench);
 	char *svg = xasprintf("%s/%s-history.%s", outdir, bench, ext), *names = xstrdup(""), nbuf[16];
-	char *title = xasprintf("%s history of %s", bench, main_metric(bench)), prev[256] = "";
+	char *title = xasprintf("%s history of %s", bench, main), prev[256] = "", *unit = NULL;
 	FILE *f = page_open(name, title), *d = fopen(dat, "w");
 	sqlite3_stmt *st;
 	int n = 0;
 
 	/* One pass in label order; a block per kernel. */
-	sqlite3_prepare_v2(db, "SELECT r.id, CASE k.variant WHEN '' THEN k.release ELSE k.variant END AS label, "
-			       "(SELECT value FROM samples s WHERE s.run_id = r.id AND s.metric = ?2 AND value IS NOT NULL "
-			       " ORDER BY value LIMIT 1 OFFSET (SELECT (count(*) - 1) / 2 FROM samples s2 WHERE "
-			       " s2.run_id = r.id AND s2.metric = ?2 AND value IS NOT NULL)) FROM runs r JOIN kernels k "
-			       "ON k.id = r.kernel_id WHERE r.bench = ?1 AND r.status = 'ok' ORDER BY label, r.id",
-			   -1, &st, NULL);
+	sqlite3_prepare_v2(db, "SELECT r.id, CASE k.variant WHEN '' THEN k.release ELSE k.variant END AS label "
+			       "FROM runs r JOIN kernels k ON k.id = r.kernel_id WHERE r.bench = ?1 AND "
+			       "r.status = 'ok' ORDER BY label, r.id", -1, &st, NULL);
 	sqlite3_bind_text(st, 1, bench, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, main_metric(bench), -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW) {
+		long long run = sqlite3_column_int64(st, 0);
 		const char *label = (const char *)sqlite3_column_text(st, 1);
 
+		if (!unit)
+			unit = metric_unit(db, run, main);
 		if (strcmp(label, prev)) {
 			char *t = xasprintf("%s%s%s", names, n ? " " : "", label);
 
@@ -212,21 +250,24 @@ static void history_page(sqlite3 *db, const char *bench)
 			snprintf(prev, sizeof(prev), "%s", label);
 			n++;
 		}
-		fprintf(d, "%lld %.6f\n", sqlite3_column_int64(st, 0), sqlite3_column_double(st, 2) / 1e6);
+		fprintf(d, "%lld %.6f\n", run, run_metric(db, run, main, AGG_MEDIAN) * timing_scale(unit));
 	}
 	sqlite3_finalize(st);
 	fclose(d);
 	if (n) {
+		char *ylab = xasprintf("%s (median of the run)", timing_unit_shown(unit));
+
 		snprintf(nbuf, sizeof(nbuf), "%d", n);
 		const char *vars[] = { "datafile", dat, "n", nbuf, "names", names, "outfile", svg,
-				       "plottitle", title, "ylab", "ms (median of the run)", "term", ext, NULL };
+				       "plottitle", title, "ylab", ylab, "term", ext, NULL };
 		plot("history.gp", vars);
 		fprintf(f, "<img src=\"%s-history.%s\" alt=\"history\">\n", bench, ext);
+		free(ylab);
 	} else {
 		fputs("<p>No ok run yet.</p>\n", f);
 	}
 	page_close(f);
-	free(name), free(dat), free(svg), free(names), free(title);
+	free(name), free(dat), free(svg), free(names), free(title), free(unit);
 }
 
 static void runs_table(sqlite3 *db, FILE *f, const char *limit)
@@ -325,7 +366,7 @@ static void run_pages(sqlite3 *db)
 }
 
 /* One seed claim beside what was measured on the default variants. */
-static void claim(FILE *f, const char *claimed, const char *verdict, const char *evidence)
+static void claim_row(FILE *f, const char *claimed, const char *verdict, const char *evidence)
 {
 	fprintf(f, "<tr><td>%s</td><td class=\"%s\">%s</td><td>", claimed,
 		!strcmp(verdict, "reproduced") ? "ok" : !strcmp(verdict, "not reproduced") ? "bad" : "warn", verdict);
@@ -333,71 +374,61 @@ static void claim(FILE *f, const char *claimed, const char *verdict, const char 
 	fputs("</td></tr>\n", f);
 }
 
+struct claim_host {
+	struct claim_view view;
+	sqlite3 *db;
+	long long base, new;
+};
+
+/* A metric of a claim's two runs by the verdict rules, timings in the
+ * unit they were measured in. */
+static void claim_compare(const struct claim_view *v, const char *metric, struct verdict_view *out)
+{
+	const struct claim_host *h = (const struct claim_host *)v;
+	static char verdict[32], unit[16];
+	char *u = metric_unit(h->db, h->new, metric);
+	double scale = timing_scale(u);
+	struct cmp_row r;
+
+	compare_metric(h->db, h->base, h->new, metric, -1, &r);
+	snprintf(verdict, sizeof(verdict), "%s", r.verdict);
+	snprintf(unit, sizeof(unit), "%s", timing_unit_shown(u));
+	*out = (struct verdict_view){ .base = r.ma * scale, .new = r.mb * scale, .ratio = r.ratio, .lo = r.lo,
+				      .hi = r.hi, .p = r.p, .verdict = verdict, .unit = unit };
+	free(u);
+}
+
 static void claims_page(sqlite3 *db)
 {
 	FILE *f = page_open("claims.html", "Claims of the seed patches, measured here");
-	long long a, b, c;
-	const char *why;
-	char ev[512];
 
-	fputs("<p>Each headline result of the seed mails beside the newest ok runs of the default variants "
-	      "in this database.</p>\n<table><tr><th>claim</th><th>here</th><th>evidence</th></tr>\n", f);
-	a = newest_run(db, "6.12", "lazyfree_mthp"), b = newest_run(db, "7.3", "lazyfree_mthp");
-	if (a < 0 || b < 0) {
-		claim(f, "64 KiB lazyfree reclaim 2.4&times; faster, split_deferred 2048 &rarr; 0", "not measurable here",
-		      "needs ok lazyfree_mthp runs of 6.12 and 7.3");
-	} else if ((why = not_comparable(db, a, b))) {
-		claim(f, "64 KiB lazyfree reclaim 2.4&times; faster, split_deferred 2048 &rarr; 0", "not measurable here",
-		      why);
-	} else {
-		struct cmp_row r;
-		double s0 = run_metric(db, a, "mthp.split_deferred", AGG_MEDIAN), s1 = run_metric(db, b, "mthp.split_deferred", AGG_MEDIAN);
-		char *accel = run_field(db, b, "accel");
+	fputs("<p>Each headline result of the seed mails beside the newest ok runs of the variants it compares "
+	      "in this database. Timings under the instruction clock (tcg-icount) are counts of guest "
+	      "instructions, and their ratios are ratios of instructions, not of time.</p>\n"
+	      "<table><tr><th>claim</th><th>here</th><th>evidence</th></tr>\n", f);
+	for (int i = 0; i < nbenches; i++)
+		for (const struct bench_claim *c = benches[i]->claims; c && c->text; c++) {
+			const char *bench = benches[i]->name, *why;
+			long long a = newest_run(db, c->base, bench), b = newest_run(db, c->new, bench);
+			struct run_view_host ha, hb;
+			struct claim_host h = { .view = { .compare = claim_compare }, .db = db, .base = a, .new = b };
+			char ev[1024], *need;
 
-		compare_metric(db, a, b, "time.wall", 0.05, &r);
-		snprintf(ev, sizeof(ev), "6.12 %.1f ms -> 7.3 %.1f ms on %s%s; %.2fx faster: "
-			 "7.3/6.12 = %.3f, 95%% CI [%.3f, %.3f], verdict %s; split_deferred %.0f -> %.0f", r.ma / 1e6,
-			 r.mb / 1e6, accel,
-			 strcmp(accel, ACCEL_ICOUNT) ? "" : ", where a ms is a million guest instructions, not time",
-			 r.ma / r.mb, r.ratio, r.lo, r.hi, r.verdict, s0, s1);
-		free(accel);
-		claim(f, "64 KiB lazyfree reclaim 2.4&times; faster, split_deferred 2048 &rarr; 0",
-		      !strcmp(r.verdict, "faster") && s1 == 0 && s0 > 0 ? "reproduced" : "not reproduced", ev);
-	}
-	b = newest_run(db, "7.3", "pmd_redirty");
-	if (b < 0) {
-		claim(f, "redirtied PMD-mapped lazyfree THP skipped without a split, 3.5&times; faster",
-		      "not measurable here", "needs an ok pmd_redirty run of 7.3");
-	} else {
-		double sp = run_metric(db, b, "vmstat.thp_split_pmd", AGG_MEDIAN), th = run_metric(db, b, "setup.thps", AGG_MEDIAN);
-
-		snprintf(ev, sizeof(ev), "7.3: thp_split_pmd +%.0f of %.0f THPs during MADV_PAGEOUT%s", sp, th,
-			 sp > 0 ? ": the THPs were split, not skipped" : "");
-		claim(f, "redirtied PMD-mapped lazyfree THP skipped without a split, 3.5&times; faster",
-		      sp == 0 ? "reproduced" : "not reproduced", ev);
-	}
-	b = newest_run(db, "7.3", "pt_reclaim");
-	if (b < 0) {
-		claim(f, "VmPTE 102640 kB &rarr; 240 kB after MADV_DONTNEED", "not measurable here",
-		      "needs an ok pt_reclaim run of 7.3");
-	} else {
-		double x = run_metric(db, b, "status.VmPTE_before", AGG_MEDIAN), y = run_metric(db, b, "status.VmPTE_after", AGG_MEDIAN);
-
-		snprintf(ev, sizeof(ev), "7.3: VmPTE %.0f kB -> %.0f kB", x, y);
-		claim(f, "VmPTE 102640 kB &rarr; 240 kB after MADV_DONTNEED", y < 0.05 * x ? "reproduced" : "not reproduced", ev);
-	}
-	b = newest_run(db, "7.3", "ttu_sync_race"), c = newest_run(db, "7.3-no-ttu-sync", "ttu_sync_race");
-	if (b < 0) {
-		claim(f, "no folio left partially mapped with TTU_SYNC", "not measurable here",
-		      "needs an ok ttu_sync_race run of 7.3");
-	} else {
-		double k = run_metric(db, b, "race.partial", AGG_SUM), n = run_metric(db, b, "race.folios", AGG_SUM);
-		double k0 = c < 0 ? NAN : run_metric(db, c, "race.partial", AGG_SUM), n0 = c < 0 ? NAN : run_metric(db, c, "race.folios", AGG_SUM);
-
-		snprintf(ev, sizeof(ev), "7.3: %.0f of %.0f folios partially mapped; without TTU_SYNC: %.0f of %.0f", k, n, k0, n0);
-		claim(f, "no folio left partially mapped with TTU_SYNC",
-		      k > 0 ? "not reproduced" : (k0 > 0 ? "reproduced" : "not measurable here"), ev);
-	}
+			if (a < 0 || b < 0) {
+				need = xasprintf("needs ok %s runs of %s and %s", bench, c->base, c->new);
+				claim_row(f, c->text, "not measurable here", need);
+				free(need);
+				continue;
+			}
+			if ((why = not_comparable(db, a, b))) {
+				claim_row(f, c->text, "not measurable here", why);
+				continue;
+			}
+			run_view_init(&ha, db, a, c->base);
+			run_view_init(&hb, db, b, c->new);
+			h.view.base = &ha.view, h.view.new = &hb.view, h.view.host = &h;
+			claim_row(f, c->text, c->judge(&h.view, ev, sizeof(ev)), ev);
+		}
 	fputs("</table>\n", f);
 	page_close(f);
 }
@@ -465,8 +496,8 @@ int cmd_report(int argc, char **argv)
 	runs_table(db, f, "");
 	page_close(f);
 	for (int i = 0; i < nbenches; i++) {
-		bench_page(db, benches[i]->name);
-		history_page(db, benches[i]->name);
+		bench_page(db, benches[i]);
+		history_page(db, benches[i]);
 	}
 	claims_page(db);
 	run_pages(db);

@@ -78,43 +78,35 @@ int cmd_list(int argc, char **argv)
 	return EXIT_OK;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* One line per metric: unit, median, then every repetition. */
+/* One line per metric and kind of repetition: unit, median, then every
+ * repetition.  Samples of counting repetitions (perf events on) are
+ * marked; timings are read from the timed ones. */
 static void print_samples(sqlite3 *db, const char *run)
 {
 	sqlite3_stmt *st;
-	char metric[128] = "", unit[32] = "", line[4096] = "";
+	char key[160] = "", unit[32] = "", line[4096] = "";
 	double vals[1024];
 	int n = 0, unsupported = 0, more = 1;
 
-	sqlite3_prepare_v2(db, "SELECT metric, unit, value FROM samples WHERE run_id = ?1 "
-			       "ORDER BY metric, rep", -1, &st, NULL);
+	sqlite3_prepare_v2(db, "SELECT metric || CASE kind WHEN 'counting' THEN ' (counting)' ELSE '' END, unit, "
+			       "value FROM samples WHERE run_id = ?1 ORDER BY metric, kind DESC, rep", -1, &st, NULL);
 	sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
-	printf("%-34s %-8s %14s  %s\n", "metric", "unit", "median", "repetitions");
+	printf("%-45s %-8s %14s  %s\n", "metric", "unit", "median", "repetitions");
 	while (more) {
 		more = sqlite3_step(st) == SQLITE_ROW;
 		const char *m = more ? (const char *)sqlite3_column_text(st, 0) : "";
 
-		if (metric[0] && strcmp(m, metric)) {
-			if (unsupported) {
-				printf("%-34s %-8s %14s\n", metric, unit, "unsupported");
-			} else {
-				qsort(vals, n, sizeof(vals[0]), cmp_double);
-				printf("%-34s %-8s %14.15g %s\n", metric, unit,
-				       n % 2 ? vals[n / 2] : (vals[n / 2 - 1] + vals[n / 2]) / 2, line);
-			}
+		if (key[0] && strcmp(m, key)) {
+			if (unsupported)
+				printf("%-45s %-8s %14s\n", key, unit, "unsupported");
+			else
+				printf("%-45s %-8s %14.15g %s\n", key, unit, median(vals, n), line);
 			n = unsupported = 0;
 			line[0] = '\0';
 		}
 		if (!more)
 			break;
-		snprintf(metric, sizeof(metric), "%s", m);
+		snprintf(key, sizeof(key), "%s", m);
 		snprintf(unit, sizeof(unit), "%s", sqlite3_column_text(st, 1));
 		if (sqlite3_column_type(st, 2) == SQLITE_NULL) {
 			unsupported = 1;
@@ -134,8 +126,9 @@ int cmd_show(int argc, char **argv)
 	static const char run_sql[] =
 		"SELECT r.id AS run, r.session, r.bench, r.bench_version, r.params, r.accel, "
 		"r.guest_mem_mb, r.guest_cpus, r.status, r.reason, r.started_at, k.release, k.version, "
-		"k.variant, k.build_id, r.command, r.console_log FROM runs r JOIN kernels k ON "
-		"k.id = r.kernel_id WHERE r.id = ?1";
+		"k.variant, k.build_id, r.command, r.console_log, "
+		"printf('%+.2f%%', 100 * r.observer_overhead) AS observer_overhead "
+		"FROM runs r JOIN kernels k ON k.id = r.kernel_id WHERE r.id = ?1";
 	const char *run;
 	char *last = NULL;
 	sqlite3 *db;
@@ -162,8 +155,8 @@ int cmd_show(int argc, char **argv)
 		if (db_print(stdout, db, run_sql, "json", run) <= 0)
 			die(EXIT_USAGE, "no run %s in '%s'; see reclaimbench list runs", run, opt_db);
 		fputs(",\"samples\":", stdout);
-		db_print(stdout, db, "SELECT rep, metric, value, unit, note FROM samples WHERE run_id = ?1 "
-			     "ORDER BY metric, rep", "json", run);
+		db_print(stdout, db, "SELECT kind, rep, metric, value, unit, note FROM samples WHERE run_id = ?1 "
+			     "ORDER BY metric, kind DESC, rep", "json", run);
 		puts("}");
 	} else {
 		sqlite3_stmt *st;
@@ -176,6 +169,8 @@ int cmd_show(int argc, char **argv)
 			if (sqlite3_column_text(st, c) && *sqlite3_column_text(st, c))
 				printf("%-14s %s\n", sqlite3_column_name(st, c), sqlite3_column_text(st, c));
 		sqlite3_finalize(st);
+		printf("%-14s %s\n", "", "(observer_overhead: the main timing of counting repetitions, perf "
+		       "events on, against timed ones)");
 		putchar('\n');
 		print_samples(db, run);
 	}

@@ -150,3 +150,29 @@ void mann_whitney(const double *a, int na, const double *b, int nb, double *u_ou
 	}
 	free(all), free(rank);
 }
+
+/* log of the hypergeometric probability of k events on the first side,
+ * with n1 and n2 trials a side and m events in all. */
+static double log_hyper(double k, double n1, double n2, double m)
+{
+	return lgamma(n1 + 1) - lgamma(k + 1) - lgamma(n1 - k + 1) + lgamma(n2 + 1) - lgamma(m - k + 1) -
+	       lgamma(n2 - m + k + 1) - lgamma(n1 + n2 + 1) + lgamma(m + 1) + lgamma(n1 + n2 - m + 1);
+}
+
+/* Fisher's exact test of k1 events in n1 trials against k2 in n2: the
+ * two-sided p, summing every table no more likely than the one seen. */
+double fisher_exact(double k1, double n1, double k2, double n2)
+{
+	double m = k1 + k2, lo = fmax(0, m - n2), hi = fmin(m, n1), seen, p = 0;
+
+	if (n1 <= 0 || n2 <= 0 || k1 < 0 || k2 < 0 || k1 > n1 || k2 > n2)
+		return NAN;
+	seen = log_hyper(k1, n1, n2, m);
+	for (double k = lo; k <= hi; k++) {
+		double l = log_hyper(k, n1, n2, m);
+
+		if (l <= seen + 1e-7)
+			p += exp(l);
+	}
+	return fmin(1, p);
+}

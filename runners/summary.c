@@ -1,140 +1,148 @@
 /* The table printed at the end of a run: per benchmark and variant the
- * median of the main metric and the key counters, then what the counters
- * say about each feature, plainly, including where they contradict it. */
+ * columns the benchmark declares (its main timing and key counters), then
+ * the sentence its finding writes about what the counters show.  Nothing
+ * here names a benchmark. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "reclaimbench.h"
 
-const struct column summary_columns[] = {
-	{ "lazyfree_mthp", "pageout_ms", "time.wall", AGG_MEDIAN, 1e-6 },
-	{ "lazyfree_mthp", "split_deferred", "mthp.split_deferred", AGG_MEDIAN, 1 },
-	{ "lazyfree_mthp", "pglazyfreed", "vmstat.pglazyfreed", AGG_MEDIAN, 1 },
-	{ "lazyfree_mthp", "tlb_flush", "perf.tlb_flush", AGG_MEDIAN, 1 },
-	{ "pmd_redirty", "pageout_ms", "time.wall", AGG_MEDIAN, 1e-6 },
-	{ "pmd_redirty", "thp_split_pmd", "vmstat.thp_split_pmd", AGG_MEDIAN, 1 },
-	{ "pmd_redirty", "pglazyfreed", "vmstat.pglazyfreed", AGG_MEDIAN, 1 },
-	{ "pmd_redirty", "lost_pages", "check.lost_pages", AGG_MAX, 1 },
-	{ "ttu_sync_race", "partial", "race.partial", AGG_SUM, 1 },
-	{ "ttu_sync_race", "folios", "race.folios", AGG_SUM, 1 },
-	{ "ttu_sync_race", "reclaimed", "race.reclaimed", AGG_SUM, 1 },
-	{ "ttu_sync_race", "pageout_ms", "time.pageout_sum", AGG_MEDIAN, 1e-6 },
-	{ "pt_reclaim", "dontneed_ms", "time.wall", AGG_MEDIAN, 1e-6 },
-	{ "pt_reclaim", "VmPTE_before_kB", "status.VmPTE_before", AGG_MEDIAN, 1 },
-	{ "pt_reclaim", "VmPTE_after_kB", "status.VmPTE_after", AGG_MEDIAN, 1 },
-	{ NULL }
-};
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 /* The aggregate of one metric of one run; NAN when it has no values. */
 double run_metric(sqlite3 *db, long long run, const char *metric, enum agg agg)
 {
-	sqlite3_stmt *st;
-	double v[1024], r = NAN;
-	int n = 0;
+	double *v, r = NAN;
+	int n = db_samples(db, run, metric, &v);
 
-	sqlite3_prepare_v2(db, "SELECT value FROM samples WHERE run_id = ?1 AND metric = ?2 "
-			       "AND value IS NOT NULL", -1, &st, NULL);
-	sqlite3_bind_int64(st, 1, run);
-	sqlite3_bind_text(st, 2, metric, -1, SQLITE_STATIC);
-	while (n < 1024 && sqlite3_step(st) == SQLITE_ROW)
-		v[n++] = sqlite3_column_double(st, 0);
-	sqlite3_finalize(st);
-	if (!n)
-		return NAN;
-	qsort(v, n, sizeof(v[0]), cmp);
-	if (agg == AGG_MEDIAN)
-		return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-	if (agg == AGG_MAX)
-		return v[n - 1];
-	r = 0;
-	for (int i = 0; i < n; i++)
-		r += v[i];
+	if (n && agg == AGG_MEDIAN)
+		r = median(v, n);
+	for (int i = 0; i < n && agg != AGG_MEDIAN; i++)
+		r = i == 0 ? v[i] : agg == AGG_SUM ? r + v[i] : fmax(r, v[i]);
+	free(v);
 	return r;
 }
 
-static void findings(const char *bench, const char *variant, double *val)
+double run_metric_kind(sqlite3 *db, long long run, const char *metric, const char *kind)
 {
-	char f[512] = "";
+	char *name = metric ? NULL : run_field(db, run, "bench");
+	const struct bench_info *b = name ? bench_find(name) : NULL;
+	double *v, r;
+	int n;
 
-	if (!strcmp(bench, "lazyfree_mthp") && !isnan(val[1]))
-		snprintf(f, sizeof(f), val[1] > 0 ? "%s: lazyfree mTHP unmapped PTE by PTE: split_deferred +%.0f (no batched unmap)"
-					      : "%s: lazyfree mTHP unmapped whole: split_deferred +%.0f (batched unmap)",
-			 variant, val[1]);
-	else if (!strcmp(bench, "pmd_redirty") && !isnan(val[1]))
-		snprintf(f, sizeof(f), "%s: redirtied PMD-mapped lazyfree THPs %s (thp_split_pmd +%.0f)%s", variant,
-			 val[1] > 0 ? "were still SPLIT by reclaim" : "were skipped without a split", val[1],
-			 val[3] > 0 ? "; DATA LOST: redirtied pages were discarded" : "");
-	else if (!strcmp(bench, "ttu_sync_race") && !isnan(val[0]) && val[1] > 0) {
-		double k = val[0], n = val[1], up = k ? 0 : 1 - pow(0.05, 1 / n);
-
-		if (k)
-			snprintf(f, sizeof(f), "%s: race REPRODUCED: %.0f of %.0f folios left partially mapped (%.0f ppm)",
-				 variant, k, n, 1e6 * k / n);
-		else
-			snprintf(f, sizeof(f), "%s: race not reproduced: 0 of %.0f folios partially mapped "
-				 "(rate below %.0f ppm at 95%%; not a proof of absence)", variant, n, 1e6 * up);
-	} else if (!strcmp(bench, "pt_reclaim") && val[1] > 0) {
-		double drop = 100 * (1 - val[2] / val[1]);
-
-		snprintf(f, sizeof(f), "%s: MADV_DONTNEED %s empty page tables: VmPTE %.0f -> %.0f kB (%.1f%% freed)",
-			 variant, drop > 90 ? "reclaimed" : "kept", val[1], val[2], drop);
+	if (!metric && !b) {
+		free(name);
+		return NAN;
 	}
-	if (f[0])
-		printf("  - %s\n", f);
+	n = db_samples_kind(db, run, metric ? metric : bench_timing(b), kind, &v);
+	r = n ? median(v, n) : NAN;
+	free(v), free(name);
+	return r;
+}
+
+/* The unit a run stored a metric in, mallocd ("" when none). */
+char *metric_unit(sqlite3 *db, long long run, const char *metric)
+{
+	sqlite3_stmt *st;
+	char *u = NULL;
+
+	sqlite3_prepare_v2(db, "SELECT unit FROM samples WHERE run_id = ?1 AND metric = ?2 LIMIT 1", -1, &st, NULL);
+	sqlite3_bind_int64(st, 1, run);
+	sqlite3_bind_text(st, 2, metric, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		u = xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return u ? u : xstrdup("");
+}
+
+const char *timing_unit_shown(const char *unit)
+{
+	return !strcmp(unit, "instr") ? "M instr" : !strcmp(unit, "ns") ? "ms" : unit;
+}
+
+double timing_scale(const char *unit)
+{
+	return !strcmp(unit, "instr") || !strcmp(unit, "ns") ? 1e-6 : 1;
+}
+
+void value_format(char *buf, size_t cap, double v, const char *unit)
+{
+	double scale = timing_scale(unit);
+
+	if (isnan(v))
+		snprintf(buf, cap, "-");
+	else if (scale != 1)
+		snprintf(buf, cap, "%.2f %s", v * scale, timing_unit_shown(unit));
+	else
+		snprintf(buf, cap, "%.0f", v);
+}
+
+static double view_get(const struct run_view *v, const char *metric)
+{
+	const struct run_view_host *h = (const struct run_view_host *)v;
+	const struct metric_decl *d = bench_metric(h->bench, metric);
+
+	return run_metric(h->db, h->run, metric, d ? d->agg : AGG_MEDIAN);
+}
+
+void run_view_init(struct run_view_host *h, sqlite3 *db, long long run, const char *variant)
+{
+	char *name = run_field(db, run, "bench");
+
+	*h = (struct run_view_host){ .view = { .variant = variant, .get = view_get }, .db = db, .run = run,
+				     .bench = name ? bench_find(name) : NULL };
+	h->view.host = h;
+	free(name);
+}
+
+static void bench_table(sqlite3 *db, const struct bench_info *b, char **sessions, int nsessions)
+{
+	const struct metric_decl *m;
+	sqlite3_stmt *st;
+
+	printf("\n%s\n  %-24s %-10s", b->name, "variant", "status");
+	for (m = b->metrics; m && m->name; m++)
+		if (m->column)
+			printf(" %16s", m->column);
+	putchar('\n');
+	sqlite3_prepare_v2(db, "SELECT r.id, CASE k.variant WHEN '' THEN k.release ELSE k.variant END, "
+			       "r.status, r.reason FROM runs r JOIN kernels k ON k.id = r.kernel_id "
+			       "WHERE r.session = ?1 AND r.bench = ?2", -1, &st, NULL);
+	for (int s = 0; s < nsessions; s++) {
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, sessions[s], -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, b->name, -1, SQLITE_STATIC);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			long long run = sqlite3_column_int64(st, 0);
+			const char *variant = (const char *)sqlite3_column_text(st, 1);
+			const char *status = (const char *)sqlite3_column_text(st, 2);
+			struct run_view_host h;
+			char cell[64], finding[512] = "";
+
+			run_view_init(&h, db, run, variant);
+			printf("  %-24s %-10s", variant, status);
+			for (m = b->metrics; m && m->name; m++) {
+				char *unit;
+
+				if (!m->column)
+					continue;
+				unit = metric_unit(db, run, m->name);
+				value_format(cell, sizeof(cell), view_get(&h.view, m->name), unit);
+				printf(" %16s", cell);
+				free(unit);
+			}
+			putchar('\n');
+			if (strcmp(status, "ok"))
+				printf("  - %s: %s: %s\n", variant, status, sqlite3_column_text(st, 3));
+			else if (b->finding && (b->finding(&h.view, finding, sizeof(finding)), finding[0]))
+				printf("  - %s: %s\n", variant, finding);
+		}
+	}
+	sqlite3_finalize(st);
 }
 
 void summary_print(sqlite3 *db, char **sessions, int nsessions)
 {
-	const char *bench = NULL;
-
-	printf("\n=== summary: median per variant (sums for ttu_sync_race) ===\n");
-	for (const struct column *c = summary_columns; c->bench; c++) {
-		if (bench && !strcmp(bench, c->bench))
-			continue;
-		bench = c->bench;
-		printf("\n%s\n  %-24s %-10s", bench, "variant", "status");
-		for (const struct column *d = c; d->bench && !strcmp(d->bench, bench); d++)
-			printf(" %16s", d->title);
-		putchar('\n');
-		for (int s = 0; s < nsessions; s++) {
-			sqlite3_stmt *st;
-
-			sqlite3_prepare_v2(db,
-					   "SELECT r.id, CASE k.variant WHEN '' THEN k.release ELSE k.variant END, "
-					   "r.status, r.reason FROM runs r JOIN kernels k ON k.id = r.kernel_id "
-					   "WHERE r.session = ?1 AND r.bench = ?2", -1, &st, NULL);
-			sqlite3_bind_text(st, 1, sessions[s], -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, bench, -1, SQLITE_STATIC);
-			while (sqlite3_step(st) == SQLITE_ROW) {
-				long long run = sqlite3_column_int64(st, 0);
-				const char *variant = (const char *)sqlite3_column_text(st, 1);
-				const char *status = (const char *)sqlite3_column_text(st, 2);
-				double val[8];
-				int i = 0;
-
-				printf("  %-24s %-10s", variant, status);
-				for (const struct column *d = c; d->bench && !strcmp(d->bench, bench); d++, i++) {
-					val[i] = run_metric(db, run, d->metric, d->agg) * d->scale;
-					if (isnan(val[i]))
-						printf(" %16s", "-");
-					else
-						printf(" %16.*f", d->scale < 1 ? 2 : 0, val[i]);
-				}
-				putchar('\n');
-				if (strcmp(status, "ok"))
-					printf("  - %s: %s: %s\n", variant, status, sqlite3_column_text(st, 3));
-				else
-					findings(bench, variant, val);
-			}
-			sqlite3_finalize(st);
-		}
-	}
+	printf("\n=== summary: per variant, the median of the repetitions (or as the column says) ===\n");
+	for (int i = 0; i < nbenches; i++)
+		bench_table(db, benches[i], sessions, nsessions);
 }

@@ -69,6 +69,18 @@ static int in_child(void (*fn)(void *), void *arg, char *err, size_t cap)
 
 static void test_parsers(void)
 {
+	{
+		const char *smaps = "7f0000000000-7f0008000000 rw-p 00000000 00:00 0 \nSize:  131072 kB\n"
+				    "AnonHugePages:  131072 kB\nVmFlags: rd wr mr mw me ac hg\n"
+				    "7f0008000000-7f0008200000 rw-p 00000000 00:00 0 \nSize: 2048 kB\nAnonHugePages: 0 kB\n";
+		long long kb = -2, kb2 = -2;
+
+		check(parse_smaps_kb(smaps, 0x7f0000100000, "AnonHugePages", &kb) == 0 && kb == 131072 &&
+		      parse_smaps_kb(smaps, 0x7f0008000000, "AnonHugePages", &kb2) == 0 && kb2 == 0 &&
+		      parse_smaps_kb(smaps, 0x7f0008000000, "Rss", &kb) == -1 &&
+		      parse_smaps_kb(smaps, 0x1000, "AnonHugePages", &kb) == -1,
+		      "smaps: AnonHugePages of the mapping holding an address, none for another field or address");
+	}
 	char *vm = fixture("vmstat.txt"), *status = fixture("status.txt"), choice[32];
 	uint64_t v = 0;
 	long long kb = 0;
@@ -229,6 +241,8 @@ static void test_db_migrate(void)
 	check(query_int(db, "SELECT count(*) FROM samples WHERE run_id = 5") == 2 &&
 	      query_int(db, "SELECT count(*) FROM runs WHERE id = 5 AND accel = 'tcg'") == 1,
 	      "the run and both samples kept");
+	check(query_int(db, "SELECT count(*) FROM samples WHERE run_id = 5 AND kind = 'counting'") == 2,
+	      "samples from before version 4 (perf events in the window) are marked counting");
 	check(db_exec(db, "UPDATE runs SET accel = 'tcg-icount' WHERE id = 5") == 0, "tcg-icount is an accelerator");
 	check(db_exec(db, "UPDATE runs SET accel = 'icount' WHERE id = 5") == -1, "other names are still refused");
 	check(db_exec(db, "DELETE FROM runs WHERE id = 5") == 0 &&
@@ -379,6 +393,10 @@ static void test_stats(void)
 	check(u == 23 && fabs(p - erfc(8.5 / sqrt(64 / 12.0 * (17 - 180 / 240.0)) / sqrt(2))) < 1e-9 &&
 	      fabs(p - 0.3612) < 5e-4, "ties: U=23 and the normal approximation p=0.3612 (%.4f)", p);
 	check(median(b, 3) == 5 && median(c, 4) == 2.5, "medians");
+	check(fabs(fisher_exact(3, 4, 1, 4) - 0.4857) < 1e-4, "Fisher's exact test, the tea-tasting table: p=0.4857 (%.4f)",
+	      fisher_exact(3, 4, 1, 4));
+	check(fabs(fisher_exact(0, 32000, 7, 32000) - 0.0156) < 2e-4 && fisher_exact(0, 100, 0, 100) == 1,
+	      "Fisher: 0 vs 7 of 32000 p=0.0156 (%.4f); 0 vs 0 p=1", fisher_exact(0, 32000, 7, 32000));
 	check(fabs(coef_var(c, 4) - sqrt(5.0 / 3) / 2.5) < 1e-12, "coefficient of variation");
 	bootstrap_ratio(c, 4, d, 4, 2000, 42, 0.95, &lo, &hi);
 	bootstrap_ratio(c, 4, d, 4, 2000, 42, 0.95, &lo2, &hi2);
@@ -389,6 +407,87 @@ static void test_stats(void)
 		bootstrap_ratio(k, 5, m, 5, 500, 7, 0.95, &lo, &hi);
 		check(lo == 1.2 && hi == 1.2, "constant samples: interval is the ratio itself");
 	}
+}
+
+/* A run of bench with samples "metric=v,v,v" (timed repetitions). */
+static long long verdict_run(sqlite3 *db, const char *bench, const char *metric, const double *v, int n)
+{
+	static long long id = 100;
+	char *sql = xasprintf("INSERT INTO runs (id, session, machine_id, kernel_id, bench, bench_version, params, "
+			      "accel, status, started_at) VALUES (%lld, 's', 1, 1, '%s', 2, '', 'tcg-icount', 'ok', "
+			      "'now')", ++id, bench);
+
+	db_exec(db, sql);
+	free(sql);
+	for (int i = 0; i < n; i++) {
+		sql = xasprintf("INSERT INTO samples (run_id, rep, metric, value, unit) VALUES (%lld, %d, '%s', %.17g, "
+				"'count')", id, i, metric, v[i]);
+		db_exec(db, sql);
+		free(sql);
+	}
+	return id;
+}
+
+/* The verdict rules at their edges, on a real database. */
+static void test_verdicts(void)
+{
+	char *path = xasprintf("%s/verdicts.db", tmp);
+	sqlite3 *db = db_open(path);
+	double zeros[] = { 0, 0, 0, 0, 0 }, lost[] = { 0, 0, 0, 512, 512 }, many[] = { 32768, 32768, 32768, 32768, 32768 };
+	double pte0[] = { 102636, 102636, 102636 }, pte1[] = { 102640, 102640, 102644 }, pte2[] = { 240, 236, 240 };
+	double t0[] = { 100, 101, 99, 100, 100 }, t1[] = { 100, 101, 99, 100, 100 };
+	struct cmp_row r;
+	long long a, b;
+
+	db_exec(db, "INSERT INTO machines VALUES (1, 'f', 'h', 'c', 2, 1, 'k');"
+		    "INSERT INTO kernels (id, release, version) VALUES (1, '7.3', '#1')");
+	a = verdict_run(db, "pmd_redirty", "check.lost_pages", zeros, 5);
+	b = verdict_run(db, "pmd_redirty", "check.lost_pages", lost, 5);
+	compare_sets(db, &a, 1, &b, 1, "check.lost_pages", -1, &r);
+	check(!strcmp(r.verdict, "CHANGED") && r.invariant_changed && r.role == METRIC_INVARIANT,
+	      "lost pages 0,0,0,512,512 against zeros: CHANGED, an invariant (%s)", r.verdict);
+	a = verdict_run(db, "lazyfree_mthp", "mthp.split_deferred", zeros, 5);
+	b = verdict_run(db, "lazyfree_mthp", "mthp.split_deferred", many, 5);
+	compare_sets(db, &a, 1, &b, 1, "mthp.split_deferred", -1, &r);
+	check(!strcmp(r.verdict, "CHANGED") && r.invariant_changed, "split_deferred 0 -> 32768 (zero base): CHANGED (%s)",
+	      r.verdict);
+	compare_sets(db, &a, 1, &a, 1, "mthp.split_deferred", -1, &r);
+	check(!strcmp(r.verdict, "same") && !r.invariant_changed, "split_deferred 0 -> 0: same (%s)", r.verdict);
+	a = verdict_run(db, "pt_reclaim", "status.VmPTE_after", pte0, 3);
+	b = verdict_run(db, "pt_reclaim", "status.VmPTE_after", pte1, 3);
+	compare_sets(db, &a, 1, &b, 1, "status.VmPTE_after", -1, &r);
+	check(!strcmp(r.verdict, "same"), "VmPTE 102636 -> 102640..102644 kB, within its declared 64 kB: same (%s)",
+	      r.verdict);
+	b = verdict_run(db, "pt_reclaim", "status.VmPTE_after", pte2, 3);
+	compare_sets(db, &a, 1, &b, 1, "status.VmPTE_after", -1, &r);
+	check(!strcmp(r.verdict, "CHANGED") && r.invariant_changed, "VmPTE 102636 -> 240 kB: CHANGED (%s)", r.verdict);
+	a = verdict_run(db, "pt_reclaim", "time.wall", t0, 5);
+	b = verdict_run(db, "pt_reclaim", "time.wall", t1, 5);
+	compare_sets(db, &a, 1, &b, 1, "time.wall", -1, &r);
+	check(r.role == METRIC_TIMING && !strcmp(r.verdict, "no change"), "identical timings: no change (%s)", r.verdict);
+	{
+		double k0[] = { 3, 4, 2, 5, 3 }, k1[] = { 0, 0, 0, 0, 0 }, n[] = { 6400, 6400, 6400, 6400, 6400 };
+
+		a = verdict_run(db, "ttu_sync_race", "race.partial", k0, 5);
+		db_exec(db, "INSERT INTO samples (run_id, rep, metric, value, unit) SELECT run_id, rep, 'race.folios', "
+			    "6400, 'folios' FROM samples WHERE metric = 'race.partial'");
+		b = verdict_run(db, "ttu_sync_race", "race.partial", k1, 5);
+		db_exec(db, "INSERT OR IGNORE INTO samples (run_id, rep, metric, value, unit) SELECT run_id, rep, "
+			    "'race.folios', 6400, 'folios' FROM samples WHERE metric = 'race.partial'");
+		(void)n;
+		compare_sets(db, &a, 1, &b, 1, "race.partial", -1, &r);
+		check(r.rate && r.ma == 17 && r.ta == 32000 && r.mb == 0 && r.p < 0.01 && !strcmp(r.verdict, "CHANGED"),
+		      "race 17/32000 -> 0/32000: a rate, Fisher p = %.3g < 0.01, CHANGED (%s)", r.p, r.verdict);
+	}
+	/* Timed repetitions first: a counting repetition's timing is never read. */
+	db_exec(db, "INSERT INTO samples (run_id, kind, rep, metric, value, unit) VALUES "
+		    "(101, 'counting', 0, 'time.wall', 150, 'ns'), (101, 'timed', 0, 'time.wall', 100, 'ns'), "
+		    "(101, 'counting', 0, 'perf.tlb_flush', 7, 'events')");
+	check(run_metric(db, 101, "time.wall", AGG_MEDIAN) == 100 && run_metric(db, 101, "perf.tlb_flush", AGG_MEDIAN) == 7 &&
+	      run_metric_kind(db, 101, "time.wall", "counting") == 150,
+	      "timings read from timed repetitions, perf counts from counting ones");
+	db_close(db);
+	free(path);
 }
 
 int main(void)
@@ -405,6 +504,7 @@ int main(void)
 	test_db();
 	test_ingest();
 	test_stats();
+	test_verdicts();
 	printf("1..%d\n", tests);
 	{
 		char *cmd = xasprintf("rm -rf '%s'", tmp);
