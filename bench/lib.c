@@ -126,6 +126,9 @@ enum metric_role metric_role(const struct bench_info *b, const char *metric)
 
 	if (m)
 		return m->role;
+	/* Kernel warnings on the console are an invariant of every benchmark. */
+	if (!strcmp(metric, "kernel.warnings"))
+		return METRIC_INVARIANT;
 	return strncmp(metric, "time.", 5) ? METRIC_INFO : METRIC_TIMING;
 }
 

@@ -182,6 +182,9 @@ static void run_one(const struct bench_info *b)
 	}
 	snprintf(count, sizeof(count), "%lu", samples);
 	framef("done", "status", status, "samples", count, NULL);
+	/* The console between this line and the "rb-bench: NAME (" one is
+	 * the benchmark's: the host counts kernel warnings there. */
+	fprintf(stderr, "rb-bench: %s done (%s)\n", b->name, status);
 }
 
 /* Tracepoints need tracefs; mount it when it is not there and unmount it

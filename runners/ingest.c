@@ -163,9 +163,70 @@ static struct run *run_new(const char *bench, int version, const char *params)
 	return r;
 }
 
+/* Kernel messages that mean something went wrong in the kernel. */
+static const char *const warning_marks[] = {
+	"WARNING:", "BUG:", "Bad page", "Oops", "general protection fault", "Unable to handle",
+	"page dumped because", "list_del corruption", "list_add corruption", "page_table_check", NULL
+};
+
+int console_warnings(const char *log, const char *bench, char *lines, size_t cap)
+{
+	char *start = xasprintf("rb-bench: %s (", bench), *end = xasprintf("rb-bench: %s done", bench);
+	const char *from = log ? strstr(log, start) : NULL, *to;
+	int n = 0;
+
+	if (lines && cap)
+		lines[0] = '\0';
+	if (!from) {
+		free(start), free(end);
+		return -1;
+	}
+	to = strstr(from, end);
+	for (const char *p = from; p && *p && (!to || p < to); p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		size_t len = strcspn(p, "\n");
+		int hit = 0;
+
+		for (int i = 0; warning_marks[i] && !hit; i++) {
+			const char *m = memmem(p, len, warning_marks[i], strlen(warning_marks[i]));
+
+			hit = m != NULL;
+		}
+		if (hit && lines) {
+			size_t used = strlen(lines);
+
+			if (used + len + 2 < cap)
+				snprintf(lines + used, cap - used, "%.*s\n", (int)len, p);
+		}
+		n += hit;
+	}
+	free(start), free(end);
+	return n;
+}
+
+static char *console_text;	/* the session's console log, when it has one */
+
+/* Kernel warnings while the benchmark ran: an invariant of every
+ * benchmark, its lines kept in the sample's note. */
+static void add_console_warnings(struct run *r)
+{
+	char lines[2048];
+	int n = console_warnings(console_text, r->bench, lines, sizeof(lines));
+	struct sample *x;
+
+	if (n < 0)
+		return;
+	if (r->nsamples == r->cap &&
+	    !(r->samples = realloc(r->samples, (r->cap = r->cap * 2 + 64) * sizeof(*x))))
+		die(EXIT_INFRA, "out of memory");
+	x = &r->samples[r->nsamples++];
+	*x = (struct sample){ .rep = 0, .metric = xstrdup("kernel.warnings"), .unit = xstrdup("lines"),
+			      .note = xstrdup(lines), .has_value = 1, .value = n };
+}
+
 static void finish(sqlite3 *db, const struct session_info *s, int64_t machine, struct run *r,
 		   struct ingest_result *res)
 {
+	add_console_warnings(r);
 	if (store(db, s, machine, r) == 0) {
 		if (!strcmp(r->status, "ok"))
 			res->ok++;
@@ -248,6 +309,8 @@ int ingest(sqlite3 *db, const char *stream, struct session_info *s, struct inges
 	memset(res, 0, sizeof(*res));
 	if (machine < 0)
 		return -1;
+	free(console_text);
+	console_text = s->console_log && *s->console_log ? read_file(s->console_log, NULL) : NULL;
 	for (const char *line = stream, *next; line && *line; line = next) {
 		const char *why;
 		char msg[200];

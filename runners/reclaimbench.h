@@ -67,6 +67,9 @@ struct ingest_result {
 	char problem[256];		/* the first stream-level problem */
 };
 int ingest(sqlite3 *db, const char *stream, struct session_info *s, struct ingest_result *res);
+/* Kernel warning lines in a console log between rb-bench's start and end
+ * lines of bench: their count (copied into lines), -1 when it never began. */
+int console_warnings(const char *log, const char *bench, char *lines, size_t cap);
 
 /* variant.c: kernel variant specs. */
 struct variant {

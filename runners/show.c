@@ -173,6 +173,12 @@ int cmd_show(int argc, char **argv)
 		       "events on, against timed ones)");
 		putchar('\n');
 		print_samples(db, run);
+		sqlite3_prepare_v2(db, "SELECT note FROM samples WHERE run_id = ?1 AND metric = 'kernel.warnings' "
+				       "AND value > 0", -1, &st, NULL);
+		sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			printf("\nkernel warnings on the console while it ran:\n%s", sqlite3_column_text(st, 0));
+		sqlite3_finalize(st);
 	}
 	free(last);
 	db_close(db);

@@ -409,6 +409,21 @@ static void test_stats(void)
 	}
 }
 
+static void test_console(void)
+{
+	const char *log = "boot\n[ 1.0] WARNING: before any benchmark\nrb-bench: pt_reclaim (reps=1)\n"
+			  "[ 2.0] ------------[ cut here ]------------\n[ 2.0] WARNING: CPU: 0 PID: 9 at mm/x.c:1\n"
+			  "[ 2.1] BUG: Bad page state in process rb-bench\nrb-bench: pt_reclaim done (ok)\n"
+			  "rb-bench: lazyfree_mthp (reps=1)\nrb-bench: lazyfree_mthp done (ok)\n[ 3.0] Oops: after\n";
+	char lines[512];
+
+	check(console_warnings(log, "pt_reclaim", lines, sizeof(lines)) == 2 && strstr(lines, "mm/x.c:1") &&
+	      strstr(lines, "Bad page state"), "console: 2 warnings inside pt_reclaim's lines, none from outside");
+	check(console_warnings(log, "lazyfree_mthp", lines, sizeof(lines)) == 0 && !lines[0] &&
+	      console_warnings(log, "pmd_redirty", lines, sizeof(lines)) == -1,
+	      "console: 0 for a clean benchmark, -1 for one that never began");
+}
+
 /* A run of bench with samples "metric=v,v,v" (timed repetitions). */
 static long long verdict_run(sqlite3 *db, const char *bench, const char *metric, const double *v, int n)
 {
@@ -505,6 +520,7 @@ int main(void)
 	test_ingest();
 	test_stats();
 	test_verdicts();
+	test_console();
 	printf("1..%d\n", tests);
 	{
 		char *cmd = xasprintf("rm -rf '%s'", tmp);
