@@ -166,6 +166,10 @@ void perf_disable(void);
 void perf_record(struct bench_ctx *ctx);
 void perf_close(void);
 
+/* The RB_TEST_* fault injection of our environment, space-separated ("" if
+ * none): recorded with every run, which is then never taken as data. */
+const char *test_faults(void);
+
 /* Files of /proc and /sys. */
 int read_text(const char *path, char *buf, size_t cap);
 int write_text(const char *path, const char *value);

@@ -265,6 +265,19 @@ void measure_begin(struct bench_ctx *ctx)
 	ctx->win.wall0 = now_ns(CLOCK_MONOTONIC);
 }
 
+const char *test_faults(void)
+{
+	extern char **environ;
+	static char buf[512];
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (char **e = environ; *e; e++)
+		if (!strncmp(*e, "RB_TEST_", 8) && n < sizeof(buf))
+			n += snprintf(buf + n, sizeof(buf) - n, "%s%s", n ? " " : "", *e);
+	return buf;
+}
+
 /* Fault injection for the statistics experiments: RB_TEST_SLOWDOWN_PCT
  * stretches the window by that share of its length with a busy loop. */
 static void injected_slowdown(uint64_t wall0)

@@ -209,7 +209,7 @@ static void hello(void)
 	snprintf(mem, sizeof(mem), "%lld", meminfo_kb("MemTotal"));
 	snprintf(fmt, sizeof(fmt), "%d", RECORD_FORMAT);
 	framef("hello", "format", fmt, "release", u.release, "kversion", u.version, "arch",
-	       u.machine, "ncpu", ncpu, "mem_kb", mem, NULL);
+	       u.machine, "ncpu", ncpu, "mem_kb", mem, "faults", test_faults(), NULL);
 }
 
 static void open_out(const char *path)

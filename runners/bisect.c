@@ -406,10 +406,10 @@ int cmd_nightly(int argc, char **argv)
 	for (int i = 0; i < nnames.n; i++) {
 		/* The newest earlier nightly of another commit of the same tree. */
 		char *sql = xasprintf("SELECT r.id, (SELECT r2.id FROM runs r2 JOIN kernels k2 ON k2.id = r2.kernel_id "
-				      "WHERE k2.variant = 'nightly' AND r2.bench = r.bench AND r2.status = 'ok' AND "
+				      "WHERE k2.variant = 'nightly' AND r2.bench = r.bench AND r2.status = 'ok' AND r2.faults = '' AND "
 				      "k2.source != k.source AND r2.session != r.session ORDER BY r2.id DESC LIMIT 1), "
 				      "(SELECT k2.source FROM runs r2 JOIN kernels k2 ON k2.id = r2.kernel_id "
-				      "WHERE k2.variant = 'nightly' AND r2.bench = r.bench AND r2.status = 'ok' AND "
+				      "WHERE k2.variant = 'nightly' AND r2.bench = r.bench AND r2.status = 'ok' AND r2.faults = '' AND "
 				      "k2.source != k.source AND r2.session != r.session ORDER BY r2.id DESC LIMIT 1) "
 				      "FROM runs r JOIN kernels k ON k.id = r.kernel_id WHERE r.session = '%s' AND "
 				      "r.bench = '%s' AND r.status = 'ok'", session, nnames.v[i]);

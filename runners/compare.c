@@ -181,6 +181,9 @@ int compare_metric(sqlite3 *db, long long base, long long new, const char *metri
 	return 0;
 }
 
+/* Runs made with fault injection are data only when asked for. */
+int with_faults;
+
 /* Every ok run (boot) of a benchmark on a variant (or, for the host, a
  * kernel release), newest first. */
 int variant_runs(sqlite3 *db, const char *side, const char *bench, long long *out, int max)
@@ -190,7 +193,8 @@ int variant_runs(sqlite3 *db, const char *side, const char *bench, long long *ou
 
 	sqlite3_prepare_v2(db, "SELECT r.id FROM runs r JOIN kernels k ON k.id = r.kernel_id WHERE "
 			       "r.bench = ?2 AND r.status = 'ok' AND (k.variant = ?1 OR (k.variant = '' AND "
-			       "k.release = ?1)) ORDER BY r.id DESC", -1, &st, NULL);
+			       "k.release = ?1)) AND (r.faults = '' OR ?3) ORDER BY r.id DESC", -1, &st, NULL);
+	sqlite3_bind_int(st, 3, with_faults);
 	sqlite3_bind_text(st, 1, side, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, bench, -1, SQLITE_STATIC);
 	while (n < max && sqlite3_step(st) == SQLITE_ROW)
@@ -329,6 +333,8 @@ int cmd_compare(int argc, char **argv)
 		{ "threshold", OPT_UINT, &threshold_pct, 0, 1000, "PCT",
 		  "smallest effect called a change (0: per metric, 5% for timings, 10% for other counts)" },
 		{ "force", OPT_FLAG, &force, 0, 0, NULL, "compare runs that are not comparable" },
+		{ "with-faults", OPT_FLAG, &with_faults, 0, 0, NULL,
+		  "also take runs made with RB_TEST_* fault injection (never taken otherwise)" },
 		{ "expect", OPT_LIST, &expect, 0, 0, "METRIC",
 		  "an invariant whose change is expected: shown, does not fail the comparison" },
 		{ "format", OPT_STRING, &opt_format, 0, 0, "text|json|csv", "output format" },
@@ -443,7 +449,8 @@ int cmd_compare(int argc, char **argv)
 		printf("\n],\"verdict\":\"%s\"}\n", broken[0] ? "invariant changed" : slower ? "slower" : "no regression");
 	db_close(db);
 	if (!compared)
-		die(EXIT_USAGE, "nothing to compare: no benchmark has ok runs on both '%s' and '%s'", base, new);
+		die(EXIT_USAGE, "nothing to compare: no benchmark has ok runs on both '%s' and '%s'%s", base, new,
+		    with_faults ? "" : " (runs made with RB_TEST_* fault injection count only with --with-faults)");
 	if (!strcmp(opt_format, "text")) {
 		/* Correctness first, whatever the timings say. */
 		if (broken[0])

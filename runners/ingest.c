@@ -78,7 +78,7 @@ static int store(sqlite3 *db, const struct session_info *s, int64_t machine, str
 	if (sqlite3_prepare_v2(db,
 			       "INSERT INTO runs (session, machine_id, kernel_id, bench, bench_version, params, "
 			       "accel, guest_mem_mb, guest_cpus, status, reason, started_at, wall_s, command, "
-			       "console_log) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
+			       "console_log, faults) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)",
 			       -1, &st, NULL))
 		goto rollback;
 	sqlite3_bind_text(st, 1, s->session, -1, SQLITE_STATIC);
@@ -96,6 +96,7 @@ static int store(sqlite3 *db, const struct session_info *s, int64_t machine, str
 	sqlite3_bind_double(st, 13, s->wall_s);
 	sqlite3_bind_text(st, 14, s->command ? s->command : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 15, s->console_log ? s->console_log : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 16, s->faults ? s->faults : "", -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		goto rollback;
 	sqlite3_finalize(st);
@@ -302,7 +303,7 @@ int ingest(sqlite3 *db, const char *stream, struct session_info *s, struct inges
 	static struct record rec;
 	struct run *cur = NULL;
 	char **began = NULL;
-	static char release[128], version[256];
+	static char release[128], version[256], faults[512];
 	int nbegan = 0;
 	long lineno = 0;
 
@@ -338,6 +339,11 @@ int ingest(sqlite3 *db, const char *stream, struct session_info *s, struct inges
 			snprintf(version, sizeof(version), "%s", record_get(&rec, "kversion") ?: "");
 			s->kernel.release = release;
 			s->kernel.version = version;
+			/* The host's own record of fault injection comes first. */
+			if (!s->faults || !*s->faults) {
+				snprintf(faults, sizeof(faults), "%s", record_get(&rec, "faults") ?: "");
+				s->faults = faults;
+			}
 		} else if (!strcmp(rec.kind, "begin")) {
 			const char *b = record_get(&rec, "bench");
 

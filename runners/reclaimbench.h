@@ -60,7 +60,9 @@ struct session_info {
 	const char *const *planned;	/* benchmarks expected, or NULL */
 	int nplanned;
 	const char *failure;		/* why the session failed, for unstarted runs */
+	const char *faults;		/* RB_TEST_* fault injection, "" for none */
 };
+
 struct ingest_result {
 	int ok, skipped, failed, incomplete;
 	int has_end;
@@ -141,6 +143,7 @@ int compare_boots(sqlite3 *db, const long long *base, int nbase, const long long
 		  const char *metric, double threshold, struct cmp_row *r);	/* a median per run */
 
 int variant_runs(sqlite3 *db, const char *side, const char *bench, long long *out, int max);
+extern int with_faults;		/* variant_runs takes fault-injected runs too */
 long long newest_run(sqlite3 *db, const char *side, const char *bench);
 /* One column (or expression) of a run, mallocd, or NULL. */
 char *run_field(sqlite3 *db, long long run, const char *expr);

@@ -83,7 +83,7 @@ static int newest_per_kernel(sqlite3 *db, const char *bench, struct side **out)
 	*out = NULL;
 	sqlite3_prepare_v2(db, "SELECT max(r.id), CASE k.variant WHEN '' THEN k.release ELSE k.variant END AS "
 			       "label FROM runs r JOIN kernels k ON k.id = r.kernel_id WHERE r.bench = ?1 AND "
-			       "r.status = 'ok' GROUP BY label ORDER BY min(r.id)", -1, &st, NULL);
+			       "r.status = 'ok' AND r.faults = '' GROUP BY label ORDER BY min(r.id)", -1, &st, NULL);
 	sqlite3_bind_text(st, 1, bench, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		*out = realloc(*out, (n + 1) * sizeof(**out));
@@ -232,7 +232,7 @@ static void history_page(sqlite3 *db, const struct bench_info *b)
 	/* One pass in label order; a block per kernel. */
 	sqlite3_prepare_v2(db, "SELECT r.id, CASE k.variant WHEN '' THEN k.release ELSE k.variant END AS label "
 			       "FROM runs r JOIN kernels k ON k.id = r.kernel_id WHERE r.bench = ?1 AND "
-			       "r.status = 'ok' ORDER BY label, r.id", -1, &st, NULL);
+			       "r.status = 'ok' AND r.faults = '' ORDER BY label, r.id", -1, &st, NULL);
 	sqlite3_bind_text(st, 1, bench, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		long long run = sqlite3_column_int64(st, 0);

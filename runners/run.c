@@ -90,6 +90,7 @@ static int run_host(int argc, char **argv, const struct opt_list *names)
 	db = db_open(opt_db);
 	av = bench_argv(exe, names);
 	s.session = xasprintf("host-%ld-%d", (long)time(NULL), getpid());
+	s.faults = test_faults();
 	s.command = joined_argv(argc, argv);
 	s.planned = names->v;
 	s.nplanned = names->n;
@@ -147,6 +148,7 @@ static int variant_boot(const struct variant *v, const struct built *k, const ch
 		 accel, o->mem_mb, o->cpus, o->timeout_s, names->n);
 	guest_boot(k, v->cmdline, plan + 1, &b);
 	s.session = session;
+	s.faults = test_faults();
 	s.command = joined_argv(argc, argv);
 	s.console_log = b.console_log;
 	s.wall_s = b.wall_s;

@@ -72,7 +72,7 @@ int cmd_list(int argc, char **argv)
 		 "SELECT r.id AS run, r.started_at AS started, "
 		 "CASE k.variant WHEN '' THEN k.release ELSE k.variant END AS kernel, r.accel, r.bench, "
 		 "r.status, (SELECT count(DISTINCT rep) FROM samples s WHERE s.run_id = r.id) AS reps, "
-		 "r.params, r.reason FROM runs r JOIN kernels k ON k.id = r.kernel_id ORDER BY r.id",
+		 "r.params, r.faults, r.reason FROM runs r JOIN kernels k ON k.id = r.kernel_id ORDER BY r.id",
 		 opt_format, NULL);
 	db_close(db);
 	return EXIT_OK;
@@ -126,7 +126,7 @@ int cmd_show(int argc, char **argv)
 	static const char run_sql[] =
 		"SELECT r.id AS run, r.session, r.bench, r.bench_version, r.params, r.accel, "
 		"r.guest_mem_mb, r.guest_cpus, r.status, r.reason, r.started_at, k.release, k.version, "
-		"k.variant, k.build_id, r.command, r.console_log, "
+		"k.variant, k.build_id, r.command, r.console_log, r.faults AS fault_injection, "
 		"printf('%+.2f%%', 100 * r.observer_overhead) AS observer_overhead "
 		"FROM runs r JOIN kernels k ON k.id = r.kernel_id WHERE r.id = ?1";
 	const char *run;

@@ -243,3 +243,4 @@ void parse_options(const struct opt *const *tables, int argc, char **argv, const
 	if (first < argc)
 		die(EXIT_USAGE, "unexpected '%s': %s takes options only; see --help", argv[first], argv[0]);
 }
+

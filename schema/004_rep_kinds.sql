@@ -26,3 +26,6 @@ UPDATE samples SET unit = 'instr' WHERE unit = 'ns'
 -- timing in counting repetitions over the median in timed ones, minus 1.
 -- NULL when the run has no timed repetitions.
 ALTER TABLE runs ADD COLUMN observer_overhead REAL;
+-- Fault injection (RB_TEST_* settings) the run was made with, '' for none:
+-- such runs are never data unless asked for by id or --with-faults.
+ALTER TABLE runs ADD COLUMN faults TEXT NOT NULL DEFAULT '';
