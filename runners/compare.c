@@ -68,18 +68,42 @@ static void judge_exact(const double *a, const double *b, const struct metric_de
 	strcpy(r->verdict, same ? "same" : "CHANGED");
 }
 
+/* The smallest two-sided p the rank test can give for na against nb
+ * samples: 2 / C(na + nb, na), when one side lies wholly above the other. */
+double min_p(int na, int nb)
+{
+	double c = 1;
+
+	for (int i = 1; i <= na; i++)
+		c = c * (nb + i) / i;
+	return na && nb ? fmin(1, 2 / c) : 1;
+}
+
+/* The fewest samples a side (the same on both) that can reach p < 0.05. */
+int min_samples(void)
+{
+	int n = 1;
+
+	while (min_p(n, n) >= 0.05)
+		n++;
+	return n;
+}
+
 /* A timing or an informational count: significance and size. */
 static void judge_stat(const double *a, const double *b, double threshold, struct cmp_row *r)
 {
 	double u;
 
-	if (r->na < 3 || r->nb < 3) {
+	if (min_p(r->na, r->nb) >= 0.05) {
 		strcpy(r->verdict, "not enough data");
 		return;
 	}
 	mann_whitney(a, r->na, b, r->nb, &u, &r->p);
 	bootstrap_ratio(a, r->na, b, r->nb, 2000, 1, 0.95, &r->lo, &r->hi);
 	r->cva = coef_var(a, r->na), r->cvb = coef_var(b, r->nb);
+	/* The smallest effect these samples could have called: the threshold,
+	 * or the half-width of the ratio's interval when that is wider. */
+	r->detectable = fmax(threshold, (r->hi - r->lo) / 2);
 	if (r->p < 0.05 && (r->lo > 1 || r->hi < 1) && fabs(r->ratio - 1) >= threshold)
 		strcpy(r->verdict, r->role == METRIC_TIMING ? (r->ratio < 1 ? "faster" : "slower") : "changed");
 	else
@@ -312,8 +336,13 @@ static void print_row(const struct cmp_row *r, const char *fmt, const char *benc
 			snprintf(ma, sizeof(ma), "%.6g", r->ma);
 			snprintf(mb, sizeof(mb), "%.6g", r->mb);
 		}
-		printf("  %-30s %14s %14s %8s %-18s %-8s %s%s\n", r->metric, ma, mb, ratio, ci, p, r->verdict,
+		printf("  %-30s %14s %14s %8s %-18s %-8s %s%s", r->metric, ma, mb, ratio, ci, p, r->verdict,
 		       r->invariant_changed ? " (invariant)" : "");
+		if (r->role == METRIC_TIMING && r->detectable > 0)
+			printf(" (sees >= %.1f%%)", 100 * r->detectable);
+		else if (r->role == METRIC_TIMING && !strcmp(r->verdict, "not enough data"))
+			printf(" (needs >= %d a side)", min_samples());
+		putchar('\n');
 	}
 	*first = 0;
 }

@@ -38,7 +38,7 @@ int cmd_gate(int argc, char **argv)
 		{ "base", OPT_STRING, &base_name, 0, 0, "VARIANT", "the variant the patch applies to" },
 		{ "patch", OPT_STRING, &patch_arg, 0, 0, "FILE|URL|MSGID", "a patch or an mbox series (git am)" },
 		{ "bench", OPT_LIST, &names, 0, 0, "NAME", "benchmark to judge (default: all)" },
-		{ "boots", OPT_UINT, &boots, 3, 50, "N", "boots of each side, taken in turns; a boot is one sample" },
+		{ "boots", OPT_UINT, &boots, 1, 50, "N", "boots of each side, taken in turns; a boot is one sample" },
 		{ "threshold", OPT_UINT, &threshold, 1, 100, "PCT", "smallest slowdown that fails the gate" },
 		{ "expect", OPT_LIST, &expect, 0, 0, "METRIC",
 		  "an invariant whose change is expected: shown, does not fail the gate" },
@@ -62,6 +62,9 @@ int cmd_gate(int argc, char **argv)
 
 	if (!base_name || !patch_arg)
 		die(EXIT_USAGE, "gate needs --base VARIANT and --patch FILE|URL|MSGID");
+	if (min_p(boots, boots) >= 0.05)
+		die(EXIT_USAGE, "--boots %lu cannot fail a gate: %lu boots against %lu give p >= %.3f at best; use "
+		    "--boots %d or more", boots, boots, boots, min_p(boots, boots), min_samples());
 	bench_names_check(&names);
 	guest_opts_get(&o);
 	variants_load(o.variants, &set);

@@ -133,8 +133,13 @@ struct cmp_row {
 	int rate;		/* events among trials: ma, mb are sums of ta, tb trials */
 	double ta, tb;
 	int invariant_changed;	/* a correctness counter moved */
+	double detectable;	/* a timing: the smallest effect these samples could call */
 	int boot_bound;		/* a timing that needs boots as samples (compare --boots) */
 };
+/* The smallest p the rank test can reach with na against nb samples, and
+ * the fewest samples a side that can reach p < 0.05. */
+double min_p(int na, int nb);
+int min_samples(void);
 int compare_metric(sqlite3 *db, long long base, long long new, const char *metric, double threshold,
 		   struct cmp_row *r);
 int compare_sets(sqlite3 *db, const long long *base, int nbase, const long long *new, int nnew,

@@ -494,6 +494,28 @@ static void test_verdicts(void)
 		check(r.rate && r.ma == 17 && r.ta == 32000 && r.mb == 0 && r.p < 0.01 && !strcmp(r.verdict, "CHANGED"),
 		      "race 17/32000 -> 0/32000: a rate, Fisher p = %.3g < 0.01, CHANGED (%s)", r.p, r.verdict);
 	}
+	check(fabs(min_p(3, 3) - 0.1) < 1e-12 && fabs(min_p(4, 4) - 2.0 / 70) < 1e-12 && min_samples() == 4,
+	      "the rank test cannot reach p < 0.05 with 3 against 3 (%.3f); 4 against 4 can (%.4f)", min_p(3, 3),
+	      min_p(4, 4));
+	{
+		double x[] = { 100, 100, 100 }, y[] = { 200, 200, 200 }, x4[] = { 100, 101, 100, 99 },
+		       y4[] = { 104, 105, 104, 103 }, y6[] = { 106, 107, 106, 105 };
+
+		a = verdict_run(db, "pt_reclaim", "time.wall", x, 3);
+		b = verdict_run(db, "pt_reclaim", "time.wall", y, 3);
+		compare_sets(db, &a, 1, &b, 1, "time.wall", -1, &r);
+		check(!strcmp(r.verdict, "not enough data"), "2x slower from 3 against 3: not enough data (%s)", r.verdict);
+		a = verdict_run(db, "pt_reclaim", "time.wall", x4, 4);
+		b = verdict_run(db, "pt_reclaim", "time.wall", y4, 4);
+		compare_sets(db, &a, 1, &b, 1, "time.wall", 0.05, &r);
+		check(!strcmp(r.verdict, "no change") && r.p < 0.05,
+		      "4%% slower, significant (p=%.3f), under a 5%% threshold: no change (%s)", r.p, r.verdict);
+		b = verdict_run(db, "pt_reclaim", "time.wall", y6, 4);
+		compare_sets(db, &a, 1, &b, 1, "time.wall", 0.05, &r);
+		check(!strcmp(r.verdict, "slower") && r.detectable >= 0.05,
+		      "6%% slower from 4 against 4 at a 5%% threshold: slower, sees >= %.1f%% (%s)", 100 * r.detectable,
+		      r.verdict);
+	}
 	/* Timed repetitions first: a counting repetition's timing is never read. */
 	db_exec(db, "INSERT INTO samples (run_id, kind, rep, metric, value, unit) VALUES "
 		    "(101, 'counting', 0, 'time.wall', 150, 'ns'), (101, 'timed', 0, 'time.wall', 100, 'ns'), "
