@@ -255,7 +255,7 @@ const char *not_comparable(sqlite3 *db, long long a, long long b)
 	static char why[512];
 	static const char *const fields[] = {
 		"bench", "accel", "coalesce(guest_mem_mb, 0)", "coalesce(guest_cpus, 0)", "bench_version",
-		"params", NULL
+		"params", "emulator", NULL
 	};
 
 	for (int i = 0; fields[i]; i++) {

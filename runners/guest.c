@@ -81,6 +81,24 @@ static char *first_line_with(const char *text, const char *needle)
 	return xasprintf("%.*s", (int)strcspn(p, "\r\n"), p);
 }
 
+#define KVM_CPU "host,-arch-capabilities"
+
+const char *guest_emulator(const char *accel)
+{
+	static char version[128];
+
+	if (!version[0]) {	/* "QEMU emulator version 7.2.19 (Debian ...)" */
+		FILE *p = popen("qemu-system-x86_64 --version 2>/dev/null", "r");
+
+		if (!p || !fgets(version, sizeof(version), p))
+			snprintf(version, sizeof(version), "qemu-system-x86_64 (version unknown)");
+		version[strcspn(version, "\n")] = '\0';
+		if (p)
+			pclose(p);
+	}
+	return xasprintf("%s; -cpu %s", version, !strcmp(accel, "kvm") ? KVM_CPU : "default (qemu64)");
+}
+
 int guest_boot(const struct built *k, const char *cmdline, char *const plan[], struct boot *b)
 {
 	char *console = xasprintf("%s/console.log", b->logdir), *recs = xasprintf("%s/records.log", b->logdir);
@@ -103,7 +121,7 @@ int guest_boot(const struct built *k, const char *cmdline, char *const plan[], s
 	if (!strcmp(b->accel, "kvm")) {
 		argv[n++] = "kvm";
 		argv[n++] = "-cpu";
-		argv[n++] = "host,-arch-capabilities";
+		argv[n++] = KVM_CPU;
 	} else {
 		argv[n++] = "tcg";
 		/* The guest clock counts instructions, 1 ns each, and no

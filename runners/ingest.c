@@ -78,7 +78,8 @@ static int store(sqlite3 *db, const struct session_info *s, int64_t machine, str
 	if (sqlite3_prepare_v2(db,
 			       "INSERT INTO runs (session, machine_id, kernel_id, bench, bench_version, params, "
 			       "accel, guest_mem_mb, guest_cpus, status, reason, started_at, wall_s, command, "
-			       "console_log, faults) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)",
+			       "console_log, faults, emulator) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,"
+			       "?15,?16,?17)",
 			       -1, &st, NULL))
 		goto rollback;
 	sqlite3_bind_text(st, 1, s->session, -1, SQLITE_STATIC);
@@ -97,6 +98,7 @@ static int store(sqlite3 *db, const struct session_info *s, int64_t machine, str
 	sqlite3_bind_text(st, 14, s->command ? s->command : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 15, s->console_log ? s->console_log : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 16, s->faults ? s->faults : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 17, s->emulator ? s->emulator : "", -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		goto rollback;
 	sqlite3_finalize(st);

@@ -61,6 +61,7 @@ struct session_info {
 	int nplanned;
 	const char *failure;		/* why the session failed, for unstarted runs */
 	const char *faults;		/* RB_TEST_* fault injection, "" for none */
+	const char *emulator;		/* QEMU version and CPU model, "" on the host */
 };
 
 struct ingest_result {
@@ -110,6 +111,8 @@ struct boot {
 };
 int guest_boot(const struct built *k, const char *cmdline, char *const plan[], struct boot *b);
 const char *accel_choose(const struct built *k, const char *cmdline);
+/* QEMU's version and the CPU model a guest under accel gets. */
+const char *guest_emulator(const char *accel);
 /* TCG with QEMU's instruction counter as the guest clock. */
 #define ACCEL_ICOUNT "tcg-icount"
 

@@ -149,6 +149,7 @@ static int variant_boot(const struct variant *v, const struct built *k, const ch
 	guest_boot(k, v->cmdline, plan + 1, &b);
 	s.session = session;
 	s.faults = test_faults();
+	s.emulator = guest_emulator(accel);
 	s.command = joined_argv(argc, argv);
 	s.console_log = b.console_log;
 	s.wall_s = b.wall_s;

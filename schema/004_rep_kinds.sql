@@ -29,3 +29,6 @@ ALTER TABLE runs ADD COLUMN observer_overhead REAL;
 -- Fault injection (RB_TEST_* settings) the run was made with, '' for none:
 -- such runs are never data unless asked for by id or --with-faults.
 ALTER TABLE runs ADD COLUMN faults TEXT NOT NULL DEFAULT '';
+-- The emulator a guest ran in: QEMU's version and the CPU model it
+-- offered ('' on the host).  Runs of different emulators are not compared.
+ALTER TABLE runs ADD COLUMN emulator TEXT NOT NULL DEFAULT '';
