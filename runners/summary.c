@@ -98,7 +98,18 @@ static void bench_table(sqlite3 *db, const struct bench_info *b, char **sessions
 {
 	const struct metric_decl *m;
 	sqlite3_stmt *st;
+	int any = 0;
 
+	sqlite3_prepare_v2(db, "SELECT 1 FROM runs WHERE session = ?1 AND bench = ?2", -1, &st, NULL);
+	for (int s = 0; s < nsessions && !any; s++) {
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, sessions[s], -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, b->name, -1, SQLITE_STATIC);
+		any = sqlite3_step(st) == SQLITE_ROW;
+	}
+	sqlite3_finalize(st);
+	if (!any)
+		return;
 	printf("\n%s\n  %-24s %-10s", b->name, "variant", "status");
 	for (m = b->metrics; m && m->name; m++)
 		if (m->column)
