@@ -16,14 +16,18 @@ a=$(last lazyfree_mthp)
 
 # By variant name (the newest runs), in each format.
 cmp --base 6.12 --new 7.3 --bench lazyfree_mthp > "$work/v.txt"; rc=$?
-[ $rc = 0 ] && grep -qE '^  time.wall .* faster$' "$work/v.txt" && grep -qE '^  mthp.split_deferred .* CHANGED$' "$work/v.txt"
-ok $? "6.12 -> 7.3: faster, split_deferred CHANGED, exit $rc: $(grep -E 'time.wall|split_deferred ' "$work/v.txt" | tr -s ' ' | tr '\n' ';')"
+[ $rc = 1 ] && grep -qE '^  time.wall .* faster \(sees >= ' "$work/v.txt" &&
+grep -qE '^  mthp.split_deferred .* CHANGED \(invariant\)$' "$work/v.txt" && grep -q '^verdict: INVARIANT CHANGED: lazyfree_mthp mthp.split_deferred' "$work/v.txt"
+ok $? "6.12 -> 7.3: faster, but the invariant split_deferred CHANGED: exit 1 ($rc): $(grep -E 'time.wall|split_deferred |verdict' "$work/v.txt" | tr -s ' ' | tr '\n' ';')"
+cmp --base 6.12 --new 7.3 --bench lazyfree_mthp --expect mthp.split_deferred > "$work/e.txt"; rc=$?
+[ $rc = 0 ] && grep -q '^expected invariant changes (--expect): lazyfree_mthp mthp.split_deferred' "$work/e.txt"
+ok $? "--expect mthp.split_deferred: shown as expected, exit 0 ($rc)"
 cmp --base 7.3 --new 6.12 --bench lazyfree_mthp --format csv > "$work/rev.csv"; rc=$?
 [ $rc = 1 ] && [ "$(verdict time.wall "$work/rev.csv")" = slower ]
 ok $? "7.3 -> 6.12: slower, exit 1 ($rc): $(row time.wall "$work/rev.csv")"
 head -n 1 "$work/rev.csv" | grep -q '^bench,base_run,new_run,metric,n_base,n_new,median_base,median_new,ratio,ci_lo,ci_hi,p,cv_base,cv_new,verdict$'
 ok $? "csv has its header"
-cmp --base 6.12 --new 7.3 --bench lazyfree_mthp --format json > "$work/v.json"
+cmp --base 6.12 --new 7.3 --bench lazyfree_mthp --expect mthp.split_deferred --format json > "$work/v.json"
 python3 - "$work/v.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -35,8 +39,8 @@ ok $? "json parses: time.wall faster, 5 samples a side, CI below 1, p < 0.05"
 
 # The race benchmark is timed by the host's clock (it needs its CPUs at once).
 cmp --base 6.12 --new 7.3 --bench ttu_sync_race --format csv > "$work/race.csv"
-[ "$(verdict time.wall "$work/race.csv")" = "not enough data" ] && [ "$(verdict race.folios "$work/race.csv")" = same ]
-ok $? "ttu_sync_race on tcg's host clock: time.wall not enough data from one boot a side, race.folios same"
+[ "$(verdict time.wall "$work/race.csv")" = "not enough data" ] && [ "$(verdict race.partial "$work/race.csv")" = "same rate" ]
+ok $? "ttu_sync_race on tcg's host clock: time.wall not enough data from one boot a side; race.partial judged as a rate: $(row race.partial "$work/race.csv" | cut -d, -f7-8,12,15)"
 cmp --base 6.12 --new 7.3 --bench ttu_sync_race > "$work/race.txt"
 grep -q 'compare --boots' "$work/race.txt"; ok $? "the text output says why and what to do"
 
