@@ -272,15 +272,22 @@ const char *not_comparable(sqlite3 *db, long long a, long long b)
 	return NULL;
 }
 
-/* Keeps the runs comparable with run a (all of them when forced); counts
- * the others in left_out. */
-static int comparable_runs(sqlite3 *db, long long a, int force, long long *runs, int n, int *left_out)
+/* Keeps the runs comparable with run a and built like run side (the
+ * newest of their own side): boots are pooled of one kernel build only.
+ * Forced, every run is kept.  The others are counted in left_out. */
+static int comparable_runs(sqlite3 *db, long long a, long long side, int force, long long *runs, int n,
+			   int *left_out)
 {
 	int kept = 0;
 
-	for (int i = 0; i < n; i++)
-		if (force || !not_comparable(db, a, runs[i]))
+	for (int i = 0; i < n; i++) {
+		char *x = run_field(db, side, "(SELECT build_id FROM kernels WHERE id = kernel_id)");
+		char *y = run_field(db, runs[i], "(SELECT build_id FROM kernels WHERE id = kernel_id)");
+
+		if (force || (!not_comparable(db, a, runs[i]) && x && y && !strcmp(x, y)))
 			runs[kept++] = runs[i];
+		free(x), free(y);
+	}
 	*left_out += n - kept;
 	return kept;
 }
@@ -421,15 +428,15 @@ int cmd_compare(int argc, char **argv)
 		if (why && !force)
 			die(EXIT_USAGE, "not comparable: %s; use --force to compare anyway", why);
 		if (by_boot && !numeric) {
-			na = comparable_runs(db, a, force, ra, variant_runs(db, base, bench, ra, 64), &left_out);
-			nb = comparable_runs(db, a, force, rb, variant_runs(db, new, bench, rb, 64), &left_out);
+			na = comparable_runs(db, a, a, force, ra, variant_runs(db, base, bench, ra, 64), &left_out);
+			nb = comparable_runs(db, a, b, force, rb, variant_runs(db, new, bench, rb, 64), &left_out);
 		}
 		if (!strcmp(opt_format, "text") && na) {
 			printf("\n%s: %d boots of %s -> %d boots of %s, each boot's median one sample%s%s\n", bench, na,
 			       base, nb, new, why ? "; FORCED: " : "", why ? why : "");
 			if (left_out)
-				printf("  (%d older runs left out: not comparable with run %lld, e.g. another "
-				       "accelerator or parameters)\n", left_out, a);
+				printf("  (%d older runs left out: not comparable with run %lld (another accelerator, "
+				       "emulator or parameters) or of another kernel build than the newest)\n", left_out, a);
 			printf("  %-30s %14s %14s %8s %-18s %-8s %s\n", "metric", "base", "new", "ratio", "95% CI",
 			       "p", "verdict");
 		} else if (!strcmp(opt_format, "text")) {

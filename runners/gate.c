@@ -74,7 +74,16 @@ int cmd_gate(int argc, char **argv)
 	patch = patch_resolve(patch_arg);
 	patched = calloc(1, sizeof(*patched));
 	*patched = *base;
-	patched->name = xasprintf("%s+%016llx", base->name, (unsigned long long)fnv1a(patch_arg, strlen(patch_arg), 0));
+	/* Keyed by the patch's content, not by how it was named. */
+	{
+		size_t len = 0;
+		char *text = read_file(patch, &len);
+
+		if (!text)
+			die(EXIT_USAGE, "patch '%s' cannot be read", patch);
+		patched->name = xasprintf("%s+%016llx", base->name, (unsigned long long)fnv1a(text, len, 0));
+		free(text);
+	}
 	patched->patches = calloc(base->npatches + 1, sizeof(char *));
 	memcpy(patched->patches, base->patches, base->npatches * sizeof(char *));
 	patched->patches[patched->npatches++] = patch;
