@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "reclaimbench.h"
 
@@ -13,6 +14,7 @@ static const struct subcommand {
 	const char *help;
 } subcommands[] = {
 	{ "run", cmd_run, "run benchmarks on the host (--host) or on built kernel variants" },
+	{ "build", cmd_build, "build kernel variants only (cached by build id)" },
 	{ "bisect", cmd_bisect, "find the commit that moved a metric (git bisect run; resumable)" },
 	{ "nightly", cmd_nightly, "run a tree's newest commit, keep history, bisect when a metric steps" },
 	{ "bisect-step", cmd_bisect_step, "one step of a bisection (run by git bisect)" },
@@ -35,8 +37,11 @@ static void usage(FILE *f)
 	fprintf(f, "\nexit codes: 0 ok, 1 negative verdict, 2 bad usage or input, 3 build/boot/run failure\n");
 }
 
+struct timespec process_start;
+
 int main(int argc, char **argv)
 {
+	clock_gettime(CLOCK_MONOTONIC, &process_start);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	/* A full disk or a file size limit is an error SQLite reports and
 	 * rolls back, not a signal that kills us mid-transaction. */

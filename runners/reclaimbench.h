@@ -192,6 +192,9 @@ int variant_session(const struct variant *v, const struct built *k, const char *
 
 /* Subcommands. */
 int cmd_run(int argc, char **argv);
+int cmd_build(int argc, char **argv);
+void cost_print(const char *what);	/* wall time and CPU-seconds so far */
+extern struct timespec process_start;	/* CLOCK_MONOTONIC when main() began */
 int cmd_list(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_compare(int argc, char **argv);

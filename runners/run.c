@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -237,9 +238,57 @@ static int run_variants(int argc, char **argv, const struct opt_list *names, cha
 	summary_print(db, sessions, n);
 	db_close(db);
 	printf("\nstored in %s; logs in %s/logs\n", opt_db, o->out);
+	cost_print("run");
 	if (interrupted)
 		return 130;
 	return bad ? EXIT_INFRA : EXIT_OK;
+}
+
+/* Wall time since the process started and the CPU time it and its
+ * children (builds, QEMU) used: how far a run is from the floor that
+ * its CPU-seconds set on this machine's cores. */
+void cost_print(const char *what)
+{
+	struct rusage self, kids;
+	struct timespec now;
+	double cpu, wall;
+
+	getrusage(RUSAGE_SELF, &self);
+	getrusage(RUSAGE_CHILDREN, &kids);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	cpu = self.ru_utime.tv_sec + self.ru_stime.tv_sec + kids.ru_utime.tv_sec + kids.ru_stime.tv_sec +
+	      (self.ru_utime.tv_usec + self.ru_stime.tv_usec + kids.ru_utime.tv_usec + kids.ru_stime.tv_usec) / 1e6;
+	wall = now.tv_sec - process_start.tv_sec + (now.tv_nsec - process_start.tv_nsec) / 1e9;
+	printf("%s: %.0f s wall, %.0f CPU-seconds (%.0f s on %ld cores at best)\n", what, wall, cpu,
+	       cpu / sysconf(_SC_NPROCESSORS_ONLN), sysconf(_SC_NPROCESSORS_ONLN));
+}
+
+/* reclaimbench build VARIANT...: only the builds (cached by build id). */
+int cmd_build(int argc, char **argv)
+{
+	static struct run_opts o;
+	const struct opt *const tables[] = { guest_opts, NULL };
+	int first = parse_args(tables, argc, argv,
+			       "usage: reclaimbench build [VARIANT...] [--variants FILE]\n\n"
+			       "Builds the variants (default: all in the spec file), or finds them in the cache,\n"
+			       "and prints each one's build id and kernel image.");
+	struct variant_set set;
+
+	guest_opts_get(&o);
+	variants_load(o.variants, &set);
+	for (int i = first; i < argc; i++)
+		if (!variant_find(&set, argv[i]))
+			die(EXIT_USAGE, "unknown variant '%s' in '%s'; see reclaimbench list variants", argv[i],
+			    o.variants);
+	for (int i = first < argc ? first : 0; i < (first < argc ? argc : set.n); i++) {
+		struct variant *v = first < argc ? variant_find(&set, argv[i]) : &set.v[i];
+		struct built k;
+
+		variant_build(v, &k);
+		printf("%-24s %s %s\n", v->name, k.build_id, k.bzimage);
+	}
+	cost_print("build");
+	return EXIT_OK;
 }
 
 /* Options of every command that boots variants. */
