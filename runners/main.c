@@ -37,8 +37,6 @@ static void usage(FILE *f)
 	fprintf(f, "\nexit codes: 0 ok, 1 negative verdict, 2 bad usage or input, 3 build/boot/run failure\n");
 }
 
-struct timespec process_start;
-
 int main(int argc, char **argv)
 {
 	clock_gettime(CLOCK_MONOTONIC, &process_start);

@@ -244,3 +244,4 @@ void parse_options(const struct opt *const *tables, int argc, char **argv, const
 		die(EXIT_USAGE, "unexpected '%s': %s takes options only; see --help", argv[first], argv[0]);
 }
 
+struct timespec process_start;
