@@ -68,6 +68,8 @@ struct bench_ctx {
 	unsigned long rep;
 	char mthp_dir[128];	/* hugepages-<size>kB folder, when uses_mthp */
 	void *priv;		/* the benchmark's own state */
+	const char *scope;	/* when set, "scope." prefixes every metric name, so
+				 * one repetition can hold several windows */
 	struct window win;
 };
 

@@ -121,23 +121,32 @@ void emit(struct bench_ctx *ctx, const char *kind, ...)
 	emit_line(ctx, payload);
 }
 
+static const char *scoped(const struct bench_ctx *ctx, const char *name, char *buf, size_t cap)
+{
+	if (!ctx->scope)
+		return name;
+	snprintf(buf, cap, "%s.%s", ctx->scope, name);
+	return buf;
+}
+
 void metric(struct bench_ctx *ctx, const char *name, double value, const char *unit)
 {
-	char rep[24], val[40];
+	char rep[24], val[40], full[128];
 
 	snprintf(rep, sizeof(rep), "%lu", ctx->rep);
 	snprintf(val, sizeof(val), "%.17g", value);
-	emit(ctx, "sample", "rep", rep, "metric", name, "value", val, "unit", unit, NULL);
+	emit(ctx, "sample", "rep", rep, "metric", scoped(ctx, name, full, sizeof(full)), "value", val,
+	     "unit", unit, NULL);
 }
 
 void metric_unsupported(struct bench_ctx *ctx, const char *name, const char *unit,
 			const char *why)
 {
-	char rep[24];
+	char rep[24], full[128];
 
 	snprintf(rep, sizeof(rep), "%lu", ctx->rep);
-	emit(ctx, "sample", "rep", rep, "metric", name, "value", "unsupported", "unit", unit,
-	     "note", why, NULL);
+	emit(ctx, "sample", "rep", rep, "metric", scoped(ctx, name, full, sizeof(full)), "value",
+	     "unsupported", "unit", unit, "note", why, NULL);
 }
 
 static int say(struct bench_ctx *ctx, const char *kind, int ret, const char *fmt, va_list ap)
