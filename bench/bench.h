@@ -18,6 +18,7 @@ struct params {
 	unsigned long race_iterations;
 	unsigned long race_region_kb;
 	unsigned long pt_region_mb;
+	unsigned long zap_race_rounds;
 };
 extern struct params params;
 extern const struct opt bench_params[];

@@ -17,19 +17,22 @@ struct params params = {
 	.race_iterations = 200,
 	.race_region_kb = 2048,
 	.pt_region_mb = 51200,
+	.zap_race_rounds = 20,
 };
 
 const struct opt bench_params[] = {
 	{ "reps", OPT_UINT, &params.reps, 1, 1000, "N", "repetitions of each benchmark" },
 	{ "region-mb", OPT_UINT, &params.region_mb, 2, 16384, "MB",
-	  "region reclaimed by lazyfree_mthp and pmd_redirty (multiple of 2)" },
-	{ "mthp-kb", OPT_UINT, &params.mthp_kb, 8, 1024, "KB", "mTHP size of lazyfree_mthp and ttu_sync_race" },
+	  "region of the timed mTHP and THP benchmarks (multiple of 2)" },
+	{ "mthp-kb", OPT_UINT, &params.mthp_kb, 8, 1024, "KB", "mTHP size of the mTHP benchmarks" },
 	{ "race-iterations", OPT_UINT, &params.race_iterations, 1, 100000, "N",
 	  "reclaim rounds per repetition of ttu_sync_race" },
 	{ "race-region-kb", OPT_UINT, &params.race_region_kb, 64, 1 << 20, "KB",
-	  "region reclaimed in each round of ttu_sync_race" },
+	  "region of each round of the race benchmarks" },
 	{ "pt-region-mb", OPT_UINT, &params.pt_region_mb, 2, 1 << 22, "MB",
 	  "region of pt_reclaim, one page touched per 2 MiB" },
+	{ "zap-race-rounds", OPT_UINT, &params.zap_race_rounds, 1, 100000, "N",
+	  "rounds of each GUP probe per repetition of zap_mthp" },
 	{ NULL }
 };
 
