@@ -6,7 +6,7 @@ CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-sign-compare -Wno-missing-field-initial
 B       := build
 
 BENCH_LIB  := bench/lib.c bench/procfs.c bench/perf.c bench/opts.c bench/record.c
-BENCH_SRC  := bench/lazyfree_mthp.c bench/pmd_redirty.c bench/ttu_sync_race.c bench/pt_reclaim.c bench/pmd_lazyfree.c bench/zap_mthp.c
+BENCH_SRC  := bench/lazyfree_mthp.c bench/pmd_redirty.c bench/ttu_sync_race.c bench/pt_reclaim.c bench/pmd_lazyfree.c bench/zap_mthp.c bench/collapse_race.c
 BENCH_HDR  := $(wildcard bench/*.h)
 
 RUNNER_SRC := $(filter-out runners/%-main.c,$(wildcard runners/*.c))
