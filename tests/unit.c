@@ -91,6 +91,48 @@ static void test_parsers(void)
 	check(parse_knob("", choice, sizeof(choice)) == -1, "empty knob refused");
 }
 
+/* bench/pmd_lazyfree.c: PMD-mapped anonymous THP of the mappings in a range. */
+long long smaps_anon_huge_kb(const char *text, unsigned long start, unsigned long end);
+
+static void test_smaps(void)
+{
+	char *smaps = fixture("smaps.txt");
+
+	check(smaps_anon_huge_kb(smaps, 0x7f0000200000, 0x7f0008200000) == 129024,
+	      "smaps AnonHugePages of the one mapping in the range, not its neighbours");
+	check(smaps_anon_huge_kb(smaps, 0x7f0000300000, 0x7f0008300000) == 131072,
+	      "smaps AnonHugePages summed over the mappings the range overlaps");
+	check(smaps_anon_huge_kb(smaps, 0x7f1000000000, 0x7f1000200000) == -1,
+	      "smaps range with no mapping is -1, not 0");
+	free(smaps);
+}
+
+/* A metric's scope prefixes its name, and only while it is set. */
+static void test_metric_scope(void)
+{
+	struct bench_ctx ctx = { .rep = 3 };
+	char buf[512];
+	int p[2];
+	ssize_t n;
+
+	if (pipe(p)) {
+		check(0, "pipe for metric records");
+		return;
+	}
+	ctx.out = p[1];
+	ctx.scope = "munmap";
+	metric(&ctx, "time.wall", 42, "ns");
+	ctx.scope = NULL;
+	metric(&ctx, "time.wall", 43, "ns");
+	close(p[1]);
+	n = read(p[0], buf, sizeof(buf) - 1);
+	close(p[0]);
+	buf[n > 0 ? n : 0] = '\0';
+	check(strstr(buf, "metric=munmap.time.wall") && strstr(buf, "value=42"),
+	      "scoped metric is named munmap.time.wall");
+	check(strstr(buf, "metric=time.wall value=43") != NULL, "unscoped metric keeps its name");
+}
+
 static void test_records(void)
 {
 	char payload[256] = "sample", line[512];
@@ -399,6 +441,8 @@ int main(void)
 		return 1;
 	}
 	test_parsers();
+	test_smaps();
+	test_metric_scope();
 	test_records();
 	test_opts();
 	test_variants();
