@@ -126,6 +126,8 @@ int pagemap_read(const void *p, size_t pages, uint64_t *entries);
 /* How many folio-sized pieces of [p, p+len) are backed by one naturally
  * aligned run of physical pages (needs root for the PFNs; -1 when unknown). */
 long whole_folios(const void *p, size_t len, size_t folio);
+/* Pages of [p, p+len) the pagemap shows present; -1 when unreadable. */
+long present_pages(const void *p, size_t len);
 void *map_aligned(size_t len, size_t align);
 void touch_pages(void *p, size_t len, char val);
 #endif

@@ -51,21 +51,6 @@ static long long mapping_anon_huge_kb(const void *p, size_t len)
 	return kb;
 }
 
-static size_t present_pages(const char *p, size_t len)
-{
-	size_t pages = len / 4096, present = 0;
-	uint64_t *pm = malloc(pages * sizeof(*pm));
-
-	if (!pm || pagemap_read(p, pages, pm)) {
-		free(pm);
-		return SIZE_MAX;
-	}
-	for (size_t i = 0; i < pages; i++)
-		present += pm[i] >> 63;
-	free(pm);
-	return present;
-}
-
 static int setup(struct bench_ctx *ctx)
 {
 	return thp_only_size(ctx, PMD_SIZE >> 10, "madvise");
@@ -111,7 +96,8 @@ static int clean_lazyfree_thps(struct bench_ctx *ctx, char *p, size_t len)
 
 static int run(struct bench_ctx *ctx)
 {
-	size_t len = params.region_mb << 20, left;
+	size_t len = params.region_mb << 20;
+	long left;
 	char *p = map_aligned(len, PMD_SIZE);
 	int ret, err = 0;
 
@@ -132,11 +118,13 @@ static int run(struct bench_ctx *ctx)
 	 * stay mapped, whether the kernel split the THPs or not. */
 	left = present_pages(p, len);
 	metric(ctx, "setup.thps", (double)(len / PMD_SIZE), "folios");
-	metric(ctx, "check.pages_left_mapped", (double)left, "pages");
-	if (left == SIZE_MAX)
+	if (left < 0) {
 		ret = bench_fail(ctx, "read of /proc/self/pagemap failed");
-	else if (left == len / 4096)
-		ret = bench_fail(ctx, "MADV_PAGEOUT discarded none of %zu lazyfree pages", left);
+		goto unmap;
+	}
+	metric(ctx, "check.pages_left_mapped", (double)left, "pages");
+	if ((size_t)left == len / 4096)
+		ret = bench_fail(ctx, "MADV_PAGEOUT discarded none of %ld lazyfree pages", left);
 unmap:
 	munmap(p, len);
 	return ret;

@@ -306,3 +306,19 @@ long whole_folios(const void *p, size_t len, size_t folio)
 	free(pm);
 	return whole;
 }
+
+long present_pages(const void *p, size_t len)
+{
+	size_t pages = len / 4096;
+	uint64_t *pm = malloc(pages * sizeof(*pm));
+	long present = 0;
+
+	if (!pm || pagemap_read(p, pages, pm)) {
+		free(pm);
+		return -1;
+	}
+	for (size_t i = 0; i < pages; i++)
+		present += pm[i] >> 63;
+	free(pm);
+	return present;
+}
