@@ -26,7 +26,7 @@ const struct opt bench_params[] = {
 	  "region of the timed mTHP and THP benchmarks (multiple of 2)" },
 	{ "mthp-kb", OPT_UINT, &params.mthp_kb, 8, 1024, "KB", "mTHP size of the mTHP benchmarks" },
 	{ "race-iterations", OPT_UINT, &params.race_iterations, 1, 100000, "N",
-	  "reclaim rounds per repetition of ttu_sync_race" },
+	  "rounds per repetition of the race benchmarks" },
 	{ "race-region-kb", OPT_UINT, &params.race_region_kb, 64, 1 << 20, "KB",
 	  "region of each round of the race benchmarks" },
 	{ "pt-region-mb", OPT_UINT, &params.pt_region_mb, 2, 1 << 22, "MB",
