@@ -108,6 +108,10 @@ int vmstat(const char *name, uint64_t *value);
 int mthp_stat(const struct bench_ctx *ctx, const char *name, uint64_t *value);
 long long status_kb(const char *name);	/* /proc/self/status, -1 if absent */
 long long meminfo_kb(const char *name);	/* /proc/meminfo, -1 if absent */
+/* Sum of an smaps field (such as AnonHugePages) over the mappings that
+ * overlap [start, end); -1 when none has it.  mapping_kb reads our own. */
+long long smaps_kb(const char *text, const char *field, unsigned long start, unsigned long end);
+long long mapping_kb(const void *p, size_t len, const char *field);
 
 /* Kernel knobs: the parent saves all THP knobs before a benchmark and
  * restores them after it, whatever became of the child. */

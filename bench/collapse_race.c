@@ -169,6 +169,7 @@ static int run(struct bench_ctx *ctx)
 	size_t len = region_len();
 	struct tally t = { 0 };
 	struct shared *sh;
+	long long pmd_kb;
 	int fd, st, ret = BENCH_OK;
 	pid_t pid;
 	char *p;
@@ -187,10 +188,17 @@ static int run(struct bench_ctx *ctx)
 	}
 	for (size_t i = 0; i < len / 4096; i++)
 		p[i * 4096] = byte_of(i);
-	/* The feature check: a first collapse, before A exists. */
-	if (madvise(p, len, MADV_COLLAPSE) && errno == EINVAL) {
-		ret = bench_skip(ctx, "madvise(MADV_COLLAPSE) of a memfd: EINVAL (kernel before 6.1 "
-				 "or without shmem THP)");
+	/* The feature check: a first collapse, before A exists, must leave
+	 * the range PMD-mapped here. */
+	if (madvise(p, len, MADV_COLLAPSE)) {
+		ret = bench_skip(ctx, "madvise(MADV_COLLAPSE) of a memfd with no other user: %s%s",
+				 strerror(errno), errno == EINVAL ? " (kernel before 6.1 or no shmem THP)" : "");
+		goto unmap;
+	}
+	pmd_kb = mapping_kb(p, len, "ShmemPmdMapped");
+	if (pmd_kb != (long long)(len >> 10)) {
+		ret = bench_skip(ctx, "after MADV_COLLAPSE smaps ShmemPmdMapped is %lld of %zu kB",
+				 pmd_kb, len >> 10);
 		goto unmap;
 	}
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);

@@ -6,8 +6,6 @@
  * THP whole, smaps shows the mapping PMD-mapped and pglazyfree shows every
  * page made lazyfree; after it the pagemap shows every page gone. */
 #include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -19,37 +17,6 @@ static const char *const counters[] = {
 	"thp_split_pmd", "thp_split_page", "thp_deferred_split_page", "pglazyfree",
 	"pglazyfreed", "pgsteal_anon", "pswpout", "thp_swpout", NULL
 };
-
-/* Sum of AnonHugePages (PMD-mapped anonymous THP) over the mappings of
- * smaps text that overlap [start, end); -1 when no such mapping has it. */
-long long smaps_anon_huge_kb(const char *text, unsigned long start, unsigned long end)
-{
-	long long sum = -1, kb;
-	int inside = 0;
-
-	for (const char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
-		unsigned long lo, hi;
-		int n = 0;
-
-		if (sscanf(l, "%lx-%lx %n", &lo, &hi, &n) == 2 && n)
-			inside = lo < end && hi > start;
-		else if (inside && sscanf(l, "AnonHugePages: %lld kB", &kb) == 1)
-			sum = (sum < 0 ? 0 : sum) + kb;
-	}
-	return sum;
-}
-
-static long long mapping_anon_huge_kb(const void *p, size_t len)
-{
-	size_t cap = 1 << 20;
-	char *buf = malloc(cap);
-	long long kb = -1;
-
-	if (buf && read_text("/proc/self/smaps", buf, cap) > 0)
-		kb = smaps_anon_huge_kb(buf, (unsigned long)p, (unsigned long)p + len);
-	free(buf);
-	return kb;
-}
 
 static int setup(struct bench_ctx *ctx)
 {
@@ -73,7 +40,7 @@ static int clean_lazyfree_thps(struct bench_ctx *ctx, char *p, size_t len)
 				  "CONFIG_PROC_PAGE_MONITOR needed)");
 	if ((size_t)whole != thps)
 		return bench_skip(ctx, "kernel gave %ld of %zu 2 MiB THPs at fault", whole, thps);
-	huge_kb = mapping_anon_huge_kb(p, len);
+	huge_kb = mapping_kb(p, len, "AnonHugePages");
 	if (huge_kb != (long long)(len >> 10))
 		return bench_skip(ctx, "smaps AnonHugePages of the mapping is %lld kB, not %zu kB: "
 				  "the THPs are not all PMD-mapped", huge_kb, len >> 10);
@@ -86,7 +53,7 @@ static int clean_lazyfree_thps(struct bench_ctx *ctx, char *p, size_t len)
 		return bench_skip(ctx, "MADV_FREE made %llu of %zu pages lazyfree",
 				  (unsigned long long)(f1 - f0), len / 4096);
 	/* MADV_FREE of a whole PMD-mapped THP must leave it PMD-mapped. */
-	huge_kb = mapping_anon_huge_kb(p, len);
+	huge_kb = mapping_kb(p, len, "AnonHugePages");
 	if (huge_kb != (long long)(len >> 10))
 		return bench_skip(ctx, "after MADV_FREE smaps AnonHugePages is %lld of %zu kB",
 				  huge_kb, len >> 10);

@@ -322,3 +322,38 @@ long present_pages(const void *p, size_t len)
 	free(pm);
 	return present;
 }
+
+long long smaps_kb(const char *text, const char *field, unsigned long start, unsigned long end)
+{
+	size_t n = strlen(field);
+	long long sum = -1;
+	int inside = 0;
+
+	for (const char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+		unsigned long lo, hi;
+		int used = 0;
+		char *stop;
+		long long kb;
+
+		if (sscanf(l, "%lx-%lx %n", &lo, &hi, &used) == 2 && used) {
+			inside = lo < end && hi > start;
+		} else if (inside && !strncmp(l, field, n) && l[n] == ':') {
+			kb = strtoll(l + n + 1, &stop, 10);
+			if (stop != l + n + 1)
+				sum = (sum < 0 ? 0 : sum) + kb;
+		}
+	}
+	return sum;
+}
+
+long long mapping_kb(const void *p, size_t len, const char *field)
+{
+	size_t cap = 1 << 20;
+	char *buf = malloc(cap);
+	long long kb = -1;
+
+	if (buf && read_text("/proc/self/smaps", buf, cap) > 0)
+		kb = smaps_kb(buf, field, (uintptr_t)p, (uintptr_t)p + len);
+	free(buf);
+	return kb;
+}

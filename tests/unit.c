@@ -91,19 +91,20 @@ static void test_parsers(void)
 	check(parse_knob("", choice, sizeof(choice)) == -1, "empty knob refused");
 }
 
-/* bench/pmd_lazyfree.c: PMD-mapped anonymous THP of the mappings in a range. */
-long long smaps_anon_huge_kb(const char *text, unsigned long start, unsigned long end);
-
 static void test_smaps(void)
 {
 	char *smaps = fixture("smaps.txt");
 
-	check(smaps_anon_huge_kb(smaps, 0x7f0000200000, 0x7f0008200000) == 129024,
+	check(smaps_kb(smaps, "AnonHugePages", 0x7f0000200000, 0x7f0008200000) == 129024,
 	      "smaps AnonHugePages of the one mapping in the range, not its neighbours");
-	check(smaps_anon_huge_kb(smaps, 0x7f0000300000, 0x7f0008300000) == 131072,
+	check(smaps_kb(smaps, "AnonHugePages", 0x7f0000300000, 0x7f0008300000) == 131072,
 	      "smaps AnonHugePages summed over the mappings the range overlaps");
-	check(smaps_anon_huge_kb(smaps, 0x7f1000000000, 0x7f1000200000) == -1,
+	check(smaps_kb(smaps, "AnonHugePages", 0x7f1000000000, 0x7f1000200000) == -1,
 	      "smaps range with no mapping is -1, not 0");
+	check(smaps_kb(smaps, "Anonymous", 0x7f0000200000, 0x7f0008400000) == 131072,
+	      "smaps field matched whole: Anonymous, not AnonHugePages");
+	check(smaps_kb(smaps, "ShmemPmdMapped", 0x7f0000000000, 0x7f0008400000) == -1,
+	      "smaps field no mapping has is -1");
 	free(smaps);
 }
 
