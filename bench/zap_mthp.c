@@ -272,13 +272,7 @@ unmap:
 
 static int setup(struct bench_ctx *ctx)
 {
-	int ret = thp_only_size(ctx, params.mthp_kb, "madvise");
-
-	if (ret)
-		return ret;
-	if ((params.race_region_kb << 10) % (params.mthp_kb << 10))
-		return bench_fail(ctx, "--race-region-kb is not a multiple of --mthp-kb");
-	return BENCH_OK;
+	return thp_only_size(ctx, params.mthp_kb, "madvise");	/* params_check: whole folios */
 }
 
 static int run(struct bench_ctx *ctx)
