@@ -191,8 +191,10 @@ static int run(struct bench_ctx *ctx)
 	/* The feature check: a first collapse, before A exists, must leave
 	 * the range PMD-mapped here. */
 	if (madvise(p, len, MADV_COLLAPSE)) {
+		int e = errno;
+
 		ret = bench_skip(ctx, "madvise(MADV_COLLAPSE) of a memfd with no other user: %s%s",
-				 strerror(errno), errno == EINVAL ? " (kernel before 6.1 or no shmem THP)" : "");
+				 strerror(e), e == EINVAL ? " (kernel before 6.1 or no shmem THP)" : "");
 		goto unmap;
 	}
 	pmd_kb = mapping_kb(p, len, "ShmemPmdMapped");
@@ -218,8 +220,14 @@ static int run(struct bench_ctx *ctx)
 		reclaimer(fd, len, sh);
 		_exit(0);
 	}
-	while (!sh->rounds && !sh->errors && waitpid(pid, &st, WNOHANG) == 0)
+	while (!sh->rounds && !sh->errors) {
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			ret = bench_fail(ctx, "the reclaiming process ended before its first round "
+					 "(status %#x)", st);
+			goto unmap_shared;
+		}
 		sched_yield();
+	}
 	window_begin(ctx);
 	for (unsigned long i = 0; i < params.race_iterations; i++)
 		collapse_round(fd, p, len, &t);
@@ -254,7 +262,7 @@ static int run(struct bench_ctx *ctx)
 				 "EINVAL %lu, other %lu)", params.race_iterations, t.eagain, t.enomem,
 				 t.einval, t.other);
 unmap_shared:
-	if (ret && pid > 0 && !sh->stop) {
+	if (ret && pid > 0 && !sh->stop && waitpid(pid, &st, WNOHANG) == 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 	}
