@@ -18,6 +18,7 @@ struct params {
 	unsigned long race_iterations;
 	unsigned long race_region_kb;
 	unsigned long pt_region_mb;
+	unsigned long zap_race_rounds;
 };
 extern struct params params;
 extern const struct opt bench_params[];
@@ -127,6 +128,8 @@ struct bench_ctx {
 	int counting;		/* a counting repetition: perf events on */
 	char mthp_dir[128];	/* hugepages-<size>kB folder, when uses_mthp */
 	void *priv;		/* the benchmark's own state */
+	const char *scope;	/* when set, "scope." prefixes every metric name, so
+				 * one repetition can hold several windows */
 	struct window win;
 };
 
@@ -183,9 +186,10 @@ int vmstat(const char *name, uint64_t *value);
 int mthp_stat(const struct bench_ctx *ctx, const char *name, uint64_t *value);
 long long status_kb(const char *name);	/* /proc/self/status, -1 if absent */
 long long meminfo_kb(const char *name);	/* /proc/meminfo, -1 if absent */
-/* A field of the mapping holding addr in /proc/self/smaps, in kB, -1 if absent. */
-int parse_smaps_kb(const char *text, uintptr_t addr, const char *name, long long *kb);
-long long smaps_kb(const void *addr, const char *name);
+/* Sum of an smaps field (such as AnonHugePages) over the mappings that
+ * overlap [start, end); -1 when none has it.  mapping_kb reads our own. */
+long long smaps_kb(const char *text, const char *field, unsigned long start, unsigned long end);
+long long mapping_kb(const void *p, size_t len, const char *field);
 
 /* Kernel knobs: the parent saves all THP knobs before a benchmark and
  * restores them after it, whatever became of the child. */
@@ -210,6 +214,8 @@ int kpageflags(uint64_t pfn, uint64_t *flags);
 /* How many folio-sized pieces of [p, p+len) are backed by one naturally
  * aligned run of physical pages (needs root for the PFNs; -1 when unknown). */
 long whole_folios(const void *p, size_t len, size_t folio);
+/* Pages of [p, p+len) the pagemap shows present; -1 when unreadable. */
+long present_pages(const void *p, size_t len);
 void *map_aligned(size_t len, size_t align);
 void touch_pages(void *p, size_t len, char val);
 #endif

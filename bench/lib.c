@@ -17,19 +17,22 @@ struct params params = {
 	.race_iterations = 200,
 	.race_region_kb = 2048,
 	.pt_region_mb = 51200,
+	.zap_race_rounds = 20,
 };
 
 const struct opt bench_params[] = {
 	{ "reps", OPT_UINT, &params.reps, 1, 1000, "N", "repetitions of each benchmark" },
 	{ "region-mb", OPT_UINT, &params.region_mb, 2, 16384, "MB",
-	  "region reclaimed by lazyfree_mthp and pmd_redirty (multiple of 2)" },
-	{ "mthp-kb", OPT_UINT, &params.mthp_kb, 8, 1024, "KB", "mTHP size of lazyfree_mthp and ttu_sync_race" },
+	  "region of the timed mTHP and THP benchmarks (multiple of 2)" },
+	{ "mthp-kb", OPT_UINT, &params.mthp_kb, 8, 1024, "KB", "mTHP size of the mTHP benchmarks" },
 	{ "race-iterations", OPT_UINT, &params.race_iterations, 1, 100000, "N",
-	  "reclaim rounds per repetition of ttu_sync_race" },
+	  "rounds per repetition of the race benchmarks" },
 	{ "race-region-kb", OPT_UINT, &params.race_region_kb, 64, 1 << 20, "KB",
-	  "region reclaimed in each round of ttu_sync_race" },
+	  "region of each round of the race benchmarks" },
 	{ "pt-region-mb", OPT_UINT, &params.pt_region_mb, 2, 1 << 22, "MB",
 	  "region of pt_reclaim, one page touched per 2 MiB" },
+	{ "zap-race-rounds", OPT_UINT, &params.zap_race_rounds, 1, 100000, "N",
+	  "rounds of each GUP probe per repetition of zap_mthp" },
 	{ NULL }
 };
 
@@ -159,24 +162,32 @@ void emit(struct bench_ctx *ctx, const char *kind, ...)
 
 /* A sample of a counting repetition says so (kind=counting); a timed
  * one carries no kind. */
+static const char *scoped(const struct bench_ctx *ctx, const char *name, char *buf, size_t cap)
+{
+	if (!ctx->scope)
+		return name;
+	snprintf(buf, cap, "%s.%s", ctx->scope, name);
+	return buf;
+}
+
 void metric(struct bench_ctx *ctx, const char *name, double value, const char *unit)
 {
-	char rep[24], val[40];
+	char rep[24], val[40], full[128];
 
 	snprintf(rep, sizeof(rep), "%lu", ctx->rep);
 	snprintf(val, sizeof(val), "%.17g", value);
-	emit(ctx, "sample", "rep", rep, "metric", name, "value", val, "unit", unit,
-	     ctx->counting ? "kind" : NULL, "counting", NULL);
+	emit(ctx, "sample", "rep", rep, "metric", scoped(ctx, name, full, sizeof(full)), "value", val,
+	     "unit", unit, ctx->counting ? "kind" : NULL, "counting", NULL);
 }
 
 void metric_unsupported(struct bench_ctx *ctx, const char *name, const char *unit,
 			const char *why)
 {
-	char rep[24];
+	char rep[24], full[128];
 
 	snprintf(rep, sizeof(rep), "%lu", ctx->rep);
-	emit(ctx, "sample", "rep", rep, "metric", name, "value", "unsupported", "unit", unit,
-	     "note", why, ctx->counting ? "kind" : NULL, "counting", NULL);
+	emit(ctx, "sample", "rep", rep, "metric", scoped(ctx, name, full, sizeof(full)), "value",
+	     "unsupported", "unit", unit, "note", why, ctx->counting ? "kind" : NULL, "counting", NULL);
 }
 
 static int say(struct bench_ctx *ctx, const char *kind, int ret, const char *fmt, va_list ap)

@@ -69,7 +69,7 @@ static int run(struct bench_ctx *ctx)
 	touch_pages(p, len, 2);	/* redirty every page */
 	/* The scenario, proven right before the window: every THP still
 	 * mapped by its PMD, none split during setup, every page lazyfree. */
-	huge_kb = smaps_kb(p, "AnonHugePages");
+	huge_kb = mapping_kb(p, len, "AnonHugePages");
 	vmstat("thp_split_pmd", &s1);
 	vmstat("pglazyfree", &f1);
 	if (huge_kb != (long long)(len >> 10) || s1 != s0) {

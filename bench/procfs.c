@@ -143,39 +143,6 @@ long long meminfo_kb(const char *name)
 	return file_kb("/proc/meminfo", name);
 }
 
-/* In smaps text, the field (e.g. "AnonHugePages") of the mapping that
- * holds addr, in kB.  A mapping is a header line "lo-hi perms ..." (hex,
- * lowercase) followed by "Field: value" lines, which start uppercase. */
-int parse_smaps_kb(const char *text, uintptr_t addr, const char *name, long long *kb)
-{
-	size_t n = strlen(name);
-	int inside = 0;
-
-	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
-		unsigned long lo, hi;
-
-		if (*p >= 'A' && *p <= 'Z') {
-			if (inside && !strncmp(p, name, n) && p[n] == ':')
-				return sscanf(p + n + 1, "%lld", kb) == 1 ? 0 : -1;
-		} else if (inside) {
-			return -1;	/* the next mapping: no such field */
-		} else if (sscanf(p, "%lx-%lx ", &lo, &hi) == 2) {
-			inside = addr >= lo && addr < hi;
-		}
-	}
-	return -1;
-}
-
-long long smaps_kb(const void *addr, const char *name)
-{
-	static char buf[1 << 20];
-	long long kb;
-
-	if (read_text("/proc/self/smaps", buf, sizeof(buf)) < 0 ||
-	    parse_smaps_kb(buf, (uintptr_t)addr, name, &kb))
-		return -1;
-	return kb;
-}
 
 /* ---- knobs ---- */
 
@@ -346,4 +313,55 @@ long whole_folios(const void *p, size_t len, size_t folio)
 	}
 	free(pm);
 	return whole;
+}
+
+long present_pages(const void *p, size_t len)
+{
+	size_t pages = len / 4096;
+	uint64_t *pm = malloc(pages * sizeof(*pm));
+	long present = 0;
+
+	if (!pm || pagemap_read(p, pages, pm)) {
+		free(pm);
+		return -1;
+	}
+	for (size_t i = 0; i < pages; i++)
+		present += pm[i] >> 63;
+	free(pm);
+	return present;
+}
+
+long long smaps_kb(const char *text, const char *field, unsigned long start, unsigned long end)
+{
+	size_t n = strlen(field);
+	long long sum = -1;
+	int inside = 0;
+
+	for (const char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+		unsigned long lo, hi;
+		int used = 0;
+		char *stop;
+		long long kb;
+
+		if (sscanf(l, "%lx-%lx %n", &lo, &hi, &used) == 2 && used) {
+			inside = lo < end && hi > start;
+		} else if (inside && !strncmp(l, field, n) && l[n] == ':') {
+			kb = strtoll(l + n + 1, &stop, 10);
+			if (stop != l + n + 1)
+				sum = (sum < 0 ? 0 : sum) + kb;
+		}
+	}
+	return sum;
+}
+
+long long mapping_kb(const void *p, size_t len, const char *field)
+{
+	size_t cap = 1 << 20;
+	char *buf = malloc(cap);
+	long long kb = -1;
+
+	if (buf && read_text("/proc/self/smaps", buf, cap) > 0)
+		kb = smaps_kb(buf, field, (uintptr_t)p, (uintptr_t)p + len);
+	free(buf);
+	return kb;
 }

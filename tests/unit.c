@@ -69,18 +69,6 @@ static int in_child(void (*fn)(void *), void *arg, char *err, size_t cap)
 
 static void test_parsers(void)
 {
-	{
-		const char *smaps = "7f0000000000-7f0008000000 rw-p 00000000 00:00 0 \nSize:  131072 kB\n"
-				    "AnonHugePages:  131072 kB\nVmFlags: rd wr mr mw me ac hg\n"
-				    "7f0008000000-7f0008200000 rw-p 00000000 00:00 0 \nSize: 2048 kB\nAnonHugePages: 0 kB\n";
-		long long kb = -2, kb2 = -2;
-
-		check(parse_smaps_kb(smaps, 0x7f0000100000, "AnonHugePages", &kb) == 0 && kb == 131072 &&
-		      parse_smaps_kb(smaps, 0x7f0008000000, "AnonHugePages", &kb2) == 0 && kb2 == 0 &&
-		      parse_smaps_kb(smaps, 0x7f0008000000, "Rss", &kb) == -1 &&
-		      parse_smaps_kb(smaps, 0x1000, "AnonHugePages", &kb) == -1,
-		      "smaps: AnonHugePages of the mapping holding an address, none for another field or address");
-	}
 	char *vm = fixture("vmstat.txt"), *status = fixture("status.txt"), choice[32];
 	uint64_t v = 0;
 	long long kb = 0;
@@ -101,6 +89,49 @@ static void test_parsers(void)
 	free(vm);
 	check(parse_knob("511\n", choice, sizeof(choice)) == 0 && !strcmp(choice, "511"), "plain knob value");
 	check(parse_knob("", choice, sizeof(choice)) == -1, "empty knob refused");
+}
+
+static void test_smaps(void)
+{
+	char *smaps = fixture("smaps.txt");
+
+	check(smaps_kb(smaps, "AnonHugePages", 0x7f0000200000, 0x7f0008200000) == 129024,
+	      "smaps AnonHugePages of the one mapping in the range, not its neighbours");
+	check(smaps_kb(smaps, "AnonHugePages", 0x7f0000300000, 0x7f0008300000) == 131072,
+	      "smaps AnonHugePages summed over the mappings the range overlaps");
+	check(smaps_kb(smaps, "AnonHugePages", 0x7f1000000000, 0x7f1000200000) == -1,
+	      "smaps range with no mapping is -1, not 0");
+	check(smaps_kb(smaps, "Anonymous", 0x7f0000200000, 0x7f0008400000) == 131072,
+	      "smaps field matched whole: Anonymous, not AnonHugePages");
+	check(smaps_kb(smaps, "ShmemPmdMapped", 0x7f0000000000, 0x7f0008400000) == -1,
+	      "smaps field no mapping has is -1");
+	free(smaps);
+}
+
+/* A metric's scope prefixes its name, and only while it is set. */
+static void test_metric_scope(void)
+{
+	struct bench_ctx ctx = { .rep = 3 };
+	char buf[512];
+	int p[2];
+	ssize_t n;
+
+	if (pipe(p)) {
+		check(0, "pipe for metric records");
+		return;
+	}
+	ctx.out = p[1];
+	ctx.scope = "munmap";
+	metric(&ctx, "time.wall", 42, "ns");
+	ctx.scope = NULL;
+	metric(&ctx, "time.wall", 43, "ns");
+	close(p[1]);
+	n = read(p[0], buf, sizeof(buf) - 1);
+	close(p[0]);
+	buf[n > 0 ? n : 0] = '\0';
+	check(strstr(buf, "metric=munmap.time.wall") && strstr(buf, "value=42"),
+	      "scoped metric is named munmap.time.wall");
+	check(strstr(buf, "metric=time.wall value=43") != NULL, "unscoped metric keeps its name");
 }
 
 static void test_records(void)
@@ -535,6 +566,8 @@ int main(void)
 		return 1;
 	}
 	test_parsers();
+	test_smaps();
+	test_metric_scope();
 	test_records();
 	test_opts();
 	test_variants();

@@ -1,4 +1,4 @@
-/* libFuzzer: /proc/vmstat, /proc/self/status and THP knob text. */
+/* libFuzzer: /proc/vmstat, /proc/self/status, smaps and THP knob text. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	parse_vmstat(text, "pglazyfreed", &v);
 	parse_status_kb(text, "VmPTE", &kb);
 	parse_knob(text, choice, sizeof(choice));
+	smaps_kb(text, "AnonHugePages", 0x1000, 0x200000);
 	free(text);
 	return 0;
 }

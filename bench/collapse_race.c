@@ -1,0 +1,286 @@
+/* collapse_race: MADV_COLLAPSE of a shmem (memfd) range against PT reclaim
+ * of the same range in another process.  Process A maps the file without
+ * THP and loops: read every page, MADV_DONTNEED the range (with PT reclaim
+ * its empty PTE table is freed).  Process B punches one page of each 2 MiB
+ * (which splits the huge folio), writes it back and MADV_COLLAPSEs the
+ * range: collapse_file() then retracts the page tables of every mapping,
+ * A's included, in retract_page_tables(), which must recheck the PMD under
+ * its lock because A may have freed that table meanwhile.
+ *
+ * Counted: collapses by result (errno), tables freed by A's MADV_DONTNEED
+ * and retracted under A and B (VmPTE drops), data that changed (it never
+ * may: every page keeps its byte), page-table memory A leaves behind.
+ * Kernel warnings are read from the console by the host. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
+
+#define PMD_SIZE (2UL << 20)
+
+static const char *const counters[] = {
+	"thp_collapse_alloc", "thp_collapse_alloc_failed", "thp_file_alloc", "thp_split_page",
+	"thp_split_page_failed", "thp_split_pmd", "nr_shmem_hugepages", "nr_page_table_pages",
+	NULL
+};
+
+/* What A tells B, in shared memory. */
+struct shared {
+	atomic_int stop;
+	atomic_ulong rounds, pt_freed, retracted, bad, errors;
+	long long pte_leak_kb;
+};
+
+static unsigned char byte_of(size_t page)
+{
+	return page % 251 + 1;
+}
+
+static size_t region_len(void)
+{
+	size_t len = (params.race_region_kb << 10) / PMD_SIZE * PMD_SIZE;
+
+	return len ? len : PMD_SIZE;
+}
+
+/* The last page of each 2 MiB is punched and rewritten by B: A may read 0. */
+static int punched(size_t page)
+{
+	return page % (PMD_SIZE / 4096) == PMD_SIZE / 4096 - 1;
+}
+
+/* The file mapped shared at a 2 MiB-aligned address, so it can be PMD-mapped. */
+static char *map_file_aligned(int fd, size_t len)
+{
+	char *r = mmap(NULL, len + PMD_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		       -1, 0);
+	char *a;
+
+	if (r == MAP_FAILED)
+		return NULL;
+	a = (char *)(((uintptr_t)r + PMD_SIZE - 1) & ~(uintptr_t)(PMD_SIZE - 1));
+	if (mmap(a, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED) {
+		munmap(r, len + PMD_SIZE);
+		return NULL;
+	}
+	if (a > r)
+		munmap(r, a - r);
+	munmap(a + len, r + PMD_SIZE - a);
+	return a;
+}
+
+/* Process A: read, DONTNEED, again, until told to stop. */
+static void reclaimer(int fd, size_t len, struct shared *sh)
+{
+	long long base = status_kb("VmPTE");
+	char *p = map_file_aligned(fd, len);
+
+	if (!p) {
+		sh->errors++;
+		return;
+	}
+	madvise(p, len, MADV_NOHUGEPAGE);	/* PTE-mapped only: a table to reclaim */
+	while (!sh->stop) {
+		long long t0, t1, t2;
+
+		for (size_t i = 0; i < len / 4096; i++) {
+			unsigned char c = ((volatile char *)p)[i * 4096];
+
+			sh->bad += c != byte_of(i) && !(punched(i) && !c);
+		}
+		t0 = status_kb("VmPTE");
+		sched_yield();
+		t1 = status_kb("VmPTE");
+		if (madvise(p, len, MADV_DONTNEED))
+			sh->errors++;
+		t2 = status_kb("VmPTE");
+		sh->retracted += t1 < t0;	/* nothing of A's freed it */
+		sh->pt_freed += t2 < t1;
+		sh->rounds++;
+	}
+	munmap(p, len);
+	sh->pte_leak_kb = base >= 0 ? status_kb("VmPTE") - base : 0;
+}
+
+struct tally {
+	unsigned long ok, eagain, enomem, einval, other, b_retracted, b_bad;
+	int other_errno;
+	uint64_t collapse_ns;
+};
+
+/* Process B, one round: punch, write back, collapse, check. */
+static void collapse_round(int fd, char *p, size_t len, struct tally *t)
+{
+	long long v0, v1;
+	uint64_t t0;
+
+	for (size_t off = PMD_SIZE - 4096; off < len; off += PMD_SIZE) {
+		fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, 4096);
+		p[off] = byte_of(off / 4096);
+	}
+	v0 = status_kb("VmPTE");
+	t0 = now_ns(CLOCK_MONOTONIC);
+	if (madvise(p, len, MADV_COLLAPSE) == 0)
+		t->ok++;
+	else if (errno == EAGAIN)
+		t->eagain++;
+	else if (errno == ENOMEM)
+		t->enomem++;
+	else if (errno == EINVAL)
+		t->einval++;
+	else
+		t->other++, t->other_errno = errno;
+	t->collapse_ns += now_ns(CLOCK_MONOTONIC) - t0;
+	v1 = status_kb("VmPTE");
+	t->b_retracted += v1 < v0;
+	for (size_t i = 0; i < len / 4096; i++)
+		t->b_bad += (unsigned char)p[i * 4096] != byte_of(i);
+}
+
+static int setup(struct bench_ctx *ctx)
+{
+	char buf[256];
+
+	if (read_text(THP_DIR "/shmem_enabled", buf, sizeof(buf)) <= 0)
+		return bench_skip(ctx, "no %s/shmem_enabled: kernel without shmem THP "
+				  "(CONFIG_SHMEM and CONFIG_TRANSPARENT_HUGEPAGE)", THP_DIR);
+	if (strstr(buf, "[deny]"))
+		return bench_skip(ctx, "%s/shmem_enabled is deny: no shmem THP at all", THP_DIR);
+	if (status_kb("VmPTE") < 0)
+		return bench_skip(ctx, "no VmPTE in /proc/self/status");
+	return BENCH_OK;
+}
+
+static int run(struct bench_ctx *ctx)
+{
+	size_t len = region_len();
+	struct tally t = { 0 };
+	struct shared *sh;
+	long long pmd_kb;
+	int fd, st, ret = BENCH_OK;
+	pid_t pid;
+	char *p;
+
+	fd = memfd_create("collapse_race", MFD_CLOEXEC);
+	if (fd < 0)
+		return bench_skip(ctx, "memfd_create: %s (CONFIG_MEMFD_CREATE)", strerror(errno));
+	if (ftruncate(fd, len)) {
+		ret = bench_fail(ctx, "ftruncate of the memfd to %zu bytes: %s", len, strerror(errno));
+		goto close_fd;
+	}
+	p = map_file_aligned(fd, len);
+	if (!p) {
+		ret = bench_fail(ctx, "mmap of the memfd: %s", strerror(errno));
+		goto close_fd;
+	}
+	for (size_t i = 0; i < len / 4096; i++)
+		p[i * 4096] = byte_of(i);
+	/* The feature check: a first collapse, before A exists, must leave
+	 * the range PMD-mapped here. */
+	if (madvise(p, len, MADV_COLLAPSE)) {
+		int e = errno;
+
+		ret = bench_skip(ctx, "madvise(MADV_COLLAPSE) of a memfd with no other user: %s%s",
+				 strerror(e), e == EINVAL ? " (kernel before 6.1 or no shmem THP)" : "");
+		goto unmap;
+	}
+	pmd_kb = mapping_kb(p, len, "ShmemPmdMapped");
+	if (pmd_kb != (long long)(len >> 10)) {
+		ret = bench_skip(ctx, "after MADV_COLLAPSE smaps ShmemPmdMapped is %lld of %zu kB",
+				 pmd_kb, len >> 10);
+		goto unmap;
+	}
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sh == MAP_FAILED) {
+		ret = bench_fail(ctx, "mmap of shared counters: %s", strerror(errno));
+		goto unmap;
+	}
+	memset(sh, 0, sizeof(*sh));
+	pid = fork();
+	if (pid < 0) {
+		ret = bench_fail(ctx, "fork: %s", strerror(errno));
+		goto unmap_shared;
+	}
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		munmap(p, len);	/* A's only mapping of the file is its own */
+		reclaimer(fd, len, sh);
+		_exit(0);
+	}
+	while (!sh->rounds && !sh->errors) {
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			ret = bench_fail(ctx, "the reclaiming process ended before its first round "
+					 "(status %#x)", st);
+			goto unmap_shared;
+		}
+		sched_yield();
+	}
+	window_begin(ctx);
+	for (unsigned long i = 0; i < params.race_iterations; i++)
+		collapse_round(fd, p, len, &t);
+	window_end(ctx);
+	sh->stop = 1;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+		ret = bench_fail(ctx, "the reclaiming process ended with status %#x", st);
+		goto unmap_shared;
+	}
+	metric(ctx, "collapse.attempts", (double)params.race_iterations, "count");
+	metric(ctx, "collapse.ok", (double)t.ok, "count");
+	metric(ctx, "collapse.eagain", (double)t.eagain, "count");
+	metric(ctx, "collapse.enomem", (double)t.enomem, "count");
+	metric(ctx, "collapse.einval", (double)t.einval, "count");
+	metric(ctx, "collapse.other", (double)t.other, "count");
+	if (t.other)
+		metric(ctx, "collapse.other_errno", (double)t.other_errno, "errno");
+	metric(ctx, "time.collapse_sum", (double)t.collapse_ns, "ns");
+	metric(ctx, "race.a_rounds", (double)sh->rounds, "count");
+	metric(ctx, "race.a_pt_freed", (double)sh->pt_freed, "count");
+	metric(ctx, "race.a_retracted", (double)sh->retracted, "count");
+	metric(ctx, "race.b_retracted", (double)t.b_retracted, "count");
+	metric(ctx, "check.data_errors", (double)(sh->bad + t.b_bad), "pages");
+	metric(ctx, "check.a_errors", (double)sh->errors, "count");
+	metric(ctx, "check.a_pte_leak_kb", (double)sh->pte_leak_kb, "kB");
+	if (sh->errors)
+		ret = bench_fail(ctx, "the reclaiming process could not map or MADV_DONTNEED the memfd");
+	else if (!t.ok)
+		ret = bench_fail(ctx, "no MADV_COLLAPSE of %lu succeeded (EAGAIN %lu, ENOMEM %lu, "
+				 "EINVAL %lu, other %lu)", params.race_iterations, t.eagain, t.enomem,
+				 t.einval, t.other);
+unmap_shared:
+	if (ret && pid > 0 && !sh->stop && waitpid(pid, &st, WNOHANG) == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	munmap(sh, sizeof(*sh));
+unmap:
+	munmap(p, len);
+close_fd:
+	close(fd);
+	return ret;
+}
+
+const struct bench_info bench_collapse_race = {
+	.name = "collapse_race",
+	.version = 1,
+	.params = "race-iterations,race-region-kb",
+	.help = "MADV_COLLAPSE a memfd range while another process MADV_DONTNEEDs it (PT reclaim)",
+	.vmstat = counters,
+	.parallel = 1,
+	.setup = setup,
+	.run = run,
+};

@@ -1,0 +1,325 @@
+/* zap_mthp: zap of a region of anonymous mTHPs.  Each repetition times
+ * munmap of one freshly faulted region and MADV_DONTNEED of another, each
+ * in its own window (metrics "munmap.*" and "dontneed.*"); with batched zap
+ * a large folio's PTEs are cleared, its mapcount dropped and its pages
+ * freed in batches instead of one PTE at a time.
+ *
+ * Then, untimed, two probes of the seed's concern that a batched zap can
+ * briefly leave a folio's mapcount above its refcount, so that a check
+ * "refcount == mapcount: no other references" misses a GUP reference:
+ * - readv: a thread reads the region with process_vm_readv (GUP) while it
+ *   is zapped; every page read must hold what was written or zeros.
+ * - pin: one page of each folio is spliced into a pipe (a GUP reference),
+ *   the process forks, the child munmaps the shared folios while the
+ *   parent writes those pages.  The write must copy (the pipe holds a
+ *   reference), so the pipe must still read the old bytes; a reused page
+ *   shows up as the new bytes in the pipe. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+static const char *const counters[] = {
+	"pgfree", "thp_deferred_split_page", "nr_tlb_remote_flush", "nr_tlb_local_flush_all",
+	"nr_tlb_local_flush_one", NULL
+};
+
+enum zap { ZAP_MUNMAP, ZAP_DONTNEED };
+
+/* Fault in len bytes of params.mthp_kb folios holding val; checks that
+ * the kernel gave every folio at that size. */
+static int fault_region(struct bench_ctx *ctx, size_t len, char val, char **out)
+{
+	size_t folio = params.mthp_kb << 10, want = len / folio;
+	char *p = map_aligned(len, folio);
+	uint64_t a0, a1;
+	long whole;
+
+	if (!p)
+		return bench_fail(ctx, "mmap of %zu bytes: %s", len, strerror(errno));
+	if (mthp_stat(ctx, "anon_fault_alloc", &a0)) {
+		munmap(p, len);
+		return bench_skip(ctx, "no %s/stats/anon_fault_alloc", ctx->mthp_dir);
+	}
+	madvise(p, len, MADV_HUGEPAGE);	/* the size is enabled for madvise only */
+	touch_pages(p, len, val);
+	mthp_stat(ctx, "anon_fault_alloc", &a1);
+	whole = whole_folios(p, len, folio);
+	if (whole >= 0 ? (size_t)whole != want : a1 - a0 < want) {
+		munmap(p, len);
+		return bench_skip(ctx, "kernel gave %ld of %zu %lu kB folios at fault (%llu allocated)",
+				  whole, want, params.mthp_kb, (unsigned long long)(a1 - a0));
+	}
+	*out = p;
+	return BENCH_OK;
+}
+
+/* One timed zap of a fresh region, its metrics under the zap's name; then
+ * the proof that it freed the region. */
+static int zap_timed(struct bench_ctx *ctx, enum zap how)
+{
+	size_t len = params.region_mb << 20;
+	long long rss0, freed;
+	long left = 0;
+	int ret, err = 0;
+	char *p;
+
+	ret = fault_region(ctx, len, 1, &p);
+	if (ret)
+		return ret;
+	rss0 = status_kb("RssAnon");
+	ctx->scope = how == ZAP_MUNMAP ? "munmap" : "dontneed";
+	window_begin(ctx);
+	if (how == ZAP_MUNMAP ? munmap(p, len) : madvise(p, len, MADV_DONTNEED))
+		err = errno;
+	window_end(ctx);
+	freed = rss0 - status_kb("RssAnon");
+	if (how == ZAP_DONTNEED)
+		left = present_pages(p, len);
+	if (!err) {
+		metric(ctx, "check.rss_freed_kb", (double)freed, "kB");
+		if (how == ZAP_DONTNEED && left >= 0)
+			metric(ctx, "check.pages_left_mapped", (double)left, "pages");
+		else if (how == ZAP_DONTNEED)
+			metric_unsupported(ctx, "check.pages_left_mapped", "pages",
+					   "no /proc/self/pagemap (CONFIG_PROC_PAGE_MONITOR)");
+	}
+	ctx->scope = NULL;
+	if (how == ZAP_DONTNEED || err)
+		munmap(p, len);
+	if (err)
+		return bench_fail(ctx, "%s of the region: %s",
+				  how == ZAP_MUNMAP ? "munmap" : "madvise(MADV_DONTNEED)", strerror(err));
+	/* RssAnon is read from per-CPU counters: allow 1 MiB of slack. */
+	if (rss0 >= 0 && freed + 1024 < (long long)(len >> 10))
+		return bench_fail(ctx, "%s freed %lld of %zu kB of RssAnon",
+				  how == ZAP_MUNMAP ? "munmap" : "MADV_DONTNEED", freed, len >> 10);
+	if (left > 0)
+		return bench_fail(ctx, "MADV_DONTNEED left %ld pages mapped", left);
+	return BENCH_OK;
+}
+
+/* ---- readv probe ---- */
+
+static struct reader {
+	char *base;
+	size_t len;
+	unsigned char val;
+	atomic_int stop;
+	atomic_ulong reads;
+	unsigned long bad, errors;
+} rd;
+
+static void *reader(void *arg)
+{
+	char *buf = arg;
+
+	while (!rd.stop) {
+		struct iovec local = { buf, rd.len }, remote = { rd.base, rd.len };
+		ssize_t n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+
+		if (n < 0 && errno != EFAULT && errno != ENOMEM)
+			rd.errors++;	/* EFAULT: the region is gone (munmap) */
+		for (ssize_t off = 0; n > 0 && off + 4096 <= n; off += 4096) {
+			unsigned char a = buf[off], z = buf[off + 4095];
+
+			/* byte 0 was written, the rest of a page never was */
+			rd.bad += (a != rd.val && a) || z;
+		}
+		rd.reads++;
+	}
+	return NULL;
+}
+
+static void wait_reads(unsigned long n)
+{
+	while (rd.reads < n)
+		sched_yield();
+}
+
+/* Zap a region while a thread reads it through GUP; returns -1 when
+ * process_vm_readv is missing. */
+static int readv_round(struct bench_ctx *ctx, unsigned long round, unsigned long *reads)
+{
+	size_t len = params.race_region_kb << 10;
+	enum zap how = round % 2 ? ZAP_MUNMAP : ZAP_DONTNEED;
+	char *p, *buf = malloc(len);
+	pthread_t t;
+	int ret;
+
+	if (!buf)
+		return bench_fail(ctx, "out of memory for the readv buffer");
+	ret = fault_region(ctx, len, (char)(round % 200 + 1), &p);
+	if (ret)
+		goto free_buf;
+	rd = (struct reader){ .base = p, .len = len, .val = round % 200 + 1 };
+	if (pthread_create(&t, NULL, reader, buf)) {
+		ret = bench_fail(ctx, "pthread_create failed");
+		goto unmap;
+	}
+	wait_reads(1);
+	if (how == ZAP_MUNMAP)
+		munmap(p, len);
+	else
+		madvise(p, len, MADV_DONTNEED);
+	wait_reads(rd.reads + 2);
+	rd.stop = 1;
+	pthread_join(t, NULL);
+	*reads += rd.reads;
+unmap:
+	if (how == ZAP_DONTNEED || ret)
+		munmap(p, len);
+free_buf:
+	free(buf);
+	return ret;
+}
+
+/* ---- pin probe ---- */
+
+struct pin_result {
+	unsigned long pages, lost, corrupt, write_lost;
+};
+
+static int pin_round(struct bench_ctx *ctx, unsigned long round, struct pin_result *r)
+{
+	size_t len = params.race_region_kb << 10, folio = params.mthp_kb << 10;
+	size_t nfolios = len / folio, n = 0, per = folio / 4096;
+	unsigned char old = round % 100 + 1, new = old + 100;
+	int fds[2], go[2], st, ret;
+	struct iovec *iov = NULL;
+	char page[4096], *p, c;
+	pid_t pid;
+
+	ret = fault_region(ctx, len, (char)old, &p);
+	if (ret)
+		return ret;
+	if (pipe2(fds, O_CLOEXEC)) {
+		ret = bench_fail(ctx, "pipe2: %s", strerror(errno));
+		goto unmap;
+	}
+	if (pipe2(go, O_CLOEXEC)) {
+		ret = bench_fail(ctx, "pipe2: %s", strerror(errno));
+		goto close_fds;
+	}
+	/* One buffer per spliced page: make room for one page per folio. */
+	fcntl(fds[1], F_SETPIPE_SZ, (int)(nfolios * 4096));
+	n = fcntl(fds[1], F_GETPIPE_SZ) / 4096;
+	n = n < nfolios ? n : nfolios;
+	iov = calloc(n, sizeof(*iov));
+	if (!iov) {
+		ret = bench_fail(ctx, "out of memory for %zu iovecs", n);
+		goto close_go;
+	}
+	for (size_t i = 0; i < n; i++)	/* a different page of each folio */
+		iov[i] = (struct iovec){ p + i * folio + (i % per) * 4096, 4096 };
+	for (size_t done = 0; done < n;) {
+		ssize_t got = vmsplice(fds[1], iov + done, n - done, 0);
+
+		if (got <= 0) {
+			ret = bench_fail(ctx, "vmsplice: %s", got ? strerror(errno) : "spliced nothing");
+			goto free_iov;
+		}
+		done += got / 4096;
+	}
+	pid = fork();
+	if (pid < 0) {
+		ret = bench_fail(ctx, "fork: %s", strerror(errno));
+		goto free_iov;
+	}
+	if (pid == 0) {	/* the zap of the shared folios */
+		_exit(write(go[1], "z", 1) != 1 || munmap(p, len));
+	}
+	if (read(go[0], &c, 1) != 1)
+		c = 0;
+	for (size_t i = 0; i < n; i++)	/* the write faults that must copy */
+		((volatile char *)iov[i].iov_base)[0] = (char)new;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) || c != 'z') {
+		ret = bench_fail(ctx, "the zapping child failed");
+		goto free_iov;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (read(fds[0], page, sizeof(page)) != sizeof(page)) {
+			ret = bench_fail(ctx, "read of a spliced page: %s", strerror(errno));
+			goto free_iov;
+		}
+		r->lost += (unsigned char)page[0] == new;
+		r->corrupt += (unsigned char)page[0] != new && (unsigned char)page[0] != old;
+		r->corrupt += page[4095] != 0;	/* only byte 0 of a page is written */
+		r->write_lost += ((unsigned char *)iov[i].iov_base)[0] != new;
+	}
+	r->pages += n;
+free_iov:
+	free(iov);
+close_go:
+	close(go[0]), close(go[1]);
+close_fds:
+	close(fds[0]), close(fds[1]);
+unmap:
+	munmap(p, len);
+	return ret;
+}
+
+static int setup(struct bench_ctx *ctx)
+{
+	return thp_only_size(ctx, params.mthp_kb, "madvise");	/* params_check: whole folios */
+}
+
+static int run(struct bench_ctx *ctx)
+{
+	struct pin_result pin = { 0 };
+	unsigned long reads = 0, bad = 0, errors = 0;
+	int ret, readv = 1;
+
+	ret = zap_timed(ctx, ZAP_MUNMAP);
+	if (!ret)
+		ret = zap_timed(ctx, ZAP_DONTNEED);
+	if (ret)
+		return ret;
+	ctx->scope = "race";
+	if (process_vm_readv(getpid(), NULL, 0, NULL, 0, 0) < 0 && errno == ENOSYS) {
+		readv = 0;
+		metric_unsupported(ctx, "readv_bad_pages", "pages",
+				   "no process_vm_readv (CONFIG_CROSS_MEMORY_ATTACH)");
+	}
+	for (unsigned long r = 0; readv && !ret && r < params.zap_race_rounds; r++) {
+		ret = readv_round(ctx, r, &reads);
+		bad += rd.bad, errors += rd.errors;
+	}
+	for (unsigned long r = 0; !ret && r < params.zap_race_rounds; r++)
+		ret = pin_round(ctx, r, &pin);
+	if (!ret && readv) {
+		metric(ctx, "readv_calls", (double)reads, "count");
+		metric(ctx, "readv_bad_pages", (double)bad, "pages");
+		metric(ctx, "readv_errors", (double)errors, "count");
+	}
+	if (!ret) {
+		metric(ctx, "pin_pages", (double)pin.pages, "pages");
+		metric(ctx, "pin_lost", (double)pin.lost, "pages");
+		metric(ctx, "pin_corrupt", (double)pin.corrupt, "pages");
+		metric(ctx, "pin_write_lost", (double)pin.write_lost, "pages");
+	}
+	ctx->scope = NULL;
+	return ret;
+}
+
+const struct bench_info bench_zap_mthp = {
+	.name = "zap_mthp",
+	.version = 1,
+	.params = "region-mb,mthp-kb,race-region-kb,zap-race-rounds",
+	.help = "time munmap and MADV_DONTNEED of an mTHP region; GUP during the zap",
+	.vmstat = counters,
+	.uses_mthp = 1,
+	.setup = setup,
+	.run = run,
+};
