@@ -12,6 +12,8 @@
  * may: every page keeps its byte), page-table memory A leaves behind.
  * Kernel warnings are read from the console by the host. */
 #include <errno.h>
+#include <math.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -274,9 +276,34 @@ close_fd:
 	return ret;
 }
 
+static const struct metric_decl metrics[] = {
+	{ "time.wall", METRIC_TIMING, 0, "collapse_loop", AGG_MEDIAN },
+	{ "collapse.ok", METRIC_INFO, 0, "collapsed", AGG_SUM },
+	{ "collapse.eagain", METRIC_INFO, 0, "eagain", AGG_SUM },
+	{ "race.a_pt_freed", METRIC_INFO, 0, "pt_freed", AGG_SUM },
+	{ "race.a_retracted", METRIC_INFO, 0, "retracted", AGG_SUM },
+	/* Every page keeps its byte, and no page table is left behind. */
+	{ "check.data_errors", METRIC_INVARIANT, 0, "data_errors", AGG_MAX },
+	{ "check.a_pte_leak_kb", METRIC_INVARIANT, 64, "pte_leak_kB", AGG_MAX },
+	{ NULL }
+};
+
+static void finding(const struct run_view *r, char *buf, size_t cap)
+{
+	double ok = r->get(r, "collapse.ok"), freed = r->get(r, "race.a_pt_freed");
+	double bad = r->get(r, "check.data_errors"), warn = r->get(r, "kernel.warnings");
+
+	if (!isnan(ok))
+		snprintf(buf, cap, "%.0f collapses raced %.0f page tables freed by PT reclaim: %s, %s", ok,
+			 isnan(freed) ? 0 : freed, bad > 0 ? "DATA CHANGED" : "no data changed",
+			 isnan(warn) ? "kernel warnings not read" : warn > 0 ? "KERNEL WARNINGS" : "no kernel warning");
+}
+
 const struct bench_info bench_collapse_race = {
 	.name = "collapse_race",
 	.version = 1,
+	.metrics = metrics,
+	.finding = finding,
 	.params = "race-iterations,race-region-kb",
 	.help = "MADV_COLLAPSE a memfd range while another process MADV_DONTNEEDs it (PT reclaim)",
 	.vmstat = counters,

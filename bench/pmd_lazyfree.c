@@ -6,6 +6,8 @@
  * THP whole, smaps shows the mapping PMD-mapped and pglazyfree shows every
  * page made lazyfree; after it the pagemap shows every page gone. */
 #include <errno.h>
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -97,9 +99,49 @@ unmap:
 	return ret;
 }
 
+static const struct metric_decl metrics[] = {
+	{ "time.wall", METRIC_TIMING, 0, "pageout", AGG_MEDIAN },
+	/* Discarded at PMD level, a clean lazyfree THP is never split. */
+	{ "vmstat.thp_split_pmd", METRIC_INVARIANT, 0, "thp_split_pmd", AGG_MEDIAN },
+	{ "vmstat.pglazyfreed", METRIC_EXACT, 0, "pglazyfreed", AGG_MEDIAN },
+	/* Clean lazyfree memory is discarded: none of it may stay mapped. */
+	{ "check.pages_left_mapped", METRIC_INVARIANT, 0, "left_mapped", AGG_MAX },
+	{ "setup.thps", METRIC_INFO },
+	{ NULL }
+};
+
+static void finding(const struct run_view *r, char *buf, size_t cap)
+{
+	double split = r->get(r, "vmstat.thp_split_pmd"), thps = r->get(r, "setup.thps");
+
+	if (!isnan(split))
+		snprintf(buf, cap, "clean lazyfree PMD-mapped THPs %s (thp_split_pmd +%.0f of %.0f THPs)",
+			 split > 0 ? "were SPLIT, then discarded" : "were discarded whole, at PMD level", split, thps);
+}
+
+static const char *judge(const struct claim_view *v, char *ev, size_t cap)
+{
+	struct verdict_view t;
+	double s0 = v->base->get(v->base, "vmstat.thp_split_pmd"), s1 = v->new->get(v->new, "vmstat.thp_split_pmd");
+
+	v->compare(v, "time.wall", &t);
+	snprintf(ev, cap, "%s splits %.0f THPs (stable change \"mm/rmap: don't discard lazyfree THPs at PMD level\"); "
+		 "%s splits %.0f; %.2f -> %.2f %s, %.2fx less (%s)", v->base->variant, s0, v->new->variant, s1, t.base,
+		 t.new, t.unit, t.base / t.new, t.verdict);
+	return s1 == 0 && s0 > 0 ? "reproduced" : "not reproduced";
+}
+
+static const struct bench_claim claims[] = {
+	{ "clean lazyfree PMD-mapped THPs discarded at PMD level, without a split", "7.3", "7.3-pmd-discard", judge },
+	{ NULL }
+};
+
 const struct bench_info bench_pmd_lazyfree = {
 	.name = "pmd_lazyfree",
 	.version = 1,
+	.metrics = metrics,
+	.finding = finding,
+	.claims = claims,
 	.params = "region-mb",
 	.help = "MADV_FREE clean PMD-mapped THPs, time MADV_PAGEOUT (discard, split or not)",
 	.vmstat = counters,

@@ -15,6 +15,8 @@
  *   reference), so the pipe must still read the old bytes; a reused page
  *   shows up as the new bytes in the pipe. */
 #include <errno.h>
+#include <math.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
@@ -313,9 +315,61 @@ static int run(struct bench_ctx *ctx)
 	return ret;
 }
 
+static const struct metric_decl metrics[] = {
+	{ "munmap.time.wall", METRIC_TIMING, 0, "munmap", AGG_MEDIAN },
+	{ "dontneed.time.wall", METRIC_TIMING, 0, "dontneed", AGG_MEDIAN },
+	/* Zapped one PTE at a time, each folio is left partly mapped after its
+	 * first PTE and queued for deferred split; batched, never. */
+	{ "munmap.mthp.split_deferred", METRIC_INVARIANT, 0, "split_deferred", AGG_MEDIAN },
+	{ "dontneed.mthp.split_deferred", METRIC_INVARIANT, 0, NULL, AGG_MEDIAN },
+	{ "munmap.perf.tlb_flush", METRIC_INFO, 0, "tlb_flush", AGG_MEDIAN },
+	{ "munmap.check.pages_left_mapped", METRIC_INVARIANT, 0, NULL, AGG_MAX },
+	{ "dontneed.check.pages_left_mapped", METRIC_INVARIANT, 0, NULL, AGG_MAX },
+	/* GUP during the zap: no page may read wrong or be lost. */
+	{ "race.readv_bad_pages", METRIC_INVARIANT, 0, "readv_bad", AGG_SUM },
+	{ "race.pin_lost", METRIC_INVARIANT, 0, "pin_lost", AGG_SUM },
+	{ "race.pin_corrupt", METRIC_INVARIANT, 0, "pin_corrupt", AGG_SUM },
+	{ "race.pin_write_lost", METRIC_INVARIANT, 0, NULL, AGG_SUM },
+	{ NULL }
+};
+
+static void finding(const struct run_view *r, char *buf, size_t cap)
+{
+	double split = r->get(r, "munmap.mthp.split_deferred");
+	double bad = r->get(r, "race.readv_bad_pages") + r->get(r, "race.pin_lost") + r->get(r, "race.pin_corrupt");
+
+	if (!isnan(split))
+		snprintf(buf, cap, "mTHP zapped %s (munmap split_deferred +%.0f); GUP during the zap: %s",
+			 split > 0 ? "PTE by PTE" : "in batches, whole folios", split,
+			 isnan(bad) ? "not measured" : bad > 0 ? "PAGES WRONG OR LOST" : "no page wrong or lost");
+}
+
+static const char *judge(const struct claim_view *v, char *ev, size_t cap)
+{
+	struct verdict_view t;
+	double s0 = v->base->get(v->base, "munmap.mthp.split_deferred");
+	double s1 = v->new->get(v->new, "munmap.mthp.split_deferred");
+
+	v->compare(v, "munmap.time.wall", &t);
+	snprintf(ev, cap, "munmap of the mTHP region: %s %.2f -> %s %.2f %s, %.2fx less (95%% CI of new/base "
+		 "[%.3f, %.3f], %s); split_deferred %.0f -> %.0f", v->base->variant, t.base, v->new->variant, t.new,
+		 t.unit, t.base / t.new, t.lo, t.hi, t.verdict, s0, s1);
+	return !strcmp(t.verdict, "faster") && s1 == 0 ? "reproduced" : "not reproduced";
+}
+
+static const struct bench_claim claims[] = {
+	{ "batched zap of anonymous mTHP PTEs: munmap faster, no folio left for deferred split", "7.3-no-zap-batch",
+	  "7.3", judge },
+	{ NULL }
+};
+
 const struct bench_info bench_zap_mthp = {
 	.name = "zap_mthp",
 	.version = 1,
+	.timing = "munmap.time.wall",
+	.metrics = metrics,
+	.finding = finding,
+	.claims = claims,
 	.params = "region-mb,mthp-kb,race-region-kb,zap-race-rounds",
 	.help = "time munmap and MADV_DONTNEED of an mTHP region; GUP during the zap",
 	.vmstat = counters,

@@ -114,7 +114,7 @@ static void bench_table(sqlite3 *db, const struct bench_info *b, char **sessions
 	for (m = b->metrics; m && m->name; m++)
 		if (m->column)
 			printf(" %16s", m->column);
-	putchar('\n');
+	printf(" %9s\n", "warnings");
 	sqlite3_prepare_v2(db, "SELECT r.id, CASE k.variant WHEN '' THEN k.release ELSE k.variant END, "
 			       "r.status, r.reason FROM runs r JOIN kernels k ON k.id = r.kernel_id "
 			       "WHERE r.session = ?1 AND r.bench = ?2", -1, &st, NULL);
@@ -141,7 +141,9 @@ static void bench_table(sqlite3 *db, const struct bench_info *b, char **sessions
 				printf(" %16s", cell);
 				free(unit);
 			}
-			putchar('\n');
+			/* Kernel warnings: an invariant of every benchmark. */
+			value_format(cell, sizeof(cell), run_metric(db, run, "kernel.warnings", AGG_MAX), "");
+			printf(" %9s\n", cell);
 			if (strcmp(status, "ok"))
 				printf("  - %s: %s: %s\n", variant, status, sqlite3_column_text(st, 3));
 			else if (b->finding && (b->finding(&h.view, finding, sizeof(finding)), finding[0]))
