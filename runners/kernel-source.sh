@@ -85,6 +85,10 @@ debian() {
 
 gittree() {
 	dir=${1%@*} ref=${1##*@}
+	# A ref as git names one; no leading '-' that git would take for an option.
+	case $ref in
+	''|-*|*[!A-Za-z0-9._/~^{}@-]*) fail 2 "ref '$ref' is not a git ref (letters, digits and ._/-~^{}@ only)" ;;
+	esac
 	git -C "$dir" rev-parse --git-dir >/dev/null 2>&1 || fail 2 "'$dir' is not a git repository; pass --tree DIR of a git tree"
 	sha=$(git -C "$dir" rev-parse -q --verify "$ref^{commit}") || fail 2 "ref '$ref' is not a commit in '$dir'"
 	dir=$(cd "$dir" && pwd)
