@@ -22,12 +22,12 @@ say() { echo "error: sandbox: $*" >&2; }
 add() { binds="$binds $(printf '%s' "$1" | sed "s/'/'\\\\''/g; s/^/'/; s/\$/'/")"; }
 # The folders above a bound path, made traversable (bwrap would make them 0700).
 parents() {
-	p=$(dirname "$1") list=
-	while [ "$p" != / ] && [ "$p" != . ]; do
-		case $p in /tmp|/usr|/etc|/dev|/proc) ;; *) list="$p $list" ;; esac
-		p=$(dirname "$p")
+	up=$(dirname "$1") ups=
+	while [ "$up" != / ] && [ "$up" != . ]; do
+		case $up in /tmp|/usr|/etc|/dev|/proc) ;; *) ups="$up $ups" ;; esac
+		up=$(dirname "$up")
 	done
-	for p in $list; do add --perms; add 0755; add --dir; add "$p"; done
+	for up in $ups; do add --perms; add 0755; add --dir; add "$up"; done
 }
 # Bind paths absolute, '..' resolved by their names (symlinks are bound as
 # what they point to, at their own name).
@@ -38,9 +38,11 @@ while getopts t:q:f:w:r:e:k o; do
 	t) limit_t=$OPTARG ;;
 	q) limit_q=$OPTARG ;;
 	w) [ -e "$OPTARG" ] || { say "'$OPTARG' does not exist"; exit 3; }
-	   p=$(abspath "$OPTARG"); parents "$p"; add --bind; add "$p"; add "$p"; rw="${rw:-} $p" ;;
+	   path=$(abspath "$OPTARG")
+	   case $path in *[[:space:]]*) say "a writable path with white space: '$path'"; exit 3 ;; esac
+	   parents "$path"; add --bind; add "$path"; add "$path"; rw="${rw:-} $path" ;;
 	r) [ -e "$OPTARG" ] || { say "'$OPTARG' does not exist"; exit 3; }
-	   p=$(abspath "$OPTARG"); parents "$p"; add --ro-bind; add "$p"; add "$p" ;;
+	   path=$(abspath "$OPTARG"); parents "$path"; add --ro-bind; add "$path"; add "$path" ;;
 	e) envs="$envs $(printf '%s' "$OPTARG" | sed "s/'/'\\\\''/g; s/^/'/; s/\$/'/")" ;;
 	k) kvm=1 ;;
 	*) say "usage: sandbox.sh [-t S] [-q MB] [-w PATH]... [-r PATH]... [-e N=V]... [-k] -- CMD..."; exit 3 ;;
@@ -52,6 +54,11 @@ command -v bwrap >/dev/null || { say "bwrap is missing; run 'make deps' (Debian 
 id -u "$user" >/dev/null 2>&1 || { say "no user '$user'; run 'make deps' to make it"; exit 3; }
 # The sandbox user owns what it may write (root still can, so other
 # runs stay unaffected); only what is not its own yet is changed.
+for d in ${rw:-}; do
+	case $d in /|/usr|/usr/*|/etc|/etc/*|/root|/home|/tmp|/var|/work|*' '*)
+		say "refusing to hand '$d' to the sandbox user"; exit 3 ;;
+	esac
+done
 for d in ${rw:-}; do
 	[ -z "$(find "$d" ! -user "$user" -print -quit)" ] || chown -R -P "$user:" "$d"
 done
