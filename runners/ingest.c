@@ -31,6 +31,14 @@ static char *clean(const char *v, size_t max)
 	return c;
 }
 
+/* Names (benchmarks, metrics, units) are printed unquoted in text, CSV
+ * and JSON: only these characters. */
+static int plain_name(const char *v)
+{
+	return *v && strlen(v) < 96 &&
+	       strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:/%+-") == strlen(v);
+}
+
 struct sample {
 	long rep;
 	char *metric, *unit, *note;
@@ -211,8 +219,9 @@ static void add_sample(struct run *r, const struct record *rec, long line)
 		}
 		return;
 	}
-	if (strlen(metric) >= sizeof(((struct cmp_row *)0)->metric) || strlen(unit) >= 16) {
-		snprintf(why, sizeof(why), "line %ld: metric or unit name too long", line);
+	if (!plain_name(metric) || strlen(metric) >= sizeof(((struct cmp_row *)0)->metric) || !plain_name(unit) ||
+	    strlen(unit) >= 16) {
+		snprintf(why, sizeof(why), "line %ld: metric or unit name too long or not a plain name", line);
 		incomplete(r, why);
 		return;
 	}
@@ -322,8 +331,10 @@ int ingest(sqlite3 *db, const char *stream, struct session_info *s, struct inges
 				problem(res, NULL, msg);
 				break;
 			}
-			cur = run_new(b ? b : "?", atoi(record_get(&rec, "version") ?: "0"),
+			cur = run_new(b && plain_name(b) ? b : "?", atoi(record_get(&rec, "version") ?: "0"),
 				      record_get(&rec, "params") ?: "");
+			if (b && !plain_name(b))
+				incomplete(cur, "the benchmark's name is not a plain name");
 			if (!(began = realloc(began, (nbegan + 1) * sizeof(*began))))
 				die(EXIT_INFRA, "out of memory");
 			began[nbegan++] = xstrdup(cur->bench);

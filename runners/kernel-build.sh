@@ -24,6 +24,7 @@ phase() { echo "phase: $*" >&2; }
 if [ "${1:-}" = --inside ]; then
 	# In the sandbox: make's output on stdout (the log), errors on stderr.
 	step=$2 src=$3 build=$4 fragment=$5
+	cd "$build"	# merge_config.sh makes its temporary files here
 	fail() { code=$1; shift; echo "error: $*" >&2; exit "$code"; }
 	cc="ccache gcc"
 	command -v ccache >/dev/null && ccache -s >/dev/null 2>&1 || cc=gcc	# e.g. no cache folder

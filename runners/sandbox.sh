@@ -69,7 +69,7 @@ set -- bwrap --unshare-net --unshare-pid --unshare-ipc --unshare-uts --unshare-c
 	--die-with-parent --new-session --hostname rb-sandbox \
 	--ro-bind /usr /usr --symlink usr/bin /bin --symlink usr/sbin /sbin --symlink usr/lib /lib \
 	--symlink usr/lib64 /lib64 --ro-bind /etc /etc --dev /dev --proc /proc \
-	--size 1073741824 --tmpfs /tmp "$@" \
+	--perms 1777 --size 1073741824 --tmpfs /tmp "$@" \
 	prlimit --nproc=512 --fsize=$((fsize * 1048576)) --core=0 -- \
 	setpriv --reuid="$user" --regid="$user" --init-groups --no-new-privs --inh-caps=-all --bounding-set=-all -- \
 	env -i PATH=/usr/bin:/bin HOME=/tmp TMPDIR=/tmp LANG=C.UTF-8
