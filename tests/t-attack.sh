@@ -144,7 +144,7 @@ runpid=$!
 qemu=
 for i in $(seq 3000); do
 	for p in /proc/[0-9]*; do
-		tr '\0' ' ' < "$p/cmdline" 2>/dev/null | grep -q "^qemu-system-x86_64 .*$work/fout" && qemu=$p && break
+		cat "$p/cmdline" 2>/dev/null | tr '\0' ' ' | grep -q "^qemu-system-x86_64 .*$work/fout" && qemu=$p && break
 	done
 	[ -n "$qemu" ] || ! kill -0 $runpid 2>/dev/null && break
 	sleep 0.2
@@ -191,6 +191,7 @@ ok $? "nothing written to /root or the source tree, no connection to the host's 
 [ "$(q "$gdb" "PRAGMA integrity_check")" = ok ] && [ "$(q "$gdb" "SELECT count(*) FROM runs")" = "$before" ] &&
 	! grep -q pwned "$gdb"
 ok $? "the results database intact (integrity ok, $before runs, nothing appended)"
+for i in $(seq 50); do [ -z "$(ps -u rb-sandbox -o pid= 2>/dev/null)" ] && break; sleep 0.2; done
 [ -z "$(ps -u rb-sandbox -o pid= 2>/dev/null)" ]
 ok $? "no process of the sandbox user left after the gate"
 kill $listener 2>/dev/null; wait $listener 2>/dev/null
