@@ -33,15 +33,17 @@ static const struct opt bisect_opts[] = {
  * or NULL when it fails or prints nothing.  An argv, never a shell. */
 static char *git_out(const char *dir, ...)
 {
-	char *argv[16] = { "git", "-C", (char *)dir }, buf[512] = "";
-	int n = 3, fds[2], st;
+	/* The tree's own config must not name a program for git to run. */
+	char *argv[20] = { "git", "-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null", "-C", (char *)dir },
+	     buf[512] = "";
+	int n = 7, fds[2], st;
 	size_t len = 0;
 	ssize_t r;
 	va_list ap;
 	pid_t pid;
 
 	va_start(ap, dir);
-	while (n < 15 && (argv[n] = va_arg(ap, char *)))
+	while (n < 19 && (argv[n] = va_arg(ap, char *)))
 		n++;
 	va_end(ap);
 	argv[n] = NULL;

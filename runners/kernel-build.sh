@@ -97,7 +97,7 @@ sandbox() {
 		-w "$build" -w "$ccdir" -r "$src" -r "$fragment" -r "$self" -e CCACHE_DIR="$ccdir" -- \
 		sh "$self" --inside "$1" "$src" "$build" "$fragment" >> "$log" 2> "$err" || rc=$?
 	cat "$err" >> "$log"
-	why=$(grep '^error: ' "$err" | sed 's/^error: //' | tr '\n' ';' | sed 's/;$//; s/;/; /g')
+	why=$(grep '^error: ' "$err" | sed 's/^error: //' | awk 'NR > 1 { printf "; " } { printf "%s", $0 }')
 	rm -f "$err"
 	[ "$rc" = 0 ] || fail "$([ "$rc" = 2 ] && echo 2 || echo 3)" "$1 in the sandbox failed (status $rc): ${why:-no reason given}"
 }

@@ -10,7 +10,7 @@
 # with no capabilities, no new privileges, a clean environment (plus -e),
 # at most 512 processes of that user and 2 GiB a file (-f MB: less).
 #   -t  time limit: the whole sandbox is killed after SECONDS
-#   -q  the -w folders may grow by at most MB together (checked every 5 s,
+#   -q  the -w folders may grow by at most MB together (checked every 15 s,
 #       and 1 GiB must stay free on their file system)
 #   -k  /dev/kvm inside
 # Exit: the command's status; 3 with an "error: sandbox: ..." line when the
@@ -93,7 +93,7 @@ pid=$!
 			kill -KILL "$pid" 2>/dev/null
 			break
 		fi
-		[ -n "$limit_q" ] && [ $((tick % 5)) = 0 ] || continue
+		[ -n "$limit_q" ] && [ $((tick % 15)) = 0 ] || continue
 		now=$(du -skx ${rw:-/dev/null} 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
 		free=$(df -Pk ${rw:-/} | awk 'NR > 1 && (m == "" || $4 < m) { m = $4 } END { print m + 0 }')
 		if [ $((now - base)) -gt $((limit_q * 1024)) ] || [ "$free" -lt 1048576 ]; then
