@@ -41,7 +41,7 @@ $(B)/unit: tests/unit.c $(filter-out runners/main.c,$(RUNNER_SRC)) $(RUNNER_HDR)
 # of outside input (tests/t-sanitize.sh runs them).
 RUNNER_LIB := $(filter-out runners/main.c,$(RUNNER_SRC)) $(B)/schema.c
 SAN        := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-FUZZERS    := record ingest variants procfs
+FUZZERS    := record ingest variants procfs report
 
 $(B)/unit-asan: tests/unit.c $(RUNNER_LIB) $(RUNNER_HDR) $(BENCH_LIB) $(BENCH_SRC) $(BENCH_HDR)
 	$(CC) $(CFLAGS) $(SAN) -DFIXTURES='"$(CURDIR)/tests"' -pthread -o $@ tests/unit.c \

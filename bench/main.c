@@ -283,7 +283,21 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);	/* a gone reader is an error to handle, not death */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);	/* the harness died: stop and restore */
-	lock_fd = open("/tmp/.reclaimbench-knobs.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	/* The knob lock sits in a folder only root can write, opened without
+	 * following links: a file in /tmp that any user made first could hang
+	 * us or point elsewhere.  Not root: no lock, and no knob is changed. */
+	{
+		struct stat ds;
+		int dfd;
+
+		mkdir("/run", 0755);	/* the guest's initramfs has none */
+		mkdir("/run/reclaimbench", 0700);
+		dfd = open("/run/reclaimbench", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (dfd >= 0 && fstat(dfd, &ds) == 0 && ds.st_uid == geteuid() && !(ds.st_mode & 022))
+			lock_fd = openat(dfd, "knobs.lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (dfd >= 0)
+			close(dfd);
+	}
 	mounted = tracefs_mount();
 	hello();
 	for (int i = 0; i < n && !interrupted; i++)

@@ -1,5 +1,7 @@
-# One counter, its median per variant as bars.  Variables: datafile
-# ("variant value" rows), outfile, plottitle, ylab, term.
+# One counter, its median per variant as bars.  Called as `gnuplot -c
+# bars.gp DATAFILE OUTFILE TITLE YLABEL TERM`: call arguments are strings,
+# never commands.  DATAFILE holds "\"label\" value" rows.
+datafile = ARG1; outfile = ARG2; plottitle = ARG3; ylab = ARG4; term = ARG5
 if (term eq "png") { set terminal pngcairo size 900,320 noenhanced font 'sans,10' } else { set terminal svg size 900,320 dynamic noenhanced font 'sans,11' background '#ffffff' }
 set output outfile
 set title plottitle

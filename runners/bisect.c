@@ -5,7 +5,9 @@
  * good or bad by which end's median it is nearer; a commit that does not
  * build or boot is skipped (125).  Steps are stored, so a bisection killed
  * in the middle resumes where it stopped. */
+#include <fcntl.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -27,17 +29,42 @@ static const struct opt bisect_opts[] = {
 	{ NULL }
 };
 
-static char *git_out(const char *dir, const char *args)
+/* The first line git prints for `git -C DIR ARGS...` (NULL-terminated),
+ * or NULL when it fails or prints nothing.  An argv, never a shell. */
+static char *git_out(const char *dir, ...)
 {
-	char *cmd = xasprintf("git -C '%s' %s 2>/dev/null", dir, args), buf[512] = "";
-	FILE *p = popen(cmd, "r");
+	/* The tree's own config must not name a program for git to run. */
+	char *argv[20] = { "git", "-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null", "-C", (char *)dir },
+	     buf[512] = "";
+	int n = 7, fds[2], st;
+	size_t len = 0;
+	ssize_t r;
+	va_list ap;
+	pid_t pid;
 
-	if (p) {
-		if (!fgets(buf, sizeof(buf), p))
-			buf[0] = '\0';
-		pclose(p);
+	va_start(ap, dir);
+	while (n < 19 && (argv[n] = va_arg(ap, char *)))
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	if (pipe(fds))
+		return NULL;
+	fflush(NULL);
+	if ((pid = fork()) == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(fds[1], 1), dup2(null, 2);
+		close(fds[0]), close(fds[1]);
+		execvp("git", argv);
+		_exit(127);
 	}
-	free(cmd);
+	close(fds[1]);
+	while (pid > 0 && (r = read(fds[0], buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += r;
+	close(fds[0]);
+	if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
+		return NULL;
+	buf[len] = '\0';
 	buf[strcspn(buf, "\n")] = '\0';
 	return buf[0] ? xstrdup(buf) : NULL;
 }
@@ -45,6 +72,38 @@ static char *git_out(const char *dir, const char *args)
 static int safe_path(const char *s)
 {
 	return !strpbrk(s, "'\n");
+}
+
+/* A ref as git names one (a name, a hash, HEAD~2, v1^{commit}, @{u}): no
+ * shell text, no leading '-' that git would read as an option. */
+static int sane_ref(const char *s)
+{
+	return *s && *s != '-' && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/-~^{}@") ==
+		strlen(s) && strlen(s) < 256;
+}
+
+/* A ref checked, then resolved to a commit id by `git rev-parse --verify`;
+ * exit 2 when it is not one. */
+static char *commit_of(const char *dir, const char *what, const char *ref)
+{
+	char *spec, *sha;
+
+	if (!sane_ref(ref))
+		die(EXIT_USAGE, "%s '%s' is not a git ref (letters, digits and ._/-~^{}@ only, not starting with '-')",
+		    what, ref);
+	spec = xasprintf("%s^{commit}", ref);
+	sha = git_out(dir, "rev-parse", "-q", "--verify", spec, NULL);
+	free(spec);
+	if (!sha || strlen(sha) != 40 || strspn(sha, "0123456789abcdef") != 40)
+		die(EXIT_USAGE, "%s '%s' is not a commit of the git tree '%s'", what, ref, dir);
+	return sha;
+}
+
+/* A metric name goes into the git bisect run command line: a plain name. */
+static void metric_check(const char *m)
+{
+	if (!*m || *m == '-' || strspn(m, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(m))
+		die(EXIT_USAGE, "metric '%s' is not a metric name (letters, digits and ._- only)", m);
 }
 
 struct bisect_ctx {
@@ -62,12 +121,14 @@ static void ctx_init(struct bisect_ctx *c)
 		die(EXIT_USAGE, "bisect needs --tree, --good, --bad, --bench and --metric");
 	if (!bench_find(bench))
 		die(EXIT_USAGE, "unknown benchmark '%s'; see reclaimbench list benches", bench);
+	metric_check(bmetric);
+	if (!sane_ref(good_ref) || !sane_ref(bad_ref))
+		die(EXIT_USAGE, "--good '%s' or --bad '%s' is not a git ref (letters, digits and ._/-~^{}@ only, "
+		    "not starting with '-')", good_ref, bad_ref);
 	if (!(c->tree = realpath(tree, NULL)) || !safe_path(c->tree))
 		die(EXIT_USAGE, "tree '%s' does not exist (or holds a quote)", tree);
-	if (!(c->good = git_out(c->tree, xasprintf("rev-parse -q --verify '%s^{commit}'", good_ref))) ||
-	    !(c->bad = git_out(c->tree, xasprintf("rev-parse -q --verify '%s^{commit}'", bad_ref))))
-		die(EXIT_USAGE, "--good '%s' or --bad '%s' is not a commit of the git tree '%s'", good_ref, bad_ref,
-		    c->tree);
+	c->good = commit_of(c->tree, "--good", good_ref);
+	c->bad = commit_of(c->tree, "--bad", bad_ref);
 	/* The git bisect state belongs to one database's bisection. */
 	k = xasprintf("%s %s %s %s %s %s", c->tree, c->good, c->bad, bench, bmetric,
 		      realpath(opt_db, NULL) ? realpath(opt_db, NULL) : opt_db);
@@ -148,7 +209,7 @@ static double measure(struct bisect_ctx *c, const char *commit, long long *run, 
 {
 	struct variant v = c->set.v[0];
 	struct built k;
-	char *session, *sql;
+	char *session;
 	const char *accel;
 	sqlite3 *db;
 	sqlite3_stmt *st;
@@ -179,8 +240,10 @@ static double measure(struct bisect_ctx *c, const char *commit, long long *run, 
 		return NAN;
 	}
 	db = db_open(opt_db);
-	sql = xasprintf("SELECT id FROM runs WHERE session = '%s' AND bench = '%s' AND status = 'ok'", session, bench);
-	sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	sqlite3_prepare_v2(db, "SELECT id FROM runs WHERE session = ?1 AND bench = ?2 AND status = 'ok'", -1, &st,
+			   NULL);
+	sqlite3_bind_text(st, 1, session, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, bench, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		*run = sqlite3_column_int64(st, 0);
 		m = run_metric(db, *run, bmetric, AGG_MEDIAN);
@@ -247,7 +310,7 @@ int cmd_bisect_step(int argc, char **argv)
 	fflush(NULL);
 	if ((pid = fork()) == 0) {
 		ctx_init(&c);
-		if (!(commit = git_out(c.repo, "rev-parse BISECT_HEAD")))
+		if (!(commit = git_out(c.repo, "rev-parse", "BISECT_HEAD", NULL)))
 			die(EXIT_INFRA, "no BISECT_HEAD in '%s'", c.repo);
 		db = db_open(opt_db);
 		c.id = bisection_row(db, &c);
@@ -275,9 +338,9 @@ static int bisect_run(int argc, char **argv)
 {
 	struct bisect_ctx c = { 0 };
 	double g, b;
-	char *cmd, *first_bad, *subject, *tail;
+	char *first_bad, *subject, *id, *argv_run[48];
 	sqlite3 *db;
-	int rc;
+	int rc, n = 0;
 
 	db = db_open(opt_db);	/* first: the key holds the database's real path */
 	ctx_init(&c);
@@ -294,46 +357,50 @@ static int bisect_run(int argc, char **argv)
 		die(EXIT_INFRA, "bisect: %s is %g at both ends; nothing to bisect", bmetric, g);
 	db_close(db);
 	if (access(c.repo, F_OK)) {
+		char *clone[] = { "git", "clone", "-q", "--bare", "--", c.tree, c.repo, NULL };
+
 		mkdirs(c.dir);
-		cmd = xasprintf("git clone -q --bare '%s' '%s'", c.tree, c.repo);
-		if (system(cmd))
+		if (run_cmd(clone, NULL))
 			die(EXIT_INFRA, "cannot clone '%s' into '%s'", c.tree, c.repo);
-		free(cmd);
 	}
-	if (!git_out(c.repo, "rev-parse -q --verify BISECT_HEAD")) {
-		cmd = xasprintf("git -C '%s' bisect start --no-checkout %s %s >/dev/null", c.repo, c.bad, c.good);
-		if (system(cmd))
-			die(EXIT_INFRA, "git bisect start failed in '%s'", c.repo);
-		free(cmd);
+	if (!git_out(c.repo, "rev-parse", "-q", "--verify", "BISECT_HEAD", NULL)) {
+		char *start[] = { "git", "-C", c.repo, "bisect", "start", "--no-checkout", c.bad, c.good, NULL };
+		char *log = xasprintf("%s/bisect-start.log", c.dir);
+
+		if (run_cmd(start, log))
+			die(EXIT_INFRA, "git bisect start failed in '%s'; see %s", c.repo, log);
+		free(log);
 	} else {
 		progress("bisect: resuming the bisection in %s", c.repo);
 	}
 	/* git bisect run calls us back for every commit it picks, in the
 	 * repository: every path absolute, every value our own or checked. */
 	mkdirs(c.o.out);
-	tail = xstrdup("");
-	for (const struct opt *o = bench_params; o->name; o++) {
-		char *t = xasprintf("%s --%s=%lu", tail, o->name, *(unsigned long *)o->value);
-		free(tail);
-		tail = t;
+	if (!safe_path(c.o.out) || !safe_path(c.o.variants) || !safe_path(opt_db))
+		die(EXIT_USAGE, "a path of the bisection holds a quote or a newline; rename it");
+	/* git quotes each argument of `bisect run` for its shell. */
+	{
+		char *fixed[] = { "git", "-C", c.repo, "bisect", "run", xasprintf("%s/reclaimbench", self_dir()),
+				  "bisect-step", "--tree", c.tree, "--good", c.good, "--bad", c.bad, "--bench",
+				  (char *)bench, "--metric", (char *)bmetric, "--db", realpath(opt_db, NULL), "--out",
+				  realpath(c.o.out, NULL), "--variants", realpath(c.o.variants, NULL), "--guest-mem-mb",
+				  xasprintf("%d", c.o.mem_mb), "--guest-cpus", xasprintf("%d", c.o.cpus), "--timeout",
+				  xasprintf("%d", c.o.timeout_s), NULL };
+
+		for (; fixed[n]; n++)
+			argv_run[n] = fixed[n];
+		for (const struct opt *o = bench_params; o->name && n < 46; o++)
+			argv_run[n++] = xasprintf("--%s=%lu", o->name, *(unsigned long *)o->value);
+		argv_run[n] = NULL;
 	}
-	if (!safe_path(bench) || !safe_path(bmetric) || !safe_path(c.o.out) || !safe_path(c.o.variants) ||
-	    !safe_path(opt_db))
-		die(EXIT_USAGE, "a path or name of the bisection holds a quote; rename it");
-	cmd = xasprintf("git -C '%s' bisect run '%s/reclaimbench' bisect-step --tree '%s' --good %s --bad %s "
-			"--bench '%s' --metric '%s'%s --db '%s' --out '%s' --variants '%s' --guest-mem-mb %d "
-			"--guest-cpus %d --timeout %d",
-			c.repo, self_dir(), c.tree, c.good, c.bad, bench, bmetric, tail, realpath(opt_db, NULL),
-			realpath(c.o.out, NULL), realpath(c.o.variants, NULL), c.o.mem_mb, c.o.cpus, c.o.timeout_s);
-	rc = system(cmd);
-	free(cmd);
-	first_bad = git_out(c.repo, "rev-parse -q --verify refs/bisect/bad");
+	rc = run_cmd(argv_run, NULL);
+	first_bad = git_out(c.repo, "rev-parse", "-q", "--verify", "refs/bisect/bad", NULL);
 	db = db_open(opt_db);
 	if (rc || !first_bad) {
 		db_exec(db, "UPDATE bisections SET status = 'failed', reason = 'git bisect run failed' WHERE status = 'running'");
 		die(EXIT_INFRA, "bisect: git bisect run did not finish (%d); run the same command to resume", rc);
 	}
-	subject = git_out(c.repo, xasprintf("log -1 --format=%%s %s", first_bad));
+	subject = git_out(c.repo, "log", "-1", "--format=%s", first_bad, NULL);
 	{
 		sqlite3_stmt *st;
 
@@ -345,8 +412,10 @@ static int bisect_run(int argc, char **argv)
 	}
 	printf("first bad commit: %s %s\n", first_bad, subject ? subject : "");
 	printf("evidence: %s of %s: good end %.12s = %g, bad end %.12s = %g\n", bmetric, bench, c.good, g, c.bad, b);
-	db_print(stdout, db, xasprintf("SELECT substr(commit_id, 1, 12) AS commit_id, decision, value, run_id, reason "
-				       "FROM bisect_steps WHERE bisection_id = %lld ORDER BY rowid", c.id), "text", NULL);
+	id = xasprintf("%lld", c.id);
+	db_print(stdout, db, "SELECT substr(commit_id, 1, 12) AS commit_id, decision, value, run_id, reason "
+			     "FROM bisect_steps WHERE bisection_id = ?1 ORDER BY rowid", "text", id);
+	free(id);
 	db_close(db);
 	return EXIT_OK;
 }
@@ -385,11 +454,13 @@ int cmd_nightly(int argc, char **argv)
 	const char *accel;
 	sqlite3 *db;
 
+	if (!sane_ref(ref))
+		die(EXIT_USAGE, "--ref '%s' is not a git ref (letters, digits and ._/-~^{}@ only, not starting with '-')",
+		    ref);
 	if (!tree || !(t = realpath(tree, NULL)) || !safe_path(t))
 		die(EXIT_USAGE, "nightly needs --tree DIR of a git tree");
 	tree = t;
-	if (!(sha = git_out(tree, xasprintf("rev-parse -q --verify '%s^{commit}'", ref))))
-		die(EXIT_USAGE, "ref '%s' is not a commit of '%s'", ref, tree);
+	sha = commit_of(tree, "--ref", ref);
 	bench_names_check(&nnames);
 	guest_opts_get(&o);
 	variants_load(o.variants, &set);
@@ -405,17 +476,19 @@ int cmd_nightly(int argc, char **argv)
 	db = db_open(opt_db);
 	for (int i = 0; i < nnames.n; i++) {
 		/* The newest earlier nightly of another commit of the same tree. */
-		char *sql = xasprintf("SELECT r.id, (SELECT r2.id FROM runs r2 JOIN kernels k2 ON k2.id = r2.kernel_id "
+		static const char sql[] = "SELECT r.id, (SELECT r2.id FROM runs r2 JOIN kernels k2 ON k2.id = r2.kernel_id "
 				      "WHERE k2.variant = 'nightly' AND r2.bench = r.bench AND r2.status = 'ok' AND r2.faults = '' AND "
 				      "k2.source != k.source AND r2.session != r.session ORDER BY r2.id DESC LIMIT 1), "
 				      "(SELECT k2.source FROM runs r2 JOIN kernels k2 ON k2.id = r2.kernel_id "
 				      "WHERE k2.variant = 'nightly' AND r2.bench = r.bench AND r2.status = 'ok' AND r2.faults = '' AND "
 				      "k2.source != k.source AND r2.session != r.session ORDER BY r2.id DESC LIMIT 1) "
-				      "FROM runs r JOIN kernels k ON k.id = r.kernel_id WHERE r.session = '%s' AND "
-				      "r.bench = '%s' AND r.status = 'ok'", session, nnames.v[i]);
+				      "FROM runs r JOIN kernels k ON k.id = r.kernel_id WHERE r.session = ?1 AND "
+				      "r.bench = ?2 AND r.status = 'ok'";
 		sqlite3_stmt *st;
 
 		sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+		sqlite3_bind_text(st, 1, session, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, nnames.v[i], -1, SQLITE_STATIC);
 		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 1) != SQLITE_NULL) {
 			long long now = sqlite3_column_int64(st, 0), before = sqlite3_column_int64(st, 1);
 			const char *src = (const char *)sqlite3_column_text(st, 2);
@@ -446,7 +519,6 @@ int cmd_nightly(int argc, char **argv)
 			sqlite3_finalize(ms);
 		}
 		sqlite3_finalize(st);
-		free(sql);
 		if (prev_sha)
 			break;
 	}

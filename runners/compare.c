@@ -238,10 +238,19 @@ long long newest_run(sqlite3 *db, const char *side, const char *bench)
 
 char *run_field(sqlite3 *db, long long run, const char *expr)
 {
-	char *sql = xasprintf("SELECT %s FROM runs WHERE id = %lld", expr, run), *v = NULL;
+	/* The SQL names only a column of this list, the run is bound. */
+	static const char *const known[] = { "bench", "accel", "coalesce(guest_mem_mb, 0)", "coalesce(guest_cpus, 0)",
+					     "bench_version", "params", NULL };
+	char *sql = NULL, *v = NULL;
 	sqlite3_stmt *st;
 
+	for (int i = 0; known[i] && !sql; i++)
+		if (!strcmp(expr, known[i]))
+			sql = xasprintf("SELECT %s FROM runs WHERE id = ?1", known[i]);
+	if (!sql)
+		die(EXIT_INFRA, "run_field: '%s' is not a known column of runs", expr);
 	sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	sqlite3_bind_int64(st, 1, run);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		v = xstrdup((const char *)sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);

@@ -2,11 +2,19 @@
 # Install what reclaimbench needs from Debian's packages, once: the
 # compilers and libraries it builds with, QEMU to boot guests, what a kernel
 # build needs, perf and gnuplot, chromium for the report's browser test,
-# clang and its runtime for the fuzzers.  Does nothing when all is there.
+# clang and its runtime for the fuzzers, bubblewrap for the sandbox of
+# builds and guests, and that sandbox's unprivileged user (rb-sandbox).
+# Does nothing when all is there.
 set -eu
 pkgs="build-essential git sqlite3 libsqlite3-dev libcurl4-openssl-dev qemu-system-x86
       linux-perf gnuplot-nox flex bison bc libelf-dev libssl-dev cpio ccache xz-utils
-      python3 chromium clang libclang-rt-14-dev"
+      python3 chromium clang libclang-rt-14-dev bubblewrap"
+# The sandbox's user: no home, no shell, no password; in group kvm (when
+# there is one) so QEMU may use /dev/kvm.
+if ! id -u rb-sandbox >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+	useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin rb-sandbox
+	! getent group kvm >/dev/null || usermod -a -G kvm rb-sandbox
+fi
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

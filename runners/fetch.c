@@ -24,19 +24,30 @@ static int transient(CURLcode rc, long status)
 static int http(const char *url, const char *out_path, const char *post, const char *token, char *err,
 		size_t errlen)
 {
-	char *tmp = out_path ? xasprintf("%s.part", out_path) : NULL;
+	/* Each process its own part file beside the target (mkstemp: new,
+	 * 0600, never through a link), renamed over it when whole. */
+	char *tmp = out_path ? xasprintf("%s.XXXXXX.part", out_path) : NULL;
 	CURLcode rc = CURLE_OK;
 	long status = 0;
+	int tmp_fd = -1;
+
+	if (tmp && (tmp_fd = mkstemps(tmp, 5)) < 0) {
+		snprintf(err, errlen, "cannot write '%s': %s", tmp, strerror(errno));
+		free(tmp);
+		return -1;
+	}
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	for (unsigned long attempt = 1; attempt <= retries; attempt++) {
 		CURL *c = curl_easy_init();
 		struct curl_slist *hdr = NULL;
-		FILE *f = tmp ? fopen(tmp, "wb") : fopen("/dev/null", "wb");
+		FILE *f = tmp ? fdopen(dup(tmp_fd), "wb") : fopen("/dev/null", "wb");
 		char *auth = NULL;
 
 		if (!c || !f)
 			die(EXIT_INFRA, "cannot start a request to '%s': %s", url, strerror(errno));
+		if (tmp && (ftruncate(tmp_fd, 0) || lseek(tmp_fd, 0, SEEK_SET)))
+			die(EXIT_INFRA, "cannot rewind '%s': %s", tmp, strerror(errno));
 		curl_easy_setopt(c, CURLOPT_URL, url);
 		curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
 		curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
@@ -75,11 +86,12 @@ static int http(const char *url, const char *out_path, const char *post, const c
 		else
 			snprintf(err, errlen, "'%s': HTTP %ld", url, status);
 		if (tmp)
-			unlink(tmp);
+			unlink(tmp), close(tmp_fd);
 		free(tmp);
 		return -1;
 	}
-	if (tmp && rename(tmp, out_path)) {
+	if (tmp && (close(tmp_fd) || rename(tmp, out_path))) {
+		unlink(tmp);
 		snprintf(err, errlen, "cannot write '%s': %s", out_path, strerror(errno));
 		free(tmp);
 		return -1;

@@ -1,10 +1,13 @@
 /* reclaimbench gate: a patch (file, URL or Message-ID, one patch or an
  * mbox series) on a base variant, both built, booted in turns, judged.
  * Exit 0 pass, 1 regression, 3 could not decide. */
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../bench/bench.h"
 #include "reclaimbench.h"
@@ -53,7 +56,7 @@ int cmd_gate(int argc, char **argv)
 	struct variant *base, *patched;
 	struct built kb, kp;
 	struct run_opts o = { 0 };
-	char **sa, **sp, *patch, *report_path, *text = NULL;
+	char **sa, **sp, *patch, *report_path = NULL, *text = NULL;
 	const char *accel;
 	int failed = 0, regress = 0, undecided = 0, broken = 0;
 	size_t len = 0;
@@ -159,14 +162,23 @@ int cmd_gate(int argc, char **argv)
 		undecided ? "UNDECIDED: not enough data or too noisy" : "PASS: no timing regression");
 	fclose(r);
 	fputs(text, stdout);
-	report_path = xasprintf("%s/gate-%ld.txt", o.out, (long)time(NULL));
+	/* A new file per gate (O_EXCL): two gates in one second never
+	 * overwrite each other's report, nor write through a link. */
 	if (mkdirs(o.out) == 0) {
-		FILE *f = fopen(report_path, "w");
-		if (f) {
-			fputs(text, f);
-			fclose(f);
-			printf("report: %s\n", report_path);
+		int fd = -1;
+
+		for (int k = 0; fd < 0 && k < 1000; k++) {
+			free(report_path);
+			report_path = k ? xasprintf("%s/gate-%ld-%d.txt", o.out, (long)time(NULL), k)
+					: xasprintf("%s/gate-%ld.txt", o.out, (long)time(NULL));
+			fd = open(report_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+			if (fd < 0 && errno != EEXIST)
+				break;
 		}
+		if (fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text) && !close(fd))
+			printf("report: %s\n", report_path);
+		else
+			error("cannot save the gate report '%s': %s", report_path, strerror(errno));
 	}
 	free(text);
 	if (failed || (undecided && !regress && !broken))

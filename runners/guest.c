@@ -16,6 +16,26 @@
 
 #include "reclaimbench.h"
 
+/* What a guest may write: past these its boot is stopped (the console is
+ * checked while it runs; every file QEMU writes has a hard limit above). */
+#define CONSOLE_MAX_MB 16
+#define RECORDS_MAX_MB 32
+#define QEMU_FILE_MAX_MB 64
+
+/* argv[] of runners/sandbox.sh with opts (NULL-ended) before "--": the
+ * command that follows runs in the project's sandbox. */
+static int sandbox_argv(char **argv, char *const opts[])
+{
+	int n = 0;
+
+	argv[n++] = "sh";
+	argv[n++] = xasprintf("%s/../runners/sandbox.sh", self_dir());
+	for (int i = 0; opts[i]; i++)
+		argv[n++] = opts[i];
+	argv[n++] = "--";
+	return n;
+}
+
 static int write_text_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");
@@ -51,13 +71,24 @@ static int make_initramfs(const struct built *k, struct boot *b, char *const pla
 	if (write_text_file(list, text))
 		return -1;
 	free(text);
+	/* gen_init_cpio was built from the kernel's (maybe patched) tree:
+	 * it runs sandboxed, seeing only what it packs. */
 	{
 		int fd = open(cpio, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), st;
-		pid_t pid = fd < 0 ? -1 : fork();
+		char *init_path = getenv("RECLAIMBENCH_INIT") ? getenv("RECLAIMBENCH_INIT")
+							      : xasprintf("%s/rb-init", self_dir());
+		char *opts[] = { "-t", "120", "-r", k->gen_init_cpio, "-r", list, "-r", planf, "-r", init_path,
+				 "-r", xasprintf("%s/rb-bench", self_dir()), NULL };
+		char *argv[32];
+		int n = sandbox_argv(argv, opts);
+		pid_t pid;
 
+		argv[n++] = k->gen_init_cpio, argv[n++] = list, argv[n] = NULL;
+		fflush(NULL);
+		pid = fd < 0 ? -1 : fork();
 		if (pid == 0) {
 			dup2(fd, 1);
-			execl(k->gen_init_cpio, "gen_init_cpio", list, (char *)NULL);
+			execvp(argv[0], argv);
 			_exit(127);
 		}
 		rc = pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st);
@@ -73,12 +104,18 @@ static int make_initramfs(const struct built *k, struct boot *b, char *const pla
 static char *first_line_with(const char *text, const char *needle)
 {
 	const char *p = text ? strstr(text, needle) : NULL;
+	char *line;
 
 	if (!p)
 		return NULL;
 	while (p > text && p[-1] != '\n')
 		p--;
-	return xasprintf("%.*s", (int)strcspn(p, "\r\n"), p);
+	/* Guest text: cut, control bytes as '?'. */
+	line = xasprintf("%.*s", (int)(strcspn(p, "\r\n") < 200 ? strcspn(p, "\r\n") : 200), p);
+	for (char *c = line; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	return line;
 }
 
 #define KVM_CPU "host,-arch-capabilities"
@@ -101,10 +138,9 @@ const char *guest_emulator(const char *accel)
 
 int guest_boot(const struct built *k, const char *cmdline, char *const plan[], struct boot *b)
 {
-	char *console = xasprintf("%s/console.log", b->logdir), *recs = xasprintf("%s/records.log", b->logdir);
+	char *console, *recs, *abs;
 	char *m = xasprintf("%d", b->mem_mb), *c = xasprintf("%d", b->cpus);
-	char *s1 = xasprintf("file:%s", console), *s2 = xasprintf("file:%s", recs);
-	char *argv[40];
+	char *s1, *s2, *argv[64], *limit = NULL, *qemu_log;
 	int n = 0, st, timed_out = 0;
 	struct timespec t0, t1;
 	pid_t pid;
@@ -112,11 +148,34 @@ int guest_boot(const struct built *k, const char *cmdline, char *const plan[], s
 
 	b->failure = NULL;
 	b->records = NULL;
+	/* Absolute: the sandbox binds each file at its own path. */
+	if (mkdirs(b->logdir) || !(abs = realpath(b->logdir, NULL)))
+		return error("cannot make the log folder '%s': %s", b->logdir, strerror(errno));
+	b->logdir = abs;
+	console = xasprintf("%s/console.log", b->logdir), recs = xasprintf("%s/records.log", b->logdir);
+	s1 = xasprintf("file:%s", console), s2 = xasprintf("file:%s", recs);
 	b->console_log = console;
-	mkdir(b->logdir, 0755);
 	if (make_initramfs(k, b, plan))
 		return -1;
+	/* QEMU runs the kernel we built, as the sandbox user with its own
+	 * seccomp filter, seeing only its kernel, initramfs and log files. */
+	unlink(console);
+	unlink(recs);
+	for (int i = 0; i < 2; i++) {
+		int fd = open(i ? recs : console, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+
+		if (fd < 0)
+			return error("cannot make '%s': %s", i ? recs : console, strerror(errno));
+		close(fd);
+	}
+	{
+		char *opts[] = { "-f", xasprintf("%d", QEMU_FILE_MAX_MB), "-r", k->bzimage, "-r", b->initramfs,
+				 "-w", console, "-w", recs, !strcmp(b->accel, "kvm") ? "-k" : NULL, NULL };
+
+		n = sandbox_argv(argv, opts);
+	}
 	argv[n++] = "qemu-system-x86_64";
+	argv[n++] = "-sandbox", argv[n++] = "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny";
 	argv[n++] = "-accel";
 	if (!strcmp(b->accel, "kvm")) {
 		argv[n++] = "kvm";
@@ -150,11 +209,11 @@ int guest_boot(const struct built *k, const char *cmdline, char *const plan[], s
 	argv[n++] = "-display", argv[n++] = "none", argv[n++] = "-nodefaults", argv[n++] = "-no-reboot";
 	argv[n++] = "-serial", argv[n++] = s1, argv[n++] = "-serial", argv[n++] = s2;
 	argv[n] = NULL;
-	unlink(console);
-	unlink(recs);
+	qemu_log = xasprintf("%s/qemu.log", b->logdir);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	fflush(NULL);
 	if ((pid = fork()) == 0) {
-		int fd = open(xasprintf("%s/qemu.log", b->logdir), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int fd = open(qemu_log, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0644);
 
 		dup2(fd, 1), dup2(fd, 2);
 		setpgid(0, 0);			/* a terminal's ^C goes to the harness, which stops us */
@@ -175,6 +234,19 @@ int guest_boot(const struct built *k, const char *cmdline, char *const plan[], s
 			timed_out = 1;
 			break;
 		}
+		{
+			struct stat cs, rs;
+
+			if (stat(console, &cs) == 0 && cs.st_size > (off_t)CONSOLE_MAX_MB << 20)
+				limit = xasprintf("the console log passed %d MiB", CONSOLE_MAX_MB);
+			else if (stat(recs, &rs) == 0 && rs.st_size > (off_t)RECORDS_MAX_MB << 20)
+				limit = xasprintf("the records passed %d MiB", RECORDS_MAX_MB);
+			if (limit) {
+				kill(pid, SIGKILL);
+				waitpid(pid, &st, 0);
+				break;
+			}
+		}
 		if (isatty(2) && !b->quiet)
 			fprintf(stderr, "\r\033[K[%s] booted under %s, running the plan (%lds)", b->label,
 				b->accel, (long)(t1.tv_sec - t0.tv_sec));
@@ -187,15 +259,17 @@ int guest_boot(const struct built *k, const char *cmdline, char *const plan[], s
 	if (!b->records)
 		b->records = xstrdup("");
 	text = read_file(console, NULL);
-	if ((line = first_line_with(text, "Kernel panic")))
+	if (limit)
+		b->failure = xasprintf("%s; the guest was stopped (console: %s)", limit, console);
+	else if ((line = first_line_with(text, "Kernel panic")))
 		b->failure = xasprintf("kernel panic: %s (console: %s)", line, console);
 	else if (timed_out)
 		b->failure = xasprintf("guest timed out after %d s, a hang (console: %s)", b->timeout_s, console);
 	else if ((line = first_line_with(text, "Out of memory: Killed process")))
 		b->failure = xasprintf("OOM kill in the guest: %s (console: %s)", line, console);
 	else if (!WIFEXITED(st) || WEXITSTATUS(st))
-		b->failure = xasprintf("qemu failed with status %d (log: %s/qemu.log)",
-				       WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), b->logdir);
+		b->failure = xasprintf("qemu failed with status %d (log: %s)",
+				       WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), qemu_log);
 	else if (!strstr(b->records, " end count="))
 		b->failure = xasprintf("the guest stopped before its end record (console: %s)", console);
 	free(text);

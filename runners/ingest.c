@@ -13,6 +13,33 @@
 #include "../bench/record.h"
 #include "reclaimbench.h"
 
+/* What one stream may hold: far above what rb-bench sends (1000 reps of
+ * a few dozen metrics), far below what would fill the disk or the CPU. */
+#define STREAM_MAX_RECORDS 2000000
+#define STREAM_MAX_RUNS 256
+#define RUN_MAX_SAMPLES 200000
+#define FIELD_MAX 256		/* bytes of a stored name, unit, note or parameter */
+
+/* A value from the guest as stored text: cut at FIELD_MAX bytes, control
+ * bytes (escape sequences for a terminal, newlines) as '?'. */
+static char *clean(const char *v, size_t max)
+{
+	char *c = xasprintf("%.*s", (int)max, v ? v : "");
+
+	for (char *p = c; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return c;
+}
+
+/* Names (benchmarks, metrics, units) are printed unquoted in text, CSV
+ * and JSON: only these characters. */
+static int plain_name(const char *v)
+{
+	return *v && strlen(v) < 96 &&
+	       strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:/%+-") == strlen(v);
+}
+
 struct sample {
 	long rep;
 	int counting;		/* from a counting repetition */
@@ -26,7 +53,28 @@ struct run {
 	char reason[512];
 	int version, nsamples, cap;
 	struct sample *samples;
+	int dropped;		/* samples beyond RUN_MAX_SAMPLES */
+	int *index, index_cap;	/* open addressing on (rep, metric): duplicates found in O(1) */
 };
+
+static uint64_t sample_hash(long rep, int counting, const char *metric)
+{
+	long key = rep * 2 + counting;
+
+	return fnv1a(metric, strlen(metric), fnv1a(&key, sizeof(key), 0));
+}
+
+/* The slot of (rep, kind, metric): its sample's index + 1, or 0 when free. */
+static int *sample_slot(struct run *r, long rep, int counting, const char *metric)
+{
+	size_t mask = r->index_cap - 1, i = sample_hash(rep, counting, metric) & mask;
+	const struct sample *x;
+
+	while (r->index[i] && ((x = &r->samples[r->index[i] - 1])->rep != rep || x->counting != counting ||
+			       strcmp(x->metric, metric)))
+		i = (i + 1) & mask;
+	return &r->index[i];
+}
 
 static void reason_add(struct run *r, const char *why)
 {
@@ -148,7 +196,7 @@ static void run_free(struct run *r)
 {
 	for (int i = 0; i < r->nsamples; i++)
 		free(r->samples[i].metric), free(r->samples[i].unit), free(r->samples[i].note);
-	free(r->samples);
+	free(r->samples), free(r->index);
 	free(r->bench), free(r->params), free(r->status);
 	free(r);
 }
@@ -159,8 +207,8 @@ static struct run *run_new(const char *bench, int version, const char *params)
 
 	if (!r)
 		die(EXIT_INFRA, "out of memory");
-	r->bench = xstrdup(bench);
-	r->params = xstrdup(params);
+	r->bench = clean(bench, 64);
+	r->params = clean(params, FIELD_MAX);
 	r->status = xstrdup("ok");
 	r->version = version;
 	return r;
@@ -252,7 +300,7 @@ static void add_sample(struct run *r, const struct record *rec, long line)
 		   *note = record_get(rec, "note"), *kind = record_get(rec, "kind");
 	int counting = kind && !strcmp(kind, "counting");
 	struct sample *x;
-	char why[128], *end;
+	char why[128], *end, *m;
 
 	if (!rep || !metric || !value || !unit) {
 		snprintf(why, sizeof(why), "line %ld: sample without rep, metric, value or unit", line);
@@ -264,23 +312,46 @@ static void add_sample(struct run *r, const struct record *rec, long line)
 		incomplete(r, why);
 		return;
 	}
-	for (int i = 0; i < r->nsamples; i++)
-		if (r->samples[i].rep == atol(rep) && r->samples[i].counting == counting &&
-		    !strcmp(r->samples[i].metric, metric)) {
-			snprintf(why, sizeof(why), "line %ld: sample %s of %s rep %s given twice", line,
-				 metric, counting ? "counting" : "timed", rep);
+	if (r->nsamples >= RUN_MAX_SAMPLES) {
+		if (!r->dropped++) {
+			snprintf(why, sizeof(why), "line %ld: more than %d samples in one run; the rest dropped", line,
+				 RUN_MAX_SAMPLES);
 			incomplete(r, why);
-			return;
 		}
+		return;
+	}
+	if (!plain_name(metric) || strlen(metric) >= sizeof(((struct cmp_row *)0)->metric) || !plain_name(unit) ||
+	    strlen(unit) >= 16) {
+		snprintf(why, sizeof(why), "line %ld: metric or unit name too long or not a plain name", line);
+		incomplete(r, why);
+		return;
+	}
+	if (r->nsamples * 2 >= r->index_cap) {
+		r->index_cap = r->index_cap ? r->index_cap * 2 : 256;
+		free(r->index);
+		if (!(r->index = calloc(r->index_cap, sizeof(*r->index))))
+			die(EXIT_INFRA, "out of memory");
+		for (int i = 0; i < r->nsamples; i++)
+			*sample_slot(r, r->samples[i].rep, r->samples[i].counting, r->samples[i].metric) = i + 1;
+	}
+	m = clean(metric, FIELD_MAX);
+	if (*sample_slot(r, atol(rep), counting, m)) {
+		snprintf(why, sizeof(why), "line %ld: sample %.40s of %s rep %.20s given twice", line, m,
+			 counting ? "counting" : "timed", rep);
+		incomplete(r, why);
+		free(m);
+		return;
+	}
 	if (r->nsamples == r->cap &&
 	    !(r->samples = realloc(r->samples, (r->cap = r->cap * 2 + 64) * sizeof(*x))))
 		die(EXIT_INFRA, "out of memory");
 	x = &r->samples[r->nsamples++];
 	x->rep = atol(rep);
 	x->counting = counting;
-	x->metric = xstrdup(metric);
-	x->unit = xstrdup(unit);
-	x->note = xstrdup(note);
+	x->metric = m;
+	x->unit = clean(unit, FIELD_MAX);
+	x->note = clean(note, FIELD_MAX);
+	*sample_slot(r, x->rep, counting, m) = r->nsamples;
 	x->has_value = strcmp(value, "unsupported") != 0;
 	x->value = x->has_value ? strtod(value, &end) : 0;
 	if (x->has_value && *end) {
@@ -323,6 +394,12 @@ int ingest(sqlite3 *db, const char *stream, struct session_info *s, struct inges
 		lineno++;
 		if (strspn(line, "\r") >= len)
 			continue;	/* an empty line */
+		if (lineno > STREAM_MAX_RECORDS) {
+			snprintf(msg, sizeof(msg), "more than %d lines in the stream; the rest ignored",
+				 STREAM_MAX_RECORDS);
+			problem(res, cur, msg);
+			break;
+		}
 		if (record_parse(line, &rec, &why)) {
 			snprintf(msg, sizeof(msg), "line %ld: %s", lineno, why);
 			problem(res, cur, msg);
@@ -337,13 +414,20 @@ int ingest(sqlite3 *db, const char *stream, struct session_info *s, struct inges
 		}
 		expect = rec.seq + 1;
 		if (!strcmp(rec.kind, "hello")) {
-			snprintf(release, sizeof(release), "%s", record_get(&rec, "release") ?: "");
-			snprintf(version, sizeof(version), "%s", record_get(&rec, "kversion") ?: "");
+			char *r = clean(record_get(&rec, "release"), sizeof(release) - 1),
+			     *v = clean(record_get(&rec, "kversion"), sizeof(version) - 1);
+
+			snprintf(release, sizeof(release), "%s", r);
+			snprintf(version, sizeof(version), "%s", v);
+			free(r), free(v);
 			s->kernel.release = release;
 			s->kernel.version = version;
 			/* The host's own record of fault injection comes first. */
 			if (!s->faults || !*s->faults) {
-				snprintf(faults, sizeof(faults), "%s", record_get(&rec, "faults") ?: "");
+				char *f = clean(record_get(&rec, "faults"), sizeof(faults) - 1);
+
+				snprintf(faults, sizeof(faults), "%s", f);
+				free(f);
 				s->faults = faults;
 			}
 		} else if (!strcmp(rec.kind, "begin")) {
@@ -352,9 +436,18 @@ int ingest(sqlite3 *db, const char *stream, struct session_info *s, struct inges
 			if (cur) {
 				incomplete(cur, "no done record before the next run began");
 				finish(db, s, machine, cur, res);
+				cur = NULL;
 			}
-			cur = run_new(b ? b : "?", atoi(record_get(&rec, "version") ?: "0"),
+			if (nbegan >= STREAM_MAX_RUNS) {
+				snprintf(msg, sizeof(msg), "line %ld: more than %d runs in the stream; the rest ignored",
+					 lineno, STREAM_MAX_RUNS);
+				problem(res, NULL, msg);
+				break;
+			}
+			cur = run_new(b && plain_name(b) ? b : "?", atoi(record_get(&rec, "version") ?: "0"),
 				      record_get(&rec, "params") ?: "");
+			if (b && !plain_name(b))
+				incomplete(cur, "the benchmark's name is not a plain name");
 			if (!(began = realloc(began, (nbegan + 1) * sizeof(*began))))
 				die(EXIT_INFRA, "out of memory");
 			began[nbegan++] = xstrdup(cur->bench);
@@ -364,12 +457,15 @@ int ingest(sqlite3 *db, const char *stream, struct session_info *s, struct inges
 		} else if (!strcmp(rec.kind, "sample")) {
 			add_sample(cur, &rec, lineno);
 		} else if (!strcmp(rec.kind, "skip") || !strcmp(rec.kind, "fail")) {
-			reason_add(cur, record_get(&rec, "reason") ?: "(no reason given)");
+			char *why_given = clean(record_get(&rec, "reason") ?: "(no reason given)", FIELD_MAX);
+
+			reason_add(cur, why_given);
+			free(why_given);
 		} else if (!strcmp(rec.kind, "done")) {
 			const char *st = record_get(&rec, "status") ?: "failed";
 			long n = atol(record_get(&rec, "samples") ?: "-1");
 
-			if (n != cur->nsamples) {
+			if (n != cur->nsamples + cur->dropped) {
 				snprintf(msg, sizeof(msg), "done record counts %ld samples, %d arrived", n,
 					 cur->nsamples);
 				incomplete(cur, msg);

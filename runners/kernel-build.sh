@@ -5,10 +5,58 @@
 # before the patches apply (unchanged files keep their mtimes, so the
 # shared build folder stays incremental);
 # BUILD is the one out-of-tree build folder of that source (incremental);
-# OUT receives bzImage and .config.  Logs go to OUT/build.log.
+# OUT receives bzImage, .config and gen_init_cpio, bzImage last: a build
+# stopped anywhere leaves no bzImage, so no cache entry.  Logs go to
+# OUT/build.log.
+# The checkout and the patches are git's work, here; configuring and
+# compiling run the tree's own Makefiles and scripts, code the project did
+# not write, so they run in the sandbox of sandbox.sh (as rb-sandbox, no
+# network, only BUILD and the ccache folder writable; time and disk limits
+# from $RECLAIMBENCH_BUILD_TIMEOUT, default 3600 s, and
+# $RECLAIMBENCH_BUILD_DISK_MB, default 8192), calling this script with
+# --inside.
 # Exit 2: bad input (a patch that does not apply, an option that does not
-# survive olddefconfig); exit 3: the build itself failed.
+# survive olddefconfig); exit 3: the build itself failed or the sandbox
+# stopped it.
 set -eu
+phase() { echo "phase: $*" >&2; }
+
+if [ "${1:-}" = --inside ]; then
+	# In the sandbox: make's output on stdout (the log), errors on stderr.
+	step=$2 src=$3 build=$4 fragment=$5
+	cd "$build"	# merge_config.sh makes its temporary files here
+	fail() { code=$1; shift; echo "error: $*" >&2; exit "$code"; }
+	cc="ccache gcc"
+	command -v ccache >/dev/null && ccache -s >/dev/null 2>&1 || cc=gcc	# e.g. no cache folder
+	mk() { make -s -C "$src" O="$build" CC="$cc" HOSTCC=gcc "$@" 2>&1; }
+	tmp=$build/.rb-config
+	case $step in
+	configure)
+		{ mk KCONFIG_CONFIG=.rb-config tinyconfig &&
+		  rm -rf "$build/.rb-merge" && mkdir -p "$build/.rb-merge" &&
+		  "$src/scripts/kconfig/merge_config.sh" -m -O "$build/.rb-merge" "$tmp" "$fragment" 2>&1 &&
+		  mv "$build/.rb-merge/.config" "$tmp" &&
+		  mk KCONFIG_CONFIG=.rb-config olddefconfig; } || fail 3 "configuration failed"
+		# Every option the fragment asks for must have survived olddefconfig.
+		missing=$(grep -E '^(CONFIG_[A-Za-z0-9_]+=|# CONFIG_[A-Za-z0-9_]+ is not set)' "$fragment" |
+			while IFS= read -r line; do
+				case $line in
+				'# '*) opt=${line#\# }; opt=${opt%% *}
+				       grep -q "^$opt=" "$tmp" && echo "$opt" ;;
+				*)     grep -qxF "$line" "$tmp" || echo "${line%%=*}" ;;
+				esac
+			done | tr '\n' ' ')
+		[ -z "$missing" ] || fail 2 "config options did not survive olddefconfig: ${missing% }; check '$fragment' (unknown option or unmet dependency)"
+		# Keep .config untouched when nothing changed so make stays incremental.
+		if cmp -s "$tmp" "$build/.config"; then rm -f "$tmp"; else mv "$tmp" "$build/.config"; fi ;;
+	compile)
+		mk -j"$(nproc)" bzImage || fail 3 "compile failed; see the first 'error:' in the log" ;;
+	esac
+	exit 0
+fi
+
+self=$(realpath "$0")
+here=$(dirname "$self")
 src=$1 ref=$2 build=$3 out=$4 variant=$5 fragment=$(realpath "$6")
 shift 6
 log=$out/build.log
@@ -36,32 +84,31 @@ for p in "$@"; do
 	fi
 done
 
-phase "configuring (tinyconfig + $(basename "$fragment"))"
-cc="ccache gcc"
-command -v ccache >/dev/null && ccache -s >/dev/null 2>&1 || cc=gcc	# e.g. no HOME for its cache
-mk() { make -s -C "$src" O="$build" CC="$cc" HOSTCC=gcc "$@"; }
-tmp=$build/.rb-config
-{ mk KCONFIG_CONFIG=.rb-config tinyconfig &&
-  mkdir -p "$build/.rb-merge" &&
-  "$src/scripts/kconfig/merge_config.sh" -m -O "$build/.rb-merge" "$tmp" "$fragment" &&
-  mv "$build/.rb-merge/.config" "$tmp" &&
-  mk KCONFIG_CONFIG=.rb-config olddefconfig; } >> "$log" 2>&1 || fail 3 "configuration failed"
-# Every option the fragment asks for must have survived olddefconfig.
-missing=$(grep -E '^(CONFIG_[A-Za-z0-9_]+=|# CONFIG_[A-Za-z0-9_]+ is not set)' "$fragment" |
-	while IFS= read -r line; do
-		case $line in
-		'# '*) opt=${line#\# }; opt=${opt%% *}
-		       grep -q "^$opt=" "$tmp" && echo "$opt" ;;
-		*)     grep -qxF "$line" "$tmp" || echo "${line%%=*}" ;;
-		esac
-	done | tr '\n' ' ')
-[ -z "$missing" ] || fail 2 "config options did not survive olddefconfig: ${missing% }; check '$fragment' (unknown option or unmet dependency)"
-# Keep .config untouched when nothing changed so make stays incremental.
-if cmp -s "$tmp" "$build/.config"; then rm -f "$tmp"; else mv "$tmp" "$build/.config"; fi
+# The sandbox's own ccache folder (it owns what it writes).
+cache=${RECLAIMBENCH_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/reclaimbench}
+ccdir=$cache/ccache
+mkdir -p "$ccdir"
+# sandbox STEP: one step of --inside in the sandbox; its errors to the log
+# and to the user; exit 2 passes through, anything else is 3.
+sandbox() {
+	err=$build.rb-err
+	rc=0
+	sh "$here/sandbox.sh" -t "${RECLAIMBENCH_BUILD_TIMEOUT:-3600}" -q "${RECLAIMBENCH_BUILD_DISK_MB:-8192}" \
+		-w "$build" -w "$ccdir" -r "$src" -r "$fragment" -r "$self" -e CCACHE_DIR="$ccdir" -- \
+		sh "$self" --inside "$1" "$src" "$build" "$fragment" >> "$log" 2> "$err" || rc=$?
+	cat "$err" >> "$log"
+	why=$(grep '^error: ' "$err" | sed 's/^error: //' | awk 'NR > 1 { printf "; " } { printf "%s", $0 }')
+	rm -f "$err"
+	[ "$rc" = 0 ] || fail "$([ "$rc" = 2 ] && echo 2 || echo 3)" "$1 in the sandbox failed (status $rc): ${why:-no reason given}"
+}
 
-phase "compiling bzImage with -j$(nproc)"
-mk -j"$(nproc)" bzImage >> "$log" 2>&1 || fail 3 "compile failed; see the first 'error:' in the log"
-cp "$build/arch/x86/boot/bzImage" "$out/bzImage.tmp" && mv "$out/bzImage.tmp" "$out/bzImage"
+phase "configuring (tinyconfig + $(basename "$fragment")) in the sandbox"
+sandbox configure
+phase "compiling bzImage with -j$(nproc) in the sandbox"
+sandbox compile
+# bzImage last: with it the cache entry is complete.
+rm -f "$out/bzImage"
 cp "$build/.config" "$out/config"
 cp "$build/usr/gen_init_cpio" "$out/gen_init_cpio"
+cp "$build/arch/x86/boot/bzImage" "$out/bzImage.tmp" && mv "$out/bzImage.tmp" "$out/bzImage"
 phase "done"

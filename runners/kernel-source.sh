@@ -85,6 +85,10 @@ debian() {
 
 gittree() {
 	dir=${1%@*} ref=${1##*@}
+	# A ref as git names one; no leading '-' that git would take for an option.
+	case $ref in
+	''|-*|*[!A-Za-z0-9._/~^{}@-]*) fail 2 "ref '$ref' is not a git ref (letters, digits and ._/-~^{}@ only)" ;;
+	esac
 	git -C "$dir" rev-parse --git-dir >/dev/null 2>&1 || fail 2 "'$dir' is not a git repository; pass --tree DIR of a git tree"
 	sha=$(git -C "$dir" rev-parse -q --verify "$ref^{commit}") || fail 2 "ref '$ref' is not a commit in '$dir'"
 	dir=$(cd "$dir" && pwd)
@@ -101,9 +105,11 @@ plaindir() {
 	[ -f "$dir/Makefile" ] && [ -d "$dir/mm" ] || fail 2 "'$dir' is not a kernel source folder (no Makefile or mm/)"
 	dir=$(cd "$dir" && pwd)
 	dest=$cache/src/dir-$(key "$dir")
+	# A .git of the folder (a directory, or a file naming another one)
+	# would bring its own config and hooks into our git commands.
+	[ ! -e "$dir/.git" ] && [ ! -L "$dir/.git" ] || fail 2 "'$dir' is a git tree; use git:$dir@REF"
 	say "copying $dir into $dest"
 	mkdir -p "$dest" && cp -a -u "$dir/." "$dest/" && rm -rf "$dest/.git.user"
-	[ ! -d "$dir/.git" ] || fail 2 "'$dir' is a git tree; use git:$dir@REF"
 	commit_tree "$dest"
 	printf '%s\nrb-base\ndir:%s\n' "$dest" "$(git -C "$dest" rev-parse HEAD^{tree})"
 }

@@ -190,6 +190,11 @@ void on_interrupt_install(void);
 int variant_session(const struct variant *v, const struct built *k, const char *accel, const struct run_opts *o,
 		    const struct opt_list *names, int argc, char **argv, char **session);
 
+/* report.c: the escapes of what the report writes (the fuzzer's target). */
+#define GP_LABEL_MAX 64
+void gp_label(FILE *f, const char *s);		/* one quoted field of a gnuplot data file */
+void html_escape(FILE *f, const char *s);
+
 /* Subcommands. */
 int cmd_run(int argc, char **argv);
 int cmd_build(int argc, char **argv);

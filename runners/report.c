@@ -50,22 +50,56 @@ static void page_close(FILE *f)
 	fclose(f);
 }
 
-/* gnuplot SCRIPT with name=value assignments (values are our own text). */
+/* A label as one quoted field of a gnuplot data file (exported for the
+ * fuzzer).  gnuplot knows no escape inside a quoted field, so a quote
+ * becomes an apostrophe; control bytes and bytes outside ASCII (which
+ * would make the SVG invalid) become '?'; long labels are cut. */
+void gp_label(FILE *f, const char *s)
+{
+	int n = 0;
+
+	fputc('"', f);
+	for (; s && *s && n < GP_LABEL_MAX; s++, n++) {
+		unsigned char c = *s;
+
+		fputc(c == '"' ? '\'' : c < 0x20 || c >= 0x7f ? '?' : c, f);
+	}
+	fputs(n ? "\"" : "(none)\"", f);
+}
+
+/* The HTML escape of the report's pages, for the fuzzer. */
+void html_escape(FILE *f, const char *s)
+{
+	esc(f, s);
+}
+
+/* gnuplot SCRIPT with the named values of vars as its call arguments
+ * (`gnuplot -c`, ARG1.. in the template), which gnuplot keeps as strings
+ * and never reads as commands.  Every template takes the same list. */
 static int plot(const char *script, const char *const *vars)
 {
-	char *assign = xstrdup(""), *path = xasprintf("%s/../reports/%s", self_dir(), script);
-	char *argv[] = { "gnuplot", "-e", NULL, path, NULL };
-	int rc;
+	static const char *const args[] = { "datafile", "outfile", "plottitle", "ylab", "term", "n", "labels", NULL };
+	char *path = xasprintf("%s/../reports/%s", self_dir(), script), *argv[12] = { "gnuplot", "-c", path };
+	char *log = xasprintf("%s/gnuplot.log", outdir), *owned[8] = { NULL };
+	int rc, n = 3;
 
-	for (int i = 0; vars[i]; i += 2) {
-		char *next = strchr(vars[i + 1], '\'') ? xasprintf("%s%s=\"%s\";", assign, vars[i], vars[i + 1])
-						       : xasprintf("%s%s='%s';", assign, vars[i], vars[i + 1]);
-		free(assign);
-		assign = next;
+	for (int a = 0; args[a]; a++) {
+		const char *v = "";
+
+		for (int i = 0; vars[i]; i += 2)
+			if (!strcmp(vars[i], args[a]))
+				v = vars[i + 1];
+		/* gnuplot reads a file named "<cmd" and writes one named
+		 * "|cmd" through a shell: a path never starts with either. */
+		if (a < 2 || a == 6)
+			v = owned[a] = *v == '/' || !*v ? xstrdup(v) : xasprintf("./%s", v);
+		argv[n++] = (char *)v;
 	}
-	argv[2] = assign;
-	rc = run_cmd(argv, xasprintf("%s/gnuplot.log", outdir));
-	free(assign), free(path);
+	argv[n] = NULL;
+	rc = run_cmd(argv, log);
+	for (int a = 0; a < 8; a++)
+		free(owned[a]);
+	free(path), free(log);
 	return rc ? error("gnuplot %s failed; see %s/gnuplot.log", script, outdir) : 0;
 }
 
@@ -103,7 +137,9 @@ static void counter_chart(sqlite3 *db, FILE *f, const char *bench, const struct 
 
 	for (int i = 0; i < n; i++) {
 		double v = run_metric(db, s[i].run, m->name, m->agg);
-		fprintf(d, "\"%s\" %.6g\n", s[i].label, isnan(v) ? 0 : v);
+
+		gp_label(d, s[i].label);
+		fprintf(d, " %.6g\n", isnan(v) ? 0 : v);
 	}
 	fclose(d);
 	const char *vars[] = { "datafile", cd, "outfile", cs, "plottitle", m->name, "ylab",
@@ -134,8 +170,9 @@ static void bench_page(sqlite3 *db, const struct bench_info *b)
 	struct side *s;
 	int n = newest_per_kernel(db, bench, &s);
 	char *name = xasprintf("bench-%s.html", bench), *dat = xasprintf("%s/data/%s-dist.dat", outdir, bench);
-	char *svg = xasprintf("%s/%s-dist.%s", outdir, bench, ext), *xt = xstrdup(""), nbuf[16], *unit;
-	FILE *f = page_open(name, bench), *d;
+	char *svg = xasprintf("%s/%s-dist.%s", outdir, bench, ext), nbuf[16], *unit;
+	char *lab = xasprintf("%s/data/%s-labels.dat", outdir, bench);
+	FILE *f = page_open(name, bench), *d, *l;
 	double scale;
 	const char *shown;
 
@@ -145,28 +182,31 @@ static void bench_page(sqlite3 *db, const struct bench_info *b)
 	if (!n) {
 		fputs("<p>No ok run of this benchmark yet.</p>\n", f);
 		page_close(f);
-		free(name), free(dat), free(svg), free(xt);
+		free(name), free(dat), free(svg), free(lab);
 		return;
 	}
 	unit = metric_unit(db, s[0].run, main);
 	scale = timing_scale(unit), shown = timing_unit_shown(unit);
 	d = fopen(dat, "w");
+	l = fopen(lab, "w");
 	for (int i = 0; i < n; i++) {
 		double *v;
 		int k = db_samples(db, s[i].run, main, &v);
-		char *t = xasprintf("%s%s\"%s\" %d", xt, i ? ", " : "", s[i].label, i + 1);
 
 		for (int j = 0; j < k; j++)
 			fprintf(d, "%.6f\n", v[j] * scale);
 		fprintf(d, k ? "\n\n" : "nan\n\n\n");
-		free(v), free(xt);
-		xt = t;
+		fprintf(l, "%d ", i + 1);
+		gp_label(l, s[i].label);
+		fputc('\n', l);
+		free(v);
 	}
 	fclose(d);
+	fclose(l);
 	snprintf(nbuf, sizeof(nbuf), "%d", n);
 	{
 		char *title = xasprintf("%s: %s per timed repetition, newest run of each kernel", bench, main);
-		const char *vars[] = { "datafile", dat, "n", nbuf, "xt", xt, "outfile", svg, "plottitle", title,
+		const char *vars[] = { "datafile", dat, "n", nbuf, "labels", lab, "outfile", svg, "plottitle", title,
 				       "ylab", shown, "term", ext, NULL };
 		plot("box.gp", vars);
 		free(title);
@@ -216,38 +256,37 @@ static void bench_page(sqlite3 *db, const struct bench_info *b)
 	page_close(f);
 	for (int i = 0; i < n; i++)
 		free(s[i].label);
-	free(s), free(name), free(dat), free(svg), free(xt), free(unit);
+	free(s), free(name), free(dat), free(svg), free(lab), free(unit);
 }
 
 static void history_page(sqlite3 *db, const struct bench_info *b)
 {
 	const char *bench = b->name, *main = bench_timing(b);
 	char *name = xasprintf("history-%s.html", bench), *dat = xasprintf("%s/data/%s-history.dat", outdir, bench);
-	char *svg = xasprintf("%s/%s-history.%s", outdir, bench, ext), *names = xstrdup(""), nbuf[16];
-	char *title = xasprintf("%s history of %s", bench, main), prev[256] = "", *unit = NULL;
+	char *svg = xasprintf("%s/%s-history.%s", outdir, bench, ext), nbuf[16], *prev = NULL;
+	char *title = xasprintf("%s history of %s", bench, main), *unit = NULL;
 	FILE *f = page_open(name, title), *d = fopen(dat, "w");
 	sqlite3_stmt *st;
 	int n = 0;
 
 	/* One pass in label order; a block per kernel. */
 	sqlite3_prepare_v2(db, "SELECT r.id, CASE k.variant WHEN '' THEN k.release ELSE k.variant END AS label "
-			       "FROM runs r JOIN kernels k ON k.id = r.kernel_id WHERE r.bench = ?1 AND "
-			       "r.status = 'ok' AND r.faults = '' ORDER BY label, r.id", -1, &st, NULL);
+			       "FROM runs r JOIN kernels k ON k.id = r.kernel_id WHERE r.bench = ?1 AND r.status = 'ok' "
+			       "AND r.faults = '' ORDER BY label, r.id", -1, &st, NULL);
 	sqlite3_bind_text(st, 1, bench, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		long long run = sqlite3_column_int64(st, 0);
-		const char *label = (const char *)sqlite3_column_text(st, 1);
+		const char *label = (const char *)sqlite3_column_text(st, 1) ?: "";
 
 		if (!unit)
 			unit = metric_unit(db, run, main);
-		if (strcmp(label, prev)) {
-			char *t = xasprintf("%s%s%s", names, n ? " " : "", label);
-
-			if (n)
-				fputs("\n\n", d);
-			free(names);
-			names = t;
-			snprintf(prev, sizeof(prev), "%s", label);
+		if (!prev || strcmp(label, prev)) {
+			/* A block per kernel, its name in its first row. */
+			fputs(n ? "\n\n\"run\" " : "\"run\" ", d);
+			gp_label(d, label);
+			fputc('\n', d);
+			free(prev);
+			prev = xstrdup(label);
 			n++;
 		}
 		fprintf(d, "%lld %.6f\n", run, run_metric(db, run, main, AGG_MEDIAN) * timing_scale(unit));
@@ -258,7 +297,7 @@ static void history_page(sqlite3 *db, const struct bench_info *b)
 		char *ylab = xasprintf("%s (median of the run)", timing_unit_shown(unit));
 
 		snprintf(nbuf, sizeof(nbuf), "%d", n);
-		const char *vars[] = { "datafile", dat, "n", nbuf, "names", names, "outfile", svg,
+		const char *vars[] = { "datafile", dat, "n", nbuf, "outfile", svg,
 				       "plottitle", title, "ylab", ylab, "term", ext, NULL };
 		plot("history.gp", vars);
 		fprintf(f, "<img src=\"%s-history.%s\" alt=\"history\">\n", bench, ext);
@@ -267,7 +306,7 @@ static void history_page(sqlite3 *db, const struct bench_info *b)
 		fputs("<p>No ok run yet.</p>\n", f);
 	}
 	page_close(f);
-	free(name), free(dat), free(svg), free(names), free(title), free(unit);
+	free(name), free(dat), free(svg), free(prev), free(title), free(unit);
 }
 
 static void runs_table(sqlite3 *db, FILE *f, const char *limit)

@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Writes a well-formed record stream (the guest -> host format of
 bench/record.h) with RUNS runs of SAMPLES samples each, for the fault
-tests.  An optional REASON becomes a skip reason of the first run.
-Usage: gen_records.py RUNS SAMPLES [REASON]"""
+tests.  An optional REASON becomes a skip reason of the first run, an
+optional RELEASE the kernel release the stream reports.
+Usage: gen_records.py RUNS SAMPLES [REASON [RELEASE]]"""
 import sys, zlib
 from urllib.parse import quote
 
 runs, samples = int(sys.argv[1]), int(sys.argv[2])
-reason = sys.argv[3] if len(sys.argv) > 3 else None
+reason = sys.argv[3] if len(sys.argv) > 3 and sys.argv[3] else None
+release = sys.argv[4] if len(sys.argv) > 4 else '6.18.0-gen'
 seq = 0
 def rec(payload):
     global seq
@@ -16,7 +18,7 @@ def rec(payload):
     seq += 1
 def esc(v):
     return ''.join(c if c.isprintable() and c not in ' %=*' else ''.join(f'%{b:02X}' for b in c.encode()) for c in v)
-rec('hello format=1 release=6.18.0-gen kversion=%231 arch=x86_64 ncpu=2 mem_kb=1000')
+rec('hello format=1 release=' + esc(release) + ' kversion=%231 arch=x86_64 ncpu=2 mem_kb=1000')
 for r in range(runs):
     rec('begin bench=pt_reclaim version=1 params=reps%3D' + str(samples))
     if r == 0 and reason:

@@ -9,7 +9,7 @@ secs=${FUZZ_SECONDS:-30}
 "$top/build/unit-asan" > "$work/unit.log" 2>&1
 r=$?; [ $r = 0 ] && ! grep -q '^not ok' "$work/unit.log"
 ok $? "unit tests under ASan+UBSan: $(grep -c '^ok' "$work/unit.log") ok (exit $r)"
-for f in record ingest variants procfs; do
+for f in record ingest variants procfs report; do
 	mkdir -p "$work/corpus-$f"
 	"$top/build/fuzz-$f" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
 		-artifact_prefix="$work/artifact-$f-" "$work/corpus-$f" "$top/tests/fuzz/corpus/$f" > "$work/fuzz-$f.log" 2>&1

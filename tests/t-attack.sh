@@ -1,0 +1,198 @@
+#!/bin/sh
+# Hostile input against the real program: nothing it sends may run a
+# command, write outside its place, or corrupt the database.
+#  1. the sandbox itself (runners/sandbox.sh): user, network, files, limits;
+#  2. a guest record stream whose release and reason carry gnuplot, shell
+#     and HTML text, through ingest, report, compare, show and list;
+#  3. git refs with shell text given to bisect and nightly;
+#  4. a guest that floods its console, booted: stopped at the limit, and
+#     QEMU seen running unprivileged under its seccomp filter;
+#  5. a gate of a patch whose Makefile writes outside its tree (into /root,
+#     the results database, the source tree), opens a network socket and
+#     forks without limit.
+. "$(dirname "$0")/lib.sh"
+sb=$top/runners/sandbox.sh
+canary=$work/canary
+id=$(basename "$work")
+pwned() { ls "$canary"* /root/rb-attack-"$id"* 2>/dev/null | tr '\n' ' '; }
+
+# --- 1. the sandbox --------------------------------------------------------
+mkdir -p "$work/sb/rw" "$work/sb/ro" && echo data > "$work/sb/ro/file"
+python3 - "$work/port" "$work/connected" <<'PY' &
+import socket, sys
+s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(5)
+open(sys.argv[1], 'w').write(str(s.getsockname()[1]))
+while True:
+    c, _ = s.accept(); open(sys.argv[2], 'a').write('connected\n'); c.close()
+PY
+listener=$!
+for i in $(seq 50); do [ -s "$work/port" ] && break; sleep 0.1; done
+port=$(cat "$work/port")
+sh "$sb" -w "$work/sb/rw" -r "$work/sb/ro" -- sh -c '
+	echo "uid $(id -u) $(id -un)"; grep -E "^(CapEff|NoNewPrivs)" /proc/self/status
+	touch "$1/sb/rw/written" && echo "rw ok"
+	touch "$1/sb/ro/written" 2>/dev/null || echo "ro refused"
+	touch /root/rb-attack-'"$id"' 2>/dev/null || echo "root refused"
+	ls "$1/port" 2>/dev/null || echo "rest unseen"
+	python3 -c "import socket; socket.create_connection((\"127.0.0.1\", $2), 3)" 2>/dev/null || echo "net refused"
+' sh "$work" "$port" > "$work/sb.log" 2>&1
+sleep 0.5
+grep -q "uid $(id -u rb-sandbox) rb-sandbox" "$work/sb.log" && grep -q 'CapEff:.*0000000000000000' "$work/sb.log" &&
+	grep -q 'NoNewPrivs:.*1' "$work/sb.log"
+ok $? "sandbox: runs as rb-sandbox, no capabilities, no new privileges: $(head -3 "$work/sb.log" | tr '\n' ' ')"
+grep -q 'rw ok' "$work/sb.log" && grep -q 'ro refused' "$work/sb.log" && [ ! -e "$work/sb/ro/written" ] &&
+	grep -q 'root refused' "$work/sb.log" && [ ! -e /root/rb-attack-"$id" ] && grep -q 'rest unseen' "$work/sb.log"
+ok $? "sandbox: writes only its -w folder; -r read-only; /root and the rest of the host not there"
+grep -q 'net refused' "$work/sb.log" && [ ! -e "$work/connected" ]
+ok $? "sandbox: no network (a listener on the host's 127.0.0.1 got no connection)"
+start=$(date +%s)
+sh "$sb" -t 3 -- sh -c 'sleep 60' > "$work/t.log" 2>&1; rc=$?
+[ $rc = 3 ] && grep -q 'time limit of 3 s' "$work/t.log" && [ $(($(date +%s) - start)) -lt 15 ]
+ok $? "sandbox: a command past its time limit is killed, exit 3: $(cat "$work/t.log" | tail -1)"
+sh "$sb" -q 20 -w "$work/sb/rw" -- sh -c 'dd if=/dev/zero of="$1" bs=1M count=200 2>/dev/null; sleep 60' sh "$work/sb/rw/big" \
+	> "$work/q.log" 2>&1; rc=$?
+[ $rc = 3 ] && grep -q 'disk limit' "$work/q.log"
+ok $? "sandbox: a command that fills its folder past the disk limit is killed, exit 3: $(tail -1 "$work/q.log")"
+# (Once the bomb holds every process it may have, only shell builtins run.)
+sh "$sb" -t 60 -- sh -c 'b() { b | b & }; b; i=0; while [ $i -lt 100000 ]; do i=$((i + 1)); done
+	set -- /proc/[0-9]*; echo "after the bomb: $# processes"' > "$work/fork.log" 2>&1; rc=$?
+for i in $(seq 50); do [ -z "$(ps -u rb-sandbox -o pid= 2>/dev/null)" ] && break; sleep 0.2; done	# the killed die
+np=$(sed -n 's/.*after the bomb: \([0-9]*\) processes.*/\1/p' "$work/fork.log" | tail -1)
+[ -n "$np" ] && [ "$np" -ge 100 ] && [ "$np" -le 520 ] && [ -z "$(ps -u rb-sandbox -o pid= 2>/dev/null)" ]
+ok $? "sandbox: a fork bomb stops at the process limit (${np:-?} processes), none left after the sandbox ends"
+sh "$sb" -f 1 -w "$work/sb/rw" -- sh -c 'dd if=/dev/zero of="$1" bs=1M count=5' sh "$work/sb/rw/f" > /dev/null 2>&1
+[ "$(stat -c %s "$work/sb/rw/f")" -le 1048576 ]
+ok $? "sandbox: a file stops at the file size limit ($(stat -c %s "$work/sb/rw/f") bytes of 1 MiB)"
+
+# --- 2. records ------------------------------------------------------------
+release='a" 1, "b" system("touch '"$canary"'-gp")) #'"'"'$(touch '"$canary"'-sh)`touch '"$canary"'-bq`<script>x</script>'
+reason='<img src=x onerror=alert(1)><script>alert(2)</script>'"'"'; touch '"$canary"'-r; $(touch '"$canary"'-r2) '"$(printf '\033[31m')"'red'"'"'); DROP TABLE runs; --'
+db=$work/attack.db
+python3 "$top/tests/gen_records.py" 3 5 "$reason" "$release" > "$work/hostile.rec"
+python3 "$top/tests/gen_records.py" 3 5 "" "6.12.0-plain" > "$work/plain.rec"
+"$rb" ingest "$work/hostile.rec" --db "$db" > "$work/ingest.log" 2>&1 &&
+	"$rb" ingest "$work/plain.rec" --db "$db" >> "$work/ingest.log" 2>&1 &&
+	"$rb" ingest "$work/plain.rec" --variant 'v"); system("touch '"$canary"'-v") #' --db "$db" >> "$work/ingest.log" 2>&1
+ok $? "hostile records ingested as data: $(head -1 "$work/ingest.log")"
+[ "$(q "$db" "SELECT count(*) FROM runs")" = 9 ] && [ "$(q "$db" "PRAGMA integrity_check")" = ok ] &&
+	q "$db" "SELECT reason FROM runs WHERE id = 1" | grep -qF "DROP TABLE runs; --"
+ok $? "the database holds the reason as text (9 runs, integrity ok)"
+q "$db" "SELECT reason FROM runs WHERE id = 1" | od -c | grep -q '033'
+[ $? != 0 ]; ok $? "a control byte of the reason is not stored (no terminal escape reaches show or list)"
+"$rb" report --db "$db" --out "$work/site" > "$work/report.log" 2>&1; rc=$?
+[ $rc = 0 ] && [ -z "$(pwned)" ]
+ok $? "report (gnuplot on hostile labels): exit $rc, nothing executed $(pwned)"
+python3 - "$work/site" "$release" <<'PY'
+import glob, sys, xml.etree.ElementTree as ET
+site, release = sys.argv[1], sys.argv[2]
+texts = []
+for svg in glob.glob(site + '/*.svg'):
+    texts += [t.text or '' for t in ET.parse(svg).getroot().iter() if t.tag.endswith('text')]
+label = release.replace('"', "'")[:64]
+assert any(label in t for t in texts), 'hostile label not drawn as text'
+for page in glob.glob(site + '/*.html'):
+    html = open(page, encoding='utf-8', errors='replace').read()
+    for bad in ('<script', '<img src=x', 'onerror=alert(1)>'):
+        assert bad not in html, (page, bad)
+run1 = open(site + '/run-1.html').read()
+assert '&lt;img src=x onerror=alert(1)&gt;' in run1 and '&lt;script&gt;alert(2)&lt;/script&gt;' in run1, 'reason not shown escaped'
+PY
+ok $? "report: every SVG well-formed with the label drawn as text, every page with the markup escaped"
+"$rb" compare --base 2 --new 5 --db "$db" > "$work/cmp.txt" 2>&1 &&
+	"$rb" compare --base 2 --new 5 --format json --db "$db" > "$work/cmp.json" 2>&1 &&
+	"$rb" compare --base "$(q "$db" "SELECT release FROM kernels WHERE id = 1")" --new 6.12.0-plain --format csv \
+		--db "$db" > "$work/cmp.csv" 2>&1
+rc=$?
+python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$work/cmp.json" && [ -z "$(pwned)" ] && [ $rc -le 1 ]
+ok $? "compare (by run and by the hostile label, text, json, csv): exit $rc, valid JSON, nothing executed"
+"$rb" show 1 --db "$db" > "$work/show.txt" 2>&1 && "$rb" show 1 --format json --db "$db" > "$work/show.json" 2>&1 &&
+	"$rb" list runs --db "$db" > "$work/list.txt" 2>&1 && "$rb" list runs --format json --db "$db" > "$work/list.json" 2>&1
+rc=$?
+python3 -c 'import json, sys; [json.load(open(f)) for f in sys.argv[1:]]' "$work/show.json" "$work/list.json" &&
+	grep -qF 'DROP TABLE runs' "$work/show.txt" && ! grep -q "$(printf '\033')" "$work/show.txt" "$work/list.txt" &&
+	[ -z "$(pwned)" ]
+ok $? "show and list (text and json): exit $rc, the reason shown as text, valid JSON, no escape byte, nothing executed"
+
+# --- 3. refs ---------------------------------------------------------------
+git init -q "$work/tree" && for i in 1 2 3; do
+	echo $i > "$work/tree/f"; git -C "$work/tree" add f
+	git -C "$work/tree" -c user.name=t -c user.email=t@localhost commit -qm "c$i"
+done
+bdb=$work/bisect.db
+for ref in "HEAD;touch $canary-ref1" "\$(touch $canary-ref2)" "HEAD\`touch $canary-ref3\`" "--output=$canary-ref4" \
+	"HEAD|touch $canary-ref5" "HEAD
+touch $canary-ref6" "HEAD' '--exec=touch $canary-ref7"; do
+	"$rb" bisect --tree "$work/tree" --good HEAD~2 --bad "$ref" --bench pt_reclaim --metric time.wall --db "$bdb" \
+		--out "$work/bout" > "$work/ref.log" 2>&1; r1=$?
+	"$rb" bisect --tree "$work/tree" --good "$ref" --bad HEAD --bench pt_reclaim --metric time.wall --db "$bdb" \
+		--out "$work/bout" >> "$work/ref.log" 2>&1; r2=$?
+	"$rb" nightly --tree "$work/tree" --ref "$ref" --db "$bdb" --out "$work/bout" >> "$work/ref.log" 2>&1; r3=$?
+	[ $r1 = 2 ] && [ $r2 = 2 ] && [ $r3 = 2 ] && [ -z "$(pwned)" ]
+	ok $? "ref '$(printf '%s' "$ref" | tr '\n' ' ')' to bisect --bad, --good and nightly --ref: exit $r1 $r2 $r3, nothing executed"
+done
+"$rb" bisect --tree "$work/tree" --good HEAD~2 --bad HEAD --bench pt_reclaim --metric "x;touch $canary-m" --db "$bdb" \
+	--out "$work/bout" > "$work/ref.log" 2>&1; rc=$?
+[ $rc = 2 ] && [ -z "$(pwned)" ]; ok $? "a metric with shell text: exit $rc: $(head -1 "$work/ref.log")"
+[ ! -e "$work/bout" ] && [ "$(q "$bdb" "SELECT count(*) FROM bisections")" = 0 ]
+ok $? "no bisection started for any of them"
+
+# --- 4. a guest that floods its console ------------------------------------
+cc -static -O2 -o "$work/flood" "$top/tests/flood-init.c"
+RECLAIMBENCH_INIT=$work/flood "$rb" run 6.12 --bench pt_reclaim --timeout 300 --db "$work/flood.db" \
+	--out "$work/fout" > "$work/flood.log" 2>&1 &
+runpid=$!
+qemu=
+for i in $(seq 3000); do
+	for p in /proc/[0-9]*; do
+		cat "$p/cmdline" 2>/dev/null | tr '\0' ' ' | grep -q "^qemu-system-x86_64 .*$work/fout" && qemu=$p && break
+	done
+	[ -n "$qemu" ] || ! kill -0 $runpid 2>/dev/null && break
+	sleep 0.2
+done
+# QEMU applies its seccomp filter while it starts: read its status once it has.
+for i in $(seq 50); do
+	status=$(cat "$qemu/status" 2>/dev/null) || break
+	echo "$status" | grep -q '^Seccomp:[[:space:]]*2' && break
+	sleep 0.2
+done
+wait $runpid; rc=$?
+echo "$status" | grep -q "^Uid:[[:space:]]*$(id -u rb-sandbox)[[:space:]]" && echo "$status" | grep -q '^Seccomp:[[:space:]]*2' &&
+	echo "$status" | grep -q '^NoNewPrivs:[[:space:]]*1'
+ok $? "QEMU runs as rb-sandbox under its seccomp filter with no new privileges: $(echo "$status" | grep -E '^(Uid|Seccomp|NoNewPrivs)' | tr -s '\t\n' '  ')"
+size=$(stat -c %s "$work"/fout/logs/*/console.log 2>/dev/null | sort -n | tail -1)
+[ $rc = 3 ] && grep -q 'console log passed 16 MiB' "$work/flood.log" && [ "${size:-0}" -le $((64 << 20)) ] &&
+	[ "$(q "$work/flood.db" "SELECT count(*) FROM runs WHERE status = 'failed' AND reason LIKE '%console log passed%'")" = 1 ]
+ok $? "a console flood is stopped at the limit: exit $rc, console log ${size:-?} bytes, run failed with the reason"
+
+# --- 5. a gate of a hostile patch ------------------------------------------
+cache=${RECLAIMBENCH_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/reclaimbench}
+src=$("$top/runners/kernel-source.sh" debian:7.3 | head -n 1) || { ok 1 "7.3 source ready"; done_testing; exit 0; }
+gdb=$work/gate.db
+"$rb" list runs --db "$gdb" > /dev/null && "$rb" ingest "$work/plain.rec" --db "$gdb" > /dev/null
+before=$(q "$gdb" "SELECT count(*) FROM runs")
+mkdir -p "$work/a/mm" "$work/b/mm"
+git -C "$src" show rb-base:mm/Makefile > "$work/a/mm/Makefile"
+cp "$work/a/mm/Makefile" "$work/b/mm/Makefile"
+cat >> "$work/b/mm/Makefile" <<EOF
+# What a hostile patch tries while its tree builds.
+\$(shell echo pwned > /root/rb-attack-$id 2>/dev/null)
+\$(shell echo pwned >> $gdb 2>/dev/null)
+\$(shell echo pwned > \$(srctree)/rb-attack-$id 2>/dev/null)
+\$(shell python3 -c 'import socket; socket.create_connection(("127.0.0.1", $port), 3).sendall(b"pwned")' 2>/dev/null)
+\$(shell sh -c 'b() { b | b & }; b' >/dev/null 2>&1 &)
+EOF
+{ printf 'From: attacker\nSubject: [PATCH] mm: hostile\n\n---\n'; (cd "$work" && diff -u a/mm/Makefile b/mm/Makefile); } > "$work/hostile.patch"
+RECLAIMBENCH_BUILD_TIMEOUT=300 "$rb" gate --base 7.3 --patch "$work/hostile.patch" --bench lazyfree_mthp --boots 3 \
+	--reps 3 --db "$gdb" --out "$work/gout" > "$work/gate.log" 2>&1; rc=$?
+[ $rc = 3 ] && grep -q "^error: variant '7.3+.*in the sandbox failed" "$work/gate.log"
+ok $? "the hostile patch's build fails in the sandbox, gate exit $rc: $(grep '^error' "$work/gate.log" | tail -1)"
+[ ! -e /root/rb-attack-"$id" ] && [ ! -e "$src/rb-attack-$id" ] && [ ! -e "$work/connected" ]
+ok $? "nothing written to /root or the source tree, no connection to the host's listener"
+[ "$(q "$gdb" "PRAGMA integrity_check")" = ok ] && [ "$(q "$gdb" "SELECT count(*) FROM runs")" = "$before" ] &&
+	! grep -q pwned "$gdb"
+ok $? "the results database intact (integrity ok, $before runs, nothing appended)"
+for i in $(seq 50); do [ -z "$(ps -u rb-sandbox -o pid= 2>/dev/null)" ] && break; sleep 0.2; done
+[ -z "$(ps -u rb-sandbox -o pid= 2>/dev/null)" ]
+ok $? "no process of the sandbox user left after the gate"
+kill $listener 2>/dev/null; wait $listener 2>/dev/null
+done_testing
