@@ -21,6 +21,12 @@ $(B)/rb-bench: bench/main.c $(BENCH_LIB) $(BENCH_SRC) $(BENCH_HDR)
 	@mkdir -p $(B)
 	$(CC) $(CFLAGS) -static -pthread -o $@ bench/main.c $(BENCH_LIB) $(BENCH_SRC) -lm
 
+# An independent check of three benchmarks (tests/t-indep.sh): no code
+# shared with bench/.
+$(B)/indep: tests/indep.c
+	@mkdir -p $(B)
+	$(CC) $(CFLAGS) -O2 -static -o $@ tests/indep.c
+
 $(B)/rb-init: bench/init.c
 	@mkdir -p $(B)
 	$(CC) $(CFLAGS) -static -o $@ bench/init.c
@@ -57,7 +63,7 @@ fuzzers: $(FUZZERS:%=$(B)/fuzz-%)
 deps:
 	sh runners/deps.sh
 
-check: deps all $(B)/unit $(B)/unit-asan fuzzers
+check: deps all $(B)/unit $(B)/unit-asan $(B)/indep fuzzers
 	sh tests/run.sh
 
 # The main job: build every default variant, boot each, run every
