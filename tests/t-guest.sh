@@ -26,7 +26,8 @@ ok $? "kernel warnings counted on the console for each of the 8 runs: $w runs, $
 [ "$(q "$db" "SELECT count(DISTINCT console_log) FROM runs WHERE bench != 'ttu_sync_race'")" = 2 ] &&
 [ "$(q "$db" "SELECT count(DISTINCT console_log) FROM runs")" -ge 3 ]
 ok $? "one console log per boot: $(q "$db" "SELECT count(DISTINCT console_log) FROM runs") for 2 variants"
-[ "$(q "$db" "SELECT count(*) FROM runs WHERE guest_mem_mb > 0 AND guest_cpus > 0")" = 8 ]; ok $? "guest size recorded"
+[ "$(q "$db" "SELECT count(*) FROM runs WHERE guest_mem_mb = 1024 AND guest_cpus = CASE accel WHEN 'tcg-icount' THEN 1 ELSE 2 END")" = 8 ]
+ok $? "guest size recorded: 1024 MB, one vCPU under the instruction clock, two on the host's clock ($(q "$db" "SELECT group_concat(DISTINCT accel||':'||guest_cpus) FROM runs"))"
 r=$(q1 "group_concat(k.release)" "k.variant='6.12' AND r.bench='pt_reclaim' AND s.metric='time.wall'")
 case $r in 6.12.*) ok 0 "the 6.12 guest really ran 6.12 ($r)";; *) ok 1 "the 6.12 guest really ran 6.12 ($r)";; esac
 
