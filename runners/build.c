@@ -4,10 +4,12 @@
  * script.  An unchanged variant is never rebuilt; variants of one source
  * share one build folder, so a one-file patch rebuilds one file. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -107,6 +109,22 @@ static uint64_t hash_file(const char *path, uint64_t h)
 	return h;
 }
 
+/* A build killed during its checkout (kill -9 of a bisection) leaves
+ * .git/index.lock behind, and every later checkout of that tree fails.
+ * Under the build folder's lock, which every build of the tree holds while
+ * it runs git there, a lock file can only be such a leftover. */
+static void stale_git_lock_remove(const char *src, const char *build)
+{
+	char *lock = xasprintf("%s.lock", build), *index = xasprintf("%s/.git/index.lock", src);
+	int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	if (fd >= 0 && flock(fd, LOCK_EX) == 0 && unlink(index) == 0)
+		progress("removed '%s', left by a build that was killed", index);
+	if (fd >= 0)
+		close(fd);
+	free(lock), free(index);
+}
+
 static char *hex(uint64_t h)
 {
 	return xasprintf("%016llx", (unsigned long long)h);
@@ -191,6 +209,7 @@ int variant_build(const struct variant *v, struct built *k)
 	argv[n++] = fragment;
 	for (int i = 0; i < v->npatches; i++)
 		argv[n++] = v->patches[i];
+	stale_git_lock_remove(path, argv[3]);
 	progress("variant '%s': building (log: %s/build.log)", v->name, k->dir);
 	rc = run_script(argv, &out, v->name);
 	if (rc)
