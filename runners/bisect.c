@@ -255,6 +255,42 @@ static double measure(struct bisect_ctx *c, const char *commit, long long *run, 
 	return m;
 }
 
+/* The run a stored step measured, or -1. */
+static long long step_run(sqlite3 *db, long long id, const char *commit)
+{
+	sqlite3_stmt *st;
+	long long run = -1;
+
+	sqlite3_prepare_v2(db, "SELECT run_id FROM bisect_steps WHERE bisection_id = ?1 AND commit_id = ?2 AND "
+			       "run_id IS NOT NULL", -1, &st, NULL);
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, commit, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		run = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return run;
+}
+
+/* Whether the verdict rules call a and b different in the metric. */
+static int differs(sqlite3 *db, const long long *a, int na, const long long *b, int nb, struct cmp_row *r)
+{
+	compare_sets(db, a, na, b, nb, bmetric, -1, r);
+	return !strcmp(r->verdict, "faster") || !strcmp(r->verdict, "slower") || !strcmp(r->verdict, "changed") ||
+	       !strcmp(r->verdict, "CHANGED");
+}
+
+/* good or bad for the runs of a commit, by the same verdict rules as
+ * compare: like one end and unlike the other; NULL when both or neither
+ * (borderline). */
+static const char *decide(sqlite3 *db, struct bisect_ctx *c, const long long *runs, int n)
+{
+	long long g = step_run(db, c->id, c->good), b = step_run(db, c->id, c->bad);
+	struct cmp_row rg, rb;
+	int dg = differs(db, &g, 1, runs, n, &rg), db_ = differs(db, &b, 1, runs, n, &rb);
+
+	return dg && !db_ ? "bad" : db_ && !dg ? "good" : NULL;
+}
+
 /* The decision for a commit: stored, or measured now and stored. */
 static const char *step(struct bisect_ctx *c, sqlite3 **db, const char *commit, const char *fixed, double *value,
 			int argc, char **argv)
@@ -275,11 +311,23 @@ static const char *step(struct bisect_ctx *c, sqlite3 **db, const char *commit, 
 		return "skip";
 	}
 	if (!fixed) {
+		long long runs[2] = { run, -1 };
+
 		free(stored_step(*db, c->id, c->good, &g));
 		free(stored_step(*db, c->id, c->bad, &b));
 		if (isnan(g) || isnan(b))
 			die(EXIT_INFRA, "the ends of the bisection are not measured");
-		fixed = fabs(*value - b) < fabs(*value - g) ? "bad" : "good";
+		if (!(fixed = decide(*db, c, runs, 1)) && metric_role(bench_find(bench), bmetric) == METRIC_TIMING) {
+			/* Borderline: measure again, judge both boots together. */
+			progress("bisect: %.12s is borderline; measuring it again", commit);
+			db_close(*db);
+			measure(c, commit, &runs[1], &reason, argc, argv);
+			*db = db_open(opt_db);
+			if (runs[1] > 0)
+				fixed = decide(*db, c, runs, 2);
+		}
+		if (!fixed)	/* still both or neither: the nearer end */
+			fixed = fabs(*value - b) < fabs(*value - g) ? "bad" : "good";
 	}
 	store_step(*db, c->id, commit, run, *value, fixed, "");
 	progress("bisect: %.12s: %s = %g -> %s", commit, bmetric, *value, fixed);
@@ -353,8 +401,15 @@ static int bisect_run(int argc, char **argv)
 			    "WHERE status = 'running'");
 		die(EXIT_INFRA, "bisect: the good or the bad end could not be measured; see reclaimbench list runs");
 	}
-	if (g == b)
-		die(EXIT_INFRA, "bisect: %s is %g at both ends; nothing to bisect", bmetric, g);
+	{
+		long long rg = step_run(db, c.id, c.good), rb = step_run(db, c.id, c.bad);
+		struct cmp_row r;
+
+		if (!differs(db, &rg, 1, &rb, 1, &r))
+			die(EXIT_USAGE, "bisect: the ends do not differ in %s by the verdict rules: %g at %.12s, %g at "
+			    "%.12s (ratio %.3f, p %.3g, %s); nothing to bisect", bmetric, r.ma, c.good, r.mb, c.bad,
+			    r.ratio, r.p, r.verdict);
+	}
 	db_close(db);
 	if (access(c.repo, F_OK)) {
 		char *clone[] = { "git", "clone", "-q", "--bare", "--", c.tree, c.repo, NULL };
@@ -436,6 +491,7 @@ int cmd_bisect(int argc, char **argv)
  * previous nightly, the bisection between the two starts by itself. */
 int cmd_nightly(int argc, char **argv)
 {
+	long long step_before = -1, step_now = -1;
 	static const char *ref = "HEAD";
 	static struct opt_list nnames;
 	static const struct opt own[] = {
@@ -514,6 +570,7 @@ int cmd_nightly(int argc, char **argv)
 					prev_sha = xstrdup(src + 4);	/* "git:SHA" */
 					bench = xstrdup(nnames.v[i]);
 					bmetric = xstrdup(m);
+					step_before = before, step_now = now;
 				}
 			}
 			sqlite3_finalize(ms);
@@ -526,6 +583,34 @@ int cmd_nightly(int argc, char **argv)
 	if (!prev_sha) {
 		printf("nightly: %.12s stored; no key metric stepped against the previous nightly\n", sha);
 		return EXIT_OK;
+	}
+	/* One noisy boot starts no bisection: measure the commit again and
+	 * judge both boots together against the previous nightly. */
+	{
+		struct opt_list one = { .n = 1, .v = { bench } };
+		long long runs[2] = { step_now, -1 };
+		sqlite3_stmt *st;
+		struct cmp_row r;
+
+		progress("nightly: confirming the step of %s %s with a second boot", bench, bmetric);
+		if (variant_session(&v, &k, accel, &o, &one, argc, argv, &session))
+			return EXIT_INFRA;
+		db = db_open(opt_db);
+		sqlite3_prepare_v2(db, "SELECT id FROM runs WHERE session = ?1 AND bench = ?2 AND status = 'ok'", -1, &st,
+				   NULL);
+		sqlite3_bind_text(st, 1, session, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, bench, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			runs[1] = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+		if (runs[1] < 0 || !differs(db, &step_before, 1, runs, 2, &r)) {
+			printf("nightly: the step of %s %s was not confirmed by a second boot (%s); no bisection\n",
+			       bench, bmetric, runs[1] < 0 ? "it did not run" : r.verdict);
+			db_close(db);
+			return EXIT_OK;
+		}
+		printf("nightly: confirmed: %g -> %g (%s, p %.3g)\n", r.ma, r.mb, r.verdict, r.p);
+		db_close(db);
 	}
 	good_ref = prev_sha;
 	bad_ref = sha;
