@@ -14,7 +14,7 @@ struct params params = {
 	.reps = 5,
 	.region_mb = 128,
 	.mthp_kb = 64,
-	.race_iterations = 200,
+	.race_iterations = 6,
 	.race_region_kb = 2048,
 	.pt_region_mb = 51200,
 };
