@@ -1,11 +1,22 @@
-/* ttu_sync_race: lazyfree mTHP folios are reclaimed while another thread
- * write-protects and unprotects the first PTE of each folio through
- * userfaultfd.  That is a break-before-make of one PTE under the page table
- * lock and the mmap read lock, so it runs during MADV_PAGEOUT (mprotect
- * cannot: it waits for the mmap write lock) and it does not split the VMA.
- * Without TTU_SYNC, try_to_unmap_one() may see that PTE as none, skip it
- * and unmap the rest: the folio is left partially mapped.  The pagemap
- * tells, folio by folio, how many of its pages are still mapped. */
+/* ttu_sync_race: lazyfree mTHP folios are reclaimed one at a time while
+ * another thread, on another CPU, rewrites the first PTE of the folio
+ * being reclaimed through userfaultfd, over and over.  UFFDIO_WRITEPROTECT
+ * without the write-protect mode, on a PTE that is not write-protected,
+ * runs change_protection() on it: under the page table lock (and only the
+ * mmap read lock, so it runs during MADV_PAGEOUT, which mprotect cannot)
+ * the PTE is cleared by ptep_modify_prot_start() and written back unchanged
+ * by ptep_modify_prot_commit() -- a break-before-make that leaves nothing
+ * behind: no TLB flush, no uffd-wp bit (which would break the folio's PTE
+ * batch in MADV_PAGEOUT and split it).  Without TTU_SYNC,
+ * try_to_unmap_one() looks at that first PTE without the lock, may see it
+ * none, skip it and unmap the rest: the folio is left partially mapped.
+ *
+ * Only the first PTE's state at that one lockless read matters, so the
+ * racer works on the folio being reclaimed and nothing else: the main
+ * thread pages out one folio per MADV_PAGEOUT call and hands its address
+ * to the racer first.  Two threads pinned to two CPUs make sure the two
+ * really run at once.  The pagemap and /proc/kpageflags tell afterwards,
+ * folio by folio, what became of it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
@@ -30,18 +41,25 @@ static const char *const counters[] = {
 
 static struct race {
 	int uffd;
+	int started;
 	pthread_t racer;
-	char *_Atomic base;
+	cpu_set_t saved;		/* the main thread's affinity before setup */
+	int saved_ok;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	char *_Atomic target;		/* first page of the folio to race on, or NULL */
+	char *_Atomic ack;		/* the target the racer last worked on */
+	atomic_int quit;
+	atomic_ulong rewrites;
 	size_t nfolios, folio;
-	atomic_int go, busy, quit;
-	atomic_ulong toggles;
-} race = { .uffd = -1 };
+} race = { .uffd = -1, .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER };
 
-static int wp(char *addr, size_t len, int on)
+/* Break and remake the PTE of one page: see the comment at the top. */
+static int pte_rewrite(char *addr)
 {
 	struct uffdio_writeprotect w = {
-		.range = { .start = (unsigned long)addr, .len = len },
-		.mode = on ? UFFDIO_WRITEPROTECT_MODE_WP : UFFDIO_WRITEPROTECT_MODE_DONTWAKE,
+		.range = { .start = (unsigned long)addr, .len = 4096 },
+		.mode = UFFDIO_WRITEPROTECT_MODE_DONTWAKE,
 	};
 	return ioctl(race.uffd, UFFDIO_WRITEPROTECT, &w);
 }
@@ -50,28 +68,49 @@ static void *racer(void *arg)
 {
 	(void)arg;
 	while (!race.quit) {
-		race.busy = 1;
-		if (!race.go) {
-			race.busy = 0;
-			sched_yield();
+		char *t = race.target;
+
+		if (!t) {
+			/* Idle between rounds: sleep rather than spin. */
+			pthread_mutex_lock(&race.lock);
+			race.ack = NULL;
+			while (!race.target && !race.quit)
+				pthread_cond_wait(&race.wake, &race.lock);
+			pthread_mutex_unlock(&race.lock);
 			continue;
 		}
-		for (size_t i = 0; race.go && i < race.nfolios; i++) {
-			char *first = race.base + i * race.folio;
-
-			wp(first, 4096, 1);
-			wp(first, 4096, 0);
-			race.toggles++;
-		}
+		pte_rewrite(t);
+		race.rewrites++;
+		race.ack = t;
 	}
-	race.busy = 0;
 	return NULL;
+}
+
+/* Hand the racer a new target and wait until it has worked on it (or, for
+ * NULL, until it has stopped touching the region). */
+static void race_target(char *t)
+{
+	pthread_mutex_lock(&race.lock);
+	race.target = t;
+	pthread_cond_signal(&race.wake);
+	pthread_mutex_unlock(&race.lock);
+	while (race.ack != t)
+		sched_yield();
+}
+
+static int pin(pthread_t t, int cpu)
+{
+	cpu_set_t s;
+
+	CPU_ZERO(&s);
+	CPU_SET(cpu, &s);
+	return pthread_setaffinity_np(t, sizeof(s), &s);
 }
 
 static int setup(struct bench_ctx *ctx)
 {
 	struct uffdio_api api = { .api = UFFD_API };
-	int ret = thp_only_size(ctx, params.mthp_kb, "madvise");
+	int ret = thp_only_size(ctx, params.mthp_kb, "madvise"), cpu[2], n = 0;
 
 	if (ret)
 		return ret;
@@ -84,20 +123,41 @@ static int setup(struct bench_ctx *ctx)
 	if (access("/proc/self/pagemap", R_OK))
 		return bench_skip(ctx, "/proc/self/pagemap: %s (CONFIG_PROC_PAGE_MONITOR)",
 				  strerror(errno));
+	if (sched_getaffinity(0, sizeof(race.saved), &race.saved))
+		return bench_fail(ctx, "sched_getaffinity: %s", strerror(errno));
+	race.saved_ok = 1;
+	for (int c = 0; c < CPU_SETSIZE && n < 2; c++)
+		if (CPU_ISSET(c, &race.saved))
+			cpu[n++] = c;
+	if (n < 2)
+		return bench_skip(ctx, "%d CPU usable: the race needs two running at once "
+				  "(boot with --guest-cpus 2 or more)", n);
 	race.folio = params.mthp_kb << 10;
 	race.nfolios = (params.race_region_kb << 10) / race.folio;
 	if (pthread_create(&race.racer, NULL, racer, NULL))
 		return bench_fail(ctx, "pthread_create failed");
+	race.started = 1;
+	if (pin(pthread_self(), cpu[0]) || pin(race.racer, cpu[1]))
+		return bench_fail(ctx, "pthread_setaffinity_np to CPUs %d and %d failed", cpu[0], cpu[1]);
 	return BENCH_OK;
 }
 
 static void teardown(struct bench_ctx *ctx)
 {
 	(void)ctx;
-	if (race.folio) {
+	if (race.started) {
+		pthread_mutex_lock(&race.lock);
 		race.quit = 1;
+		pthread_cond_signal(&race.wake);
+		pthread_mutex_unlock(&race.lock);
 		pthread_join(race.racer, NULL);
+		race.started = 0;
 	}
+	if (race.saved_ok)
+		sched_setaffinity(0, sizeof(race.saved), &race.saved);
+	if (race.uffd >= 0)
+		close(race.uffd);
+	race.uffd = -1;
 }
 
 /* What became of the folios of one round. */
@@ -147,10 +207,19 @@ static int classify(char *p, size_t len, struct outcome *o)
 	return 0;
 }
 
+/* nr_anon_partially_mapped of the mTHP size, or -1 without the stat. */
+static long long partially_mapped(const struct bench_ctx *ctx)
+{
+	uint64_t v;
+
+	return mthp_stat(ctx, "nr_anon_partially_mapped", &v) ? -1 : (long long)v;
+}
+
 static int run(struct bench_ctx *ctx)
 {
 	size_t len = params.race_region_kb << 10;
-	unsigned long folios = 0, toggles0 = race.toggles;
+	unsigned long folios = 0, rewrites0 = race.rewrites;
+	long long kernel_partial = 0;
 	struct outcome o = { 0 };
 	int ret = BENCH_OK;
 
@@ -159,7 +228,7 @@ static int run(struct bench_ctx *ctx)
 	window_open(ctx);
 	for (unsigned long round = 0; round < params.race_iterations && !ret; round++) {
 		struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_WP };
-		unsigned long seen;
+		long long pm0, pm1;
 		int err = 0;
 		char *p;
 
@@ -174,18 +243,24 @@ static int run(struct bench_ctx *ctx)
 			munmap(p, len);
 			break;
 		}
-		race.base = p;
-		seen = race.toggles;
-		race.go = 1;
-		while (race.toggles == seen)	/* the racer is running */
-			sched_yield();
-		measure_begin(ctx);
-		if (madvise(p, len, MADV_PAGEOUT))
-			err = errno;
-		measure_end(ctx);
-		race.go = 0;
-		while (race.busy)
-			sched_yield();
+		pm0 = partially_mapped(ctx);
+		for (size_t f = 0; f < race.nfolios && !err; f++) {
+			char *folio = p + f * race.folio;
+
+			race_target(folio);
+			measure_begin(ctx);
+			if (madvise(folio, race.folio, MADV_PAGEOUT))
+				err = errno;
+			measure_end(ctx);
+		}
+		race_target(NULL);
+		/* The kernel's own count of partially mapped large folios, read
+		 * before munmap frees them: it should move with race.partial. */
+		pm1 = partially_mapped(ctx);
+		if (pm0 >= 0 && pm1 >= 0 && kernel_partial >= 0)
+			kernel_partial += pm1 - pm0;
+		else
+			kernel_partial = -1;
 		if (err)
 			ret = bench_skip(ctx, "madvise(MADV_PAGEOUT): %s", strerror(err));
 		else if (classify(p, len, &o))
@@ -202,7 +277,11 @@ static int run(struct bench_ctx *ctx)
 	metric(ctx, "race.split", (double)o.split, "folios");
 	metric(ctx, "race.reclaimed", (double)o.reclaimed, "folios");
 	metric(ctx, "race.kept", (double)o.kept, "folios");
-	metric(ctx, "race.toggles", (double)(race.toggles - toggles0), "count");
+	metric(ctx, "race.rewrites", (double)(race.rewrites - rewrites0), "count");
+	if (kernel_partial >= 0)
+		metric(ctx, "race.kernel_partial", (double)kernel_partial, "folios");
+	else
+		metric_unsupported(ctx, "race.kernel_partial", "folios", "no nr_anon_partially_mapped mTHP stat");
 	if (!o.reclaimed)
 		return bench_skip(ctx, "MADV_PAGEOUT reclaimed none of %lu folios: no race to see",
 				  folios);
@@ -217,19 +296,25 @@ static const struct metric_decl metrics[] = {
 	{ "race.split", METRIC_INFO, 0, "split", AGG_SUM },
 	{ "race.reclaimed", METRIC_INFO, 0, "reclaimed", AGG_SUM },
 	{ "race.folios", METRIC_INFO, 0, "folios", AGG_SUM },
-	{ "mthp.nr_anon_partially_mapped", METRIC_INFO, 0, "nr_partially_mapped", AGG_SUM },
+	/* nr_anon_partially_mapped moved by the pageouts, read before munmap
+	 * frees the folios (over the whole repetition it is always 0). */
+	{ "race.kernel_partial", METRIC_INFO, 0, "nr_partially_mapped", AGG_SUM },
 	{ NULL }
 };
 
 static void finding(const struct run_view *r, char *buf, size_t cap)
 {
 	double k = r->get(r, "race.partial"), n = r->get(r, "race.folios"), split = r->get(r, "race.split");
+	double kernel = r->get(r, "race.kernel_partial");
+	char counted[64] = "";
 
 	if (isnan(k) || !(n > 0))
 		return;
+	if (!isnan(kernel))
+		snprintf(counted, sizeof(counted), "; the kernel counted %.0f", kernel);
 	if (k)
 		snprintf(buf, cap, "race REPRODUCED: %.0f of %.0f large folios left partially mapped "
-			 "(%.0f ppm); %.0f split before reclaim", k, n, 1e6 * k / n, split);
+			 "(%.0f ppm%s); %.0f split before reclaim", k, n, 1e6 * k / n, counted, split);
 	else
 		snprintf(buf, cap, "race not reproduced: 0 of %.0f large folios partially mapped (rate below "
 			 "%.0f ppm at 95%%; not a proof of absence); %.0f split before reclaim", n,
@@ -255,9 +340,9 @@ static const struct bench_claim claims[] = {
 
 const struct bench_info bench_ttu_sync_race = {
 	.name = "ttu_sync_race",
-	.version = 2,
+	.version = 3,
 	.params = "mthp-kb,race-iterations,race-region-kb",
-	.help = "reclaim lazyfree mTHP while a thread write-protects first PTEs; count partially mapped folios",
+	.help = "reclaim lazyfree mTHP one folio at a time while a thread rewrites its first PTE; count partially mapped folios",
 	.vmstat = counters,
 	.uses_mthp = 1,
 	.parallel = 1,

@@ -10,7 +10,7 @@ cmp() { "$rb" compare "$@" --db "$db"; }
 row() { grep -E "^[^,]*,[^,]*,[^,]*,$1," "$2"; }	# a metric's csv row
 verdict() { row "$1" "$2" | cut -d, -f15; }
 
-run 6.12 7.3 --bench lazyfree_mthp --bench ttu_sync_race --race-iterations 20
+run 6.12 7.3 --bench lazyfree_mthp --bench ttu_sync_race --race-iterations 2
 ok $? "6.12 and 7.3 booted: $(tail -n 1 "$work/run.log")"
 a=$(last lazyfree_mthp)
 

@@ -1,0 +1,41 @@
+#!/bin/sh
+# ttu_sync_race on real kernels, with its default parameters: the race
+# leaves large folios partially mapped without TTU_SYNC and never with it,
+# one boot a side separates the two by Fisher's exact test, the kernel's own
+# count agrees with the pagemap's, and one CPU is a SKIP, not a zero.
+. "$(dirname "$0")/lib.sh"
+db=$work/race.db
+run() { "$rb" run "$@" --bench ttu_sync_race --db "$db" --out "$work/out" >> "$work/run.log" 2>&1; }
+sum() {	# sum RUN METRIC: over the timed repetitions
+	q "$db" "SELECT CAST(total(value) AS INTEGER) FROM samples WHERE run_id = $1 AND metric = '$2' AND kind = 'timed'"
+}
+
+run 7.3-no-ttu-sync 7.3; rc=$?
+ok $rc "7.3-no-ttu-sync and 7.3 booted with the defaults (exit $rc)"
+off=$(q "$db" "SELECT r.id FROM runs r JOIN kernels k ON k.id = r.kernel_id WHERE k.variant = '7.3-no-ttu-sync' AND r.status = 'ok'")
+on=$(q "$db" "SELECT r.id FROM runs r JOIN kernels k ON k.id = r.kernel_id WHERE k.variant = '7.3' AND r.status = 'ok'")
+[ -n "$off" ] && [ -n "$on" ]; ok $? "both runs stored ok (runs '$off', '$on')"
+if [ -z "$off" ] || [ -z "$on" ]; then done_testing; exit 0; fi
+
+k0=$(sum "$off" race.partial) n0=$(sum "$off" race.folios) k1=$(sum "$on" race.partial) n1=$(sum "$on" race.folios)
+[ "$k0" -ge 8 ]; ok $? "without TTU_SYNC: $k0 of $n0 large folios left partially mapped (8 or more)"
+[ "$k1" = 0 ] && [ "$n1" -gt 0 ]; ok $? "with TTU_SYNC: $k1 of $n1"
+p=$("$rb" compare --base "$off" --new "$on" --bench ttu_sync_race --db "$db" --format csv |
+	awk -F, '$4 == "race.partial" { print $12 " " $15 }')
+awk -v p="${p% *}" 'BEGIN { exit !(p + 0 < 0.01) }' && [ "${p#* }" = CHANGED ]
+ok $? "exact test on race.partial: p < 0.01, CHANGED ($p)"
+
+# The kernel's nr_anon_partially_mapped, read before munmap, counts the same
+# folios as the pagemap, repetition by repetition.
+d=$(q "$db" "SELECT count(*) FROM samples a JOIN samples b ON b.run_id = a.run_id AND b.rep = a.rep AND
+	b.kind = a.kind WHERE a.run_id IN ($off, $on) AND a.metric = 'race.partial' AND
+	b.metric = 'race.kernel_partial' AND a.value != b.value")
+[ "$d" = 0 ]; ok $? "race.kernel_partial equals race.partial in every repetition ($d differ)"
+# Rewriting an unprotected PTE leaves no uffd-wp bit to break MADV_PAGEOUT's batch.
+s=$(( $(sum "$off" race.split) + $(sum "$on" race.split) ))
+[ "$s" = 0 ]; ok $? "no folio split before reclaim ($s)"
+
+run 7.3 --guest-cpus 1 --reps 1 --race-iterations 1
+r=$(q "$db" "SELECT status || ': ' || reason FROM runs WHERE guest_cpus = 1")
+case $r in skip:*CPU*) ok 0 "one CPU: a SKIP with the reason ($r)";; *) ok 1 "one CPU: a SKIP with the reason ($r)";; esac
+done_testing
