@@ -200,6 +200,11 @@ int knob_set(struct bench_ctx *ctx, const char *rel, const char *value);
  * other size set to never. */
 int thp_only_size(struct bench_ctx *ctx, unsigned long kb, const char *mode);
 
+#define PMD_SIZE (2UL << 20)
+/* Fault in len bytes of PMD-mapped THPs at p (aligned) and MADV_FREE them,
+ * each step proven (else a SKIP with the reason). */
+int lazyfree_pmd_region(struct bench_ctx *ctx, char *p, size_t len);
+
 /* Fault in len bytes of params.mthp_kb folios and MADV_FREE them. */
 int lazyfree_region(struct bench_ctx *ctx, char **out, size_t len);
 

@@ -31,8 +31,6 @@
 #define MADV_COLLAPSE 25
 #endif
 
-#define PMD_SIZE (2UL << 20)
-
 static const char *const counters[] = {
 	"thp_collapse_alloc", "thp_collapse_alloc_failed", "thp_file_alloc", "thp_split_page",
 	"thp_split_page_failed", "thp_split_pmd", "nr_shmem_hugepages", "nr_page_table_pages",

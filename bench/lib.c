@@ -1,9 +1,11 @@
 /* Parameters, records of metrics and the measured window. */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -381,4 +383,43 @@ void window_end(struct bench_ctx *ctx)
 {
 	measure_end(ctx);
 	window_close(ctx);
+}
+
+/* Fault in len bytes of PMD-mapped THPs and make them lazyfree, proving
+ * each step; a kernel that cannot is a SKIP with what it did instead.
+ * Shared by pmd_lazyfree and pmd_redirty. */
+int lazyfree_pmd_region(struct bench_ctx *ctx, char *p, size_t len)
+{
+	size_t thps = len / PMD_SIZE;
+	uint64_t f0, f1;
+	long long huge_kb;
+	long whole;
+
+	madvise(p, len, MADV_HUGEPAGE);	/* PMD size is enabled for madvise only */
+	touch_pages(p, len, 1);
+	whole = whole_folios(p, len, PMD_SIZE);
+	if (whole < 0)
+		return bench_skip(ctx, "cannot read /proc/self/pagemap PFNs (root and "
+				  "CONFIG_PROC_PAGE_MONITOR needed)");
+	if ((size_t)whole != thps)
+		return bench_skip(ctx, "kernel gave %ld of %zu 2 MiB THPs at fault", whole, thps);
+	huge_kb = mapping_kb(p, len, "AnonHugePages");
+	if (huge_kb != (long long)(len >> 10))
+		return bench_skip(ctx, "smaps AnonHugePages of the mapping is %lld kB, not %zu kB: "
+				  "the THPs are not all PMD-mapped", huge_kb, len >> 10);
+	if (vmstat("pglazyfree", &f0))
+		return bench_skip(ctx, "no pglazyfree in /proc/vmstat");
+	if (madvise(p, len, MADV_FREE))
+		return bench_skip(ctx, "madvise(MADV_FREE): %s", strerror(errno));
+	vmstat("pglazyfree", &f1);
+	if (f1 - f0 < len / 4096)
+		return bench_skip(ctx, "MADV_FREE made %llu of %zu pages lazyfree",
+				  (unsigned long long)(f1 - f0), len / 4096);
+	/* MADV_FREE of a whole PMD-mapped THP must leave it PMD-mapped. */
+	huge_kb = mapping_kb(p, len, "AnonHugePages");
+	if (huge_kb != (long long)(len >> 10))
+		return bench_skip(ctx, "after MADV_FREE smaps AnonHugePages is %lld of %zu kB",
+				  huge_kb, len >> 10);
+	metric(ctx, "setup.pglazyfree", (double)(f1 - f0), "pages");
+	return BENCH_OK;
 }

@@ -12,8 +12,6 @@
 
 #include "bench.h"
 
-#define PMD_SIZE (2UL << 20)
-
 static const char *const counters[] = {
 	"thp_split_pmd", "thp_split_page", "thp_deferred_split_page", "pglazyfree",
 	"pglazyfreed", "pswpout", "thp_swpout", NULL
@@ -40,47 +38,30 @@ static void injected_pmd_split(char *p, size_t len)
 static int run(struct bench_ctx *ctx)
 {
 	size_t len = params.region_mb << 20, lost = 0;
-	uint64_t t0, t1, s0, s1, f0, f1;
+	uint64_t s0, s1;
 	char *p = map_aligned(len, PMD_SIZE);
 	long long huge_kb;
-	long whole;
-	int err = 0, ret = BENCH_OK;
+	int err = 0, ret;
 
 	if (!p)
 		return bench_fail(ctx, "mmap of %zu bytes: %s", len, strerror(errno));
-	madvise(p, len, MADV_HUGEPAGE);	/* PMD size is enabled for madvise only */
-	if (vmstat("thp_fault_alloc", &t0) || vmstat("thp_split_pmd", &s0) || vmstat("pglazyfree", &f0)) {
-		ret = bench_skip(ctx, "no thp_fault_alloc, thp_split_pmd or pglazyfree in /proc/vmstat");
+	if (vmstat("thp_split_pmd", &s0)) {
+		ret = bench_skip(ctx, "no thp_split_pmd in /proc/vmstat");
 		goto unmap;
 	}
-	touch_pages(p, len, 1);
-	vmstat("thp_fault_alloc", &t1);
-	whole = whole_folios(p, len, PMD_SIZE);
-	if (whole >= 0 ? (size_t)whole != len / PMD_SIZE : t1 - t0 < len / PMD_SIZE) {
-		ret = bench_skip(ctx, "kernel gave %ld of %zu PMD THPs at fault (%llu allocated)",
-				 whole, len / PMD_SIZE, (unsigned long long)(t1 - t0));
+	ret = lazyfree_pmd_region(ctx, p, len);
+	if (ret)
 		goto unmap;
-	}
-	if (madvise(p, len, MADV_FREE)) {
-		ret = bench_skip(ctx, "madvise(MADV_FREE): %s", strerror(errno));
-		goto unmap;
-	}
 	injected_pmd_split(p, len);
 	touch_pages(p, len, 2);	/* redirty every page */
 	/* The scenario, proven right before the window: every THP still
-	 * mapped by its PMD, none split during setup, every page lazyfree. */
+	 * mapped by its PMD after the rewrite, none split during setup. */
 	huge_kb = mapping_kb(p, len, "AnonHugePages");
 	vmstat("thp_split_pmd", &s1);
-	vmstat("pglazyfree", &f1);
 	if (huge_kb != (long long)(len >> 10) || s1 != s0) {
 		ret = bench_skip(ctx, "THPs not PMD-mapped before MADV_PAGEOUT: AnonHugePages %lld of %zu kB, "
 				 "thp_split_pmd +%llu during setup", huge_kb, len >> 10,
 				 (unsigned long long)(s1 - s0));
-		goto unmap;
-	}
-	if (f1 - f0 != len / 4096) {
-		ret = bench_skip(ctx, "MADV_FREE made %llu of %zu pages lazyfree",
-				 (unsigned long long)(f1 - f0), len / 4096);
 		goto unmap;
 	}
 	window_begin(ctx);

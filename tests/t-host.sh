@@ -63,6 +63,15 @@ grep -q '^status.VmPTE_after' "$work/show"; ok $? "show lists VmPTE_after"
 "$rb" show 1 --format json --db "$db" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["format"]==1 and len(d["samples"])>20' 2>/dev/null
 ok $? "show --format json is valid JSON with the samples"
 
+# THPs split into PTE mappings in setup (RB_TEST_SPLIT_PMD: mprotect of one
+# page of each and back) must make pmd_redirty a SKIP, not a number.
+RB_TEST_SPLIT_PMD=1 "$rb" run --host --bench pmd_redirty --reps 1 --db "$db" > "$work/out" 2>&1
+r=$(q "$db" "SELECT status || ': ' || reason FROM runs ORDER BY id DESC LIMIT 1")
+case $r in skip:*"not PMD-mapped before MADV_PAGEOUT"*) ok 0 "PMDs split before the window: SKIP with the reason: $r";;
+*) ok 1 "PMDs split before the window: SKIP with the reason: $r";; esac
+[ "$(q "$db" "SELECT count(*) FROM samples s JOIN runs r ON r.id = s.run_id WHERE r.status = 'skip' AND s.metric = 'time.wall'")" = 0 ]
+ok $? "the skipped run stored no timing"
+
 # A benchmark that crashes after it changed the knobs.
 RB_TEST_CRASH=lazyfree_mthp "$rb" run --host --bench lazyfree_mthp --reps 1 --db "$db" > "$work/out" 2>&1; rc=$?
 ok $(( rc != 3 )) "crashed benchmark: exit 3 ($rc)"
