@@ -347,7 +347,7 @@ long long smaps_kb(const char *text, const char *field, unsigned long start, uns
 			inside = lo < end && hi > start;
 		} else if (inside && !strncmp(l, field, n) && l[n] == ':') {
 			kb = strtoll(l + n + 1, &stop, 10);
-			if (stop != l + n + 1)
+			if (stop != l + n + 1 && kb >= 0 && kb < 1LL << 50)	/* else not a size */
 				sum = (sum < 0 ? 0 : sum) + kb;
 		}
 	}

@@ -240,7 +240,8 @@ char *run_field(sqlite3 *db, long long run, const char *expr)
 {
 	/* The SQL names only a column of this list, the run is bound. */
 	static const char *const known[] = { "bench", "accel", "coalesce(guest_mem_mb, 0)", "coalesce(guest_cpus, 0)",
-					     "bench_version", "params", NULL };
+					     "bench_version", "params", "emulator", "faults", "observer_overhead",
+					     "(SELECT build_id FROM kernels WHERE id = kernel_id)", NULL };
 	char *sql = NULL, *v = NULL;
 	sqlite3_stmt *st;
 
