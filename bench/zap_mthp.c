@@ -17,7 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <sched.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +116,7 @@ static struct reader {
 	unsigned char val;
 	atomic_int stop;
 	atomic_ulong reads;
+	sem_t done;		/* posted after every read */
 	unsigned long bad, errors;
 } rd;
 
@@ -136,18 +137,21 @@ static void *reader(void *arg)
 			rd.bad += (a != rd.val && a) || z;
 		}
 		rd.reads++;
+		sem_post(&rd.done);
 	}
 	return NULL;
 }
 
-static void wait_reads(unsigned long n)
+/* Blocking, not spinning: under -icount the vCPUs run in turns, and a
+ * spinning waiter would burn whole turns of the reader's vCPU. */
+static void wait_read(void)
 {
-	while (rd.reads < n)
-		sched_yield();
+	while (sem_wait(&rd.done) && errno == EINTR)
+		;
 }
 
-/* Zap a region while a thread reads it through GUP; returns -1 when
- * process_vm_readv is missing. */
+/* Zap a region while a thread reads it through GUP (process_vm_readv);
+ * round by round, MADV_DONTNEED and munmap. */
 static int readv_round(struct bench_ctx *ctx, unsigned long round, unsigned long *reads)
 {
 	size_t len = params.race_region_kb << 10;
@@ -162,20 +166,25 @@ static int readv_round(struct bench_ctx *ctx, unsigned long round, unsigned long
 	if (ret)
 		goto free_buf;
 	rd = (struct reader){ .base = p, .len = len, .val = round % 200 + 1 };
+	sem_init(&rd.done, 0, 0);
 	if (pthread_create(&t, NULL, reader, buf)) {
 		ret = bench_fail(ctx, "pthread_create failed");
-		goto unmap;
+		goto destroy;
 	}
-	wait_reads(1);
+	wait_read();
+	while (!sem_trywait(&rd.done))	/* count only reads that end after the zap */
+		;
 	if (how == ZAP_MUNMAP)
 		munmap(p, len);
 	else
 		madvise(p, len, MADV_DONTNEED);
-	wait_reads(rd.reads + 2);
+	wait_read();
+	wait_read();
 	rd.stop = 1;
 	pthread_join(t, NULL);
 	*reads += rd.reads;
-unmap:
+destroy:
+	sem_destroy(&rd.done);
 	if (how == ZAP_DONTNEED || ret)
 		munmap(p, len);
 free_buf:
