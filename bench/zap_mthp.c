@@ -19,13 +19,13 @@
 #include <stdio.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <sched.h>
-#include <stdatomic.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -112,23 +112,32 @@ static int zap_timed(struct bench_ctx *ctx, enum zap how)
 
 /* ---- readv probe ---- */
 
+/* The reader reads the region READS_PER_ROUND times and ends; the zap
+ * starts once the reader has started, or after START_WAIT_NS whatever
+ * happened.  No unbounded wait for a busy thread: under -icount the vCPUs
+ * run in turns, and such a wait costs a whole turn of the busy vCPU. */
+#define READS_PER_ROUND 16
+#define START_WAIT_NS 5000000
+
 static struct reader {
 	char *base;
 	size_t len;
 	unsigned char val;
-	atomic_int stop;
-	atomic_ulong reads;
-	unsigned long bad, errors;
+	atomic_int started;
+	unsigned long reads, bad, errors, torn;
 } rd;
 
 static void *reader(void *arg)
 {
 	char *buf = arg;
 
-	while (!rd.stop) {
+	for (rd.reads = 0; rd.reads < READS_PER_ROUND; rd.reads++) {
 		struct iovec local = { buf, rd.len }, remote = { rd.base, rd.len };
-		ssize_t n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+		ssize_t n;
+		int old = 0, zero = 0;
 
+		rd.started = 1;
+		n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
 		if (n < 0 && errno != EFAULT && errno != ENOMEM)
 			rd.errors++;	/* EFAULT: the region is gone (munmap) */
 		for (ssize_t off = 0; n > 0 && off + 4096 <= n; off += 4096) {
@@ -136,21 +145,19 @@ static void *reader(void *arg)
 
 			/* byte 0 was written, the rest of a page never was */
 			rd.bad += (a != rd.val && a) || z;
+			old |= a == rd.val, zero |= !a;
 		}
-		rd.reads++;
+		/* A read that saw part of the region before the zap and part
+		 * after it: proof that the two overlapped. */
+		rd.torn += (old && zero) || (n > 0 && (size_t)n < rd.len);
 	}
 	return NULL;
 }
 
-static void wait_reads(unsigned long n)
-{
-	while (rd.reads < n)
-		sched_yield();
-}
-
-/* Zap a region while a thread reads it through GUP; returns -1 when
- * process_vm_readv is missing. */
-static int readv_round(struct bench_ctx *ctx, unsigned long round, unsigned long *reads)
+/* Zap a region while a thread reads it through GUP (process_vm_readv);
+ * round by round, MADV_DONTNEED and munmap. */
+static int readv_round(struct bench_ctx *ctx, unsigned long round, unsigned long *reads,
+		       unsigned long *torn)
 {
 	size_t len = params.race_region_kb << 10;
 	enum zap how = round % 2 ? ZAP_MUNMAP : ZAP_DONTNEED;
@@ -168,15 +175,15 @@ static int readv_round(struct bench_ctx *ctx, unsigned long round, unsigned long
 		ret = bench_fail(ctx, "pthread_create failed");
 		goto unmap;
 	}
-	wait_reads(1);
+	for (uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+	     !rd.started && now_ns(CLOCK_MONOTONIC) - t0 < START_WAIT_NS;)
+		;
 	if (how == ZAP_MUNMAP)
 		munmap(p, len);
 	else
 		madvise(p, len, MADV_DONTNEED);
-	wait_reads(rd.reads + 2);
-	rd.stop = 1;
 	pthread_join(t, NULL);
-	*reads += rd.reads;
+	*reads += rd.reads, *torn += rd.torn;
 unmap:
 	if (how == ZAP_DONTNEED || ret)
 		munmap(p, len);
@@ -280,7 +287,7 @@ static int setup(struct bench_ctx *ctx)
 static int run(struct bench_ctx *ctx)
 {
 	struct pin_result pin = { 0 };
-	unsigned long reads = 0, bad = 0, errors = 0;
+	unsigned long reads = 0, bad = 0, errors = 0, torn = 0;
 	int ret, readv = 1;
 
 	ret = zap_timed(ctx, ZAP_MUNMAP);
@@ -295,13 +302,14 @@ static int run(struct bench_ctx *ctx)
 				   "no process_vm_readv (CONFIG_CROSS_MEMORY_ATTACH)");
 	}
 	for (unsigned long r = 0; readv && !ret && r < params.zap_race_rounds; r++) {
-		ret = readv_round(ctx, r, &reads);
+		ret = readv_round(ctx, r, &reads, &torn);
 		bad += rd.bad, errors += rd.errors;
 	}
 	for (unsigned long r = 0; !ret && r < params.zap_race_rounds; r++)
 		ret = pin_round(ctx, r, &pin);
 	if (!ret && readv) {
 		metric(ctx, "readv_calls", (double)reads, "count");
+		metric(ctx, "readv_torn", (double)torn, "count");
 		metric(ctx, "readv_bad_pages", (double)bad, "pages");
 		metric(ctx, "readv_errors", (double)errors, "count");
 	}
