@@ -89,8 +89,10 @@ gittree() {
 	case $ref in
 	''|-*|*[!A-Za-z0-9._/~^{}@-]*) fail 2 "ref '$ref' is not a git ref (letters, digits and ._/-~^{}@ only)" ;;
 	esac
-	git -C "$dir" rev-parse --git-dir >/dev/null 2>&1 || fail 2 "'$dir' is not a git repository; pass --tree DIR of a git tree"
-	sha=$(git -C "$dir" rev-parse -q --verify "$ref^{commit}") || fail 2 "ref '$ref' is not a commit in '$dir'"
+	# The user's tree is only read, and its own config names no program for us.
+	ugit() { git -c core.fsmonitor=false -c core.hooksPath=/dev/null -C "$dir" "$@"; }
+	ugit rev-parse --git-dir >/dev/null 2>&1 || fail 2 "'$dir' is not a git repository; pass --tree DIR of a git tree"
+	sha=$(ugit rev-parse -q --verify "$ref^{commit}") || fail 2 "ref '$ref' is not a commit in '$dir'"
 	dir=$(cd "$dir" && pwd)
 	dest=$cache/src/git-$(key "$dir")
 	[ -d "$dest/.git" ] || { say "cloning $dir into $dest (once)"; git clone -q --no-checkout "$dir" "$dest" >&2; }
