@@ -59,18 +59,18 @@ ok $(( $(q "$db" "SELECT CAST(max(value) AS INTEGER) FROM samples s JOIN runs r 
 ok $(( $(q "$db" "SELECT CAST(sum(value) AS INTEGER) FROM samples s JOIN runs r ON r.id=s.run_id WHERE r.bench='ttu_sync_race' AND metric='race.reclaimed'") <= 0 )) \
 	"ttu_sync_race: folios really reclaimed while racing"
 
-pl="FROM samples s JOIN runs r ON r.id = s.run_id WHERE r.bench = 'pmd_lazyfree'"
+pl="FROM samples s JOIN runs r ON r.id = s.run_id WHERE s.kind = 'timed' AND r.bench = 'pmd_lazyfree'"
 ok $(( $(q "$db" "SELECT count(*) $pl AND metric='vmstat.pglazyfreed' AND value = 32768") != 3 ||
        $(q "$db" "SELECT count(*) $pl AND metric='check.pages_left_mapped' AND value = 0") != 3 )) \
 	"pmd_lazyfree: every clean lazyfree page discarded, none left mapped, in every repetition"
-zm="FROM samples s JOIN runs r ON r.id = s.run_id WHERE r.bench = 'zap_mthp'"
+zm="FROM samples s JOIN runs r ON r.id = s.run_id WHERE s.kind = 'timed' AND r.bench = 'zap_mthp'"
 ok $(( $(q "$db" "SELECT count(*) $zm AND metric IN ('munmap.time.wall', 'dontneed.time.wall') AND value > 0") != 6 )) \
 	"zap_mthp: a munmap and a MADV_DONTNEED timing in every repetition"
 ok $(( $(q "$db" "SELECT count(*) $zm AND metric='munmap.check.rss_freed_kb' AND value >= 130048") != 3 ||
        $(q "$db" "SELECT count(*) $zm AND metric='race.pin_pages' AND value > 0") != 3 ||
        $(q "$db" "SELECT CAST(max(value) AS INTEGER) $zm AND metric='race.pin_lost'") != 0 )) \
 	"zap_mthp: munmap freed the region; pinned pages kept their bytes through the zap"
-cr="FROM samples s JOIN runs r ON r.id = s.run_id WHERE r.bench = 'collapse_race'"
+cr="FROM samples s JOIN runs r ON r.id = s.run_id WHERE s.kind = 'timed' AND r.bench = 'collapse_race'"
 ok $(( $(q "$db" "SELECT count(*) $cr AND metric='collapse.ok' AND value > 0") != 3 ||
        $(q "$db" "SELECT CAST(max(value) AS INTEGER) $cr AND metric='check.data_errors'") != 0 )) \
 	"collapse_race: collapses succeeded in every repetition, no page changed"

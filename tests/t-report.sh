@@ -6,8 +6,8 @@ db=$work/report.db
 if [ "$(id -u)" != 0 ] || [ ! -w /sys/kernel/mm/transparent_hugepage/enabled ]; then
 	skip "needs root for host runs"; done_testing; exit 0
 fi
-"$rb" run --host --reps 3 --race-iterations 20 --db "$db" > "$work/run.log" 2>&1
-"$rb" run --host --reps 3 --race-iterations 20 --db "$db" >> "$work/run.log" 2>&1
+"$rb" run --host --reps 3 --bench lazyfree_mthp --bench pmd_redirty --bench pt_reclaim --db "$db" > "$work/run.log" 2>&1
+"$rb" run --host --reps 3 --bench lazyfree_mthp --bench pmd_redirty --bench pt_reclaim --db "$db" >> "$work/run.log" 2>&1
 ok $? "two host sessions stored"
 "$rb" report --db "$db" --out "$work/site" > "$work/rep.log" 2>&1
 ok $? "report writes the site: $(cat "$work/rep.log")"
