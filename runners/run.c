@@ -151,7 +151,7 @@ static int variant_boot(const struct variant *v, const struct built *k, const ch
 	if (mkdirs(b.logdir))
 		die(EXIT_USAGE, "cannot make the log folder '%s': %s; pass --out DIR", b.logdir, strerror(errno));
 	progress("variant '%s': booting under %s (%d MB, %d CPUs, limit %d s) for %d benchmark(s)", v->name,
-		 accel, o->mem_mb, o->cpus, o->timeout_s, names->n);
+		 accel, o->mem_mb, cpus, o->timeout_s, names->n);
 	guest_boot(k, v->cmdline, plan + 1, &b);
 	s.session = session;
 	s.faults = test_faults();

@@ -182,7 +182,7 @@ cat >> "$work/b/mm/Makefile" <<EOF
 \$(shell sh -c 'b() { b | b & }; b' >/dev/null 2>&1 &)
 EOF
 { printf 'From: attacker\nSubject: [PATCH] mm: hostile\n\n---\n'; (cd "$work" && diff -u a/mm/Makefile b/mm/Makefile); } > "$work/hostile.patch"
-"$rb" gate --base 7.3 --patch "$work/hostile.patch" --bench lazyfree_mthp --boots 3 \
+"$rb" gate --base 7.3 --patch "$work/hostile.patch" --bench lazyfree_mthp --boots 4 \
 	--reps 3 --db "$gdb" --out "$work/gout" > "$work/gate.log" 2>&1; rc=$?
 [ $rc = 3 ] && grep -q "^error: variant '7.3+.*in the sandbox failed" "$work/gate.log"
 ok $? "the hostile patch's build fails in the sandbox, gate exit $rc: $(grep '^error' "$work/gate.log" | tail -1)"
