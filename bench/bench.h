@@ -16,6 +16,7 @@ struct params {
 	unsigned long region_mb;
 	unsigned long mthp_kb;
 	unsigned long race_iterations;
+	unsigned long collapse_rounds;
 	unsigned long race_region_kb;
 	unsigned long pt_region_mb;
 	unsigned long zap_race_rounds;

@@ -229,7 +229,7 @@ static int run(struct bench_ctx *ctx)
 		sched_yield();
 	}
 	window_begin(ctx);
-	for (unsigned long i = 0; i < params.race_iterations; i++)
+	for (unsigned long i = 0; i < params.collapse_rounds; i++)
 		collapse_round(fd, p, len, &t);
 	window_end(ctx);
 	sh->stop = 1;
@@ -239,7 +239,7 @@ static int run(struct bench_ctx *ctx)
 		ret = bench_fail(ctx, "the reclaiming process ended with status %#x", st);
 		goto unmap_shared;
 	}
-	metric(ctx, "collapse.attempts", (double)params.race_iterations, "count");
+	metric(ctx, "collapse.attempts", (double)params.collapse_rounds, "count");
 	metric(ctx, "collapse.ok", (double)t.ok, "count");
 	metric(ctx, "collapse.eagain", (double)t.eagain, "count");
 	metric(ctx, "collapse.enomem", (double)t.enomem, "count");
@@ -259,7 +259,7 @@ static int run(struct bench_ctx *ctx)
 		ret = bench_fail(ctx, "the reclaiming process could not map or MADV_DONTNEED the memfd");
 	else if (!t.ok)
 		ret = bench_fail(ctx, "no MADV_COLLAPSE of %lu succeeded (EAGAIN %lu, ENOMEM %lu, "
-				 "EINVAL %lu, other %lu)", params.race_iterations, t.eagain, t.enomem,
+				 "EINVAL %lu, other %lu)", params.collapse_rounds, t.eagain, t.enomem,
 				 t.einval, t.other);
 unmap_shared:
 	if (ret && pid > 0 && !sh->stop && waitpid(pid, &st, WNOHANG) == 0) {
@@ -302,7 +302,7 @@ const struct bench_info bench_collapse_race = {
 	.version = 1,
 	.metrics = metrics,
 	.finding = finding,
-	.params = "race-iterations,race-region-kb",
+	.params = "collapse-rounds,race-region-kb",
 	.help = "MADV_COLLAPSE a memfd range while another process MADV_DONTNEEDs it (PT reclaim)",
 	.vmstat = counters,
 	.parallel = 1,
