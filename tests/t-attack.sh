@@ -184,8 +184,9 @@ EOF
 { printf 'From: attacker\nSubject: [PATCH] mm: hostile\n\n---\n'; (cd "$work" && diff -u a/mm/Makefile b/mm/Makefile); } > "$work/hostile.patch"
 "$rb" gate --base 7.3 --patch "$work/hostile.patch" --bench lazyfree_mthp --boots 3 \
 	--reps 3 --db "$gdb" --out "$work/gout" > "$work/gate.log" 2>&1; rc=$?
-[ $rc = 3 ] && grep -q "^error: variant '7.3+.*in the sandbox failed" "$work/gate.log"
-ok $? "the hostile patch's build fails in the sandbox, gate exit $rc: $(grep '^error' "$work/gate.log" | tail -1)"
+[ $rc = 3 ] && grep -q "^error: variant '7.3+[0-9a-f]*': compile failed" "$work/gate.log" &&
+	grep -qE 'Resource temporarily unavailable|Cannot fork' "$(sed -n "s/^error: variant '7.3+.*(log: \(.*\))$/\1/p" "$work/gate.log")"
+ok $? "the hostile patch's build fails (make cannot fork past the process limit), gate exit $rc: $(grep '^error' "$work/gate.log" | tail -1)"
 [ ! -e /root/rb-attack-"$id" ] && [ ! -e "$src/rb-attack-$id" ] && [ ! -e "$work/connected" ]
 ok $? "nothing written to /root or the source tree, no connection to the host's listener"
 [ "$(q "$gdb" "PRAGMA integrity_check")" = ok ] && [ "$(q "$gdb" "SELECT count(*) FROM runs")" = "$before" ] &&
