@@ -8,7 +8,11 @@
 # the -w paths (writable, handed to the sandbox user) exist, at their own
 # paths.  It runs as the unprivileged user rb-sandbox ($RECLAIMBENCH_SANDBOX_USER)
 # with no capabilities, no new privileges, a clean environment (plus -e),
-# at most 512 processes of that user and 2 GiB a file (-f MB: less).
+# at most 512 processes and 2 GiB a file (-f MB: less).  The process limit
+# is a pids cgroup of the sandbox's own where the host has cgroup v1's pids
+# hierarchy (a fork bomb in one sandbox leaves the processes of the user's
+# other sandboxes alone; the user's limit is then 4096), else the user's
+# RLIMIT_NPROC of 512.
 #   -t  time limit: the whole sandbox is killed after SECONDS
 #   -q  the -w folders may grow by at most MB together (checked every 15 s,
 #       and 1 GiB must stay free on their file system)
@@ -17,7 +21,7 @@
 # sandbox could not start or stopped the command (time, disk).
 set -eu
 user=${RECLAIMBENCH_SANDBOX_USER:-rb-sandbox}
-limit_t= limit_q= fsize=2048 kvm= binds= envs=
+limit_t= limit_q= fsize=2048 kvm= binds= envs= nproc=512 cg=
 say() { echo "error: sandbox: $*" >&2; }
 add() { binds="$binds $(printf '%s' "$1" | sed "s/'/'\\\\''/g; s/^/'/; s/\$/'/")"; }
 # The folders above a bound path, made traversable (bwrap would make them 0700).
@@ -63,6 +67,17 @@ for d in ${rw:-}; do
 	[ -z "$(find "$d" ! -user "$user" -print -quit)" ] || chown -R -P "$user:" "$d"
 done
 [ -z "$kvm" ] || { [ -c /dev/kvm ] && binds="$binds --dev-bind /dev/kvm /dev/kvm"; }
+# A pids cgroup of its own, for the sandboxes that are watched (builds,
+# gen_init_cpio; QEMU's seccomp filter forbids it to fork at all).
+pids=/sys/fs/cgroup/pids
+if { [ -n "$limit_t" ] || [ -n "$limit_q" ]; } && [ -w "$pids" ] && [ -f "$pids/cgroup.procs" ] &&
+	mkdir "$pids/rb-sandbox-$$" 2>/dev/null; then
+	if echo 512 > "$pids/rb-sandbox-$$/pids.max"; then
+		cg=$pids/rb-sandbox-$$ nproc=4096
+	else
+		rmdir "$pids/rb-sandbox-$$"
+	fi
+fi
 cmd=$(for a in "$@"; do printf "'%s' " "$(printf '%s' "$a" | sed "s/'/'\\\\''/g")"; done)
 eval "set -- $binds"
 set -- bwrap --unshare-net --unshare-pid --unshare-ipc --unshare-uts --unshare-cgroup-try \
@@ -70,7 +85,7 @@ set -- bwrap --unshare-net --unshare-pid --unshare-ipc --unshare-uts --unshare-c
 	--ro-bind /usr /usr --symlink usr/bin /bin --symlink usr/sbin /sbin --symlink usr/lib /lib \
 	--symlink usr/lib64 /lib64 --ro-bind /etc /etc --dev /dev --proc /proc \
 	--perms 1777 --size 1073741824 --tmpfs /tmp "$@" \
-	prlimit --nproc=512 --fsize=$((fsize * 1048576)) --core=0 -- \
+	prlimit --nproc=$nproc --fsize=$((fsize * 1048576)) --core=0 -- \
 	setpriv --reuid="$user" --regid="$user" --init-groups --no-new-privs --inh-caps=-all --bounding-set=-all -- \
 	env -i PATH=/usr/bin:/bin HOME=/tmp TMPDIR=/tmp LANG=C.UTF-8
 eval "set -- \"\$@\" $envs $cmd"
@@ -80,7 +95,11 @@ fi
 # Limits that need watching: bwrap runs in the background, a watchdog
 # kills it (and with it, --die-with-parent, everything inside).
 stopped=$(mktemp)
-"$@" &
+if [ -n "$cg" ]; then
+	sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' sh "$cg" "$@" &
+else
+	"$@" &
+fi
 pid=$!
 (
 	start=$(date +%s) tick=0
@@ -108,6 +127,9 @@ rc=0
 wait "$pid" || rc=$?
 kill "$watch" 2>/dev/null || true
 wait "$watch" 2>/dev/null || true
+if [ -n "$cg" ]; then	# empty once the killed have gone
+	for i in 1 2 3 4 5 6 7 8 9 10; do rmdir "$cg" 2>/dev/null && break; sleep 0.5; done
+fi
 if [ -s "$stopped" ]; then
 	say "stopped: $(cat "$stopped")"
 	rm -f "$stopped"
