@@ -66,17 +66,22 @@ static int write_text(const char *path, const char *text)
 	return rc;
 }
 
-/* Save the bracketed choice of a THP "enabled" file, then set it. */
+/* Save the bracketed choice of a THP "enabled" file, then set it; -2 when
+ * it cannot be read (a size the kernel lists but does not offer). */
 static int knob_set(const char *path, const char *val)
 {
 	char buf[128], *l, *r;
 
-	if (nknobs == MAX_KNOBS || read_text(path, buf, sizeof(buf)))
+	if (read_text(path, buf, sizeof(buf)))
+		return -2;
+	if (nknobs == MAX_KNOBS)
 		return -1;
 	l = strchr(buf, '[');
 	r = l ? strchr(l, ']') : NULL;
 	if (!r)
 		return -1;
+	if ((size_t)(r - l - 1) == strlen(val) && !strncmp(l + 1, val, strlen(val)))
+		return 0;	/* already so: nothing to write or restore */
 	snprintf(knobs[nknobs].path, sizeof(knobs[nknobs].path), "%s", path);
 	snprintf(knobs[nknobs].old, sizeof(knobs[nknobs].old), "%.*s", (int)(r - l - 1), l + 1);
 	nknobs++;
@@ -108,7 +113,7 @@ static int thp_only(int kb)
 		snprintf(path, sizeof(path), THP "/%s/enabled", d->d_name);
 		if (!strcmp(d->d_name, want))
 			found = !knob_set(path, "always");
-		else if (knob_set(path, "never"))
+		else if (knob_set(path, "never") == -1)
 			fprintf(stderr, "zap_probe: cannot set '%s' to never\n", path);
 	}
 	closedir(dir);
