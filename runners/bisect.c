@@ -411,15 +411,16 @@ static int bisect_run(int argc, char **argv)
 			    r.ratio, r.p, r.verdict);
 	}
 	db_close(db);
-	/* A bisection killed while git updated its state leaves index.lock in
-	 * the clone; only this bisection (its key) uses the clone, so on a
-	 * resume the lock is a leftover. */
-	{
-		char *lock = xasprintf("%s/index.lock", c.repo);
+	/* A bisection killed while git updated its state leaves lock files
+	 * (refs/bisect/...lock, index.lock) in the clone; only this bisection
+	 * (its key) uses the clone, so on a resume they are leftovers. */
+	if (!access(c.repo, F_OK)) {
+		char *find[] = { "find", c.repo, "-name", "*.lock", "-type", "f", "-print", "-delete", NULL };
+		char *log = xasprintf("%s/stale-locks.log", c.dir);
 
-		if (unlink(lock) == 0)
-			progress("bisect: removed '%s', left by a bisection that was killed", lock);
-		free(lock);
+		if (run_cmd(find, log) == 0)
+			progress("bisect: stale git locks of a killed bisection removed (list: %s)", log);
+		free(log);
 	}
 	if (access(c.repo, F_OK)) {
 		char *clone[] = { "git", "clone", "-q", "--bare", "--", c.tree, c.repo, NULL };
