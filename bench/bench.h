@@ -206,6 +206,8 @@ int thp_only_size(struct bench_ctx *ctx, unsigned long kb, const char *mode);
  * each step proven (else a SKIP with the reason). */
 int lazyfree_pmd_region(struct bench_ctx *ctx, char *p, size_t len);
 
+/* Fault in len bytes of params.mthp_kb folios holding val, proven whole. */
+int mthp_fault_region(struct bench_ctx *ctx, size_t len, char val, char **out);
 /* Fault in len bytes of params.mthp_kb folios and MADV_FREE them. */
 int lazyfree_region(struct bench_ctx *ctx, char **out, size_t len);
 

@@ -23,25 +23,12 @@ static int setup(struct bench_ctx *ctx)
  * kernel gave every folio at the asked size.  Shared with ttu_sync_race. */
 int lazyfree_region(struct bench_ctx *ctx, char **out, size_t len)
 {
-	size_t folio = params.mthp_kb << 10, want = len / folio;
-	uint64_t a0, a1, f0, f1;
-	char *p = map_aligned(len, folio);
-	long whole;
+	uint64_t f0, f1;
+	char *p;
+	int ret = mthp_fault_region(ctx, len, 1, &p);
 
-	if (!p)
-		return bench_fail(ctx, "mmap of %zu bytes: %s", len, strerror(errno));
-	if (mthp_stat(ctx, "anon_fault_alloc", &a0))
-		return bench_skip(ctx, "no %s/stats/anon_fault_alloc", ctx->mthp_dir);
-	madvise(p, len, MADV_HUGEPAGE);	/* the size is enabled for madvise only */
-	touch_pages(p, len, 1);
-	mthp_stat(ctx, "anon_fault_alloc", &a1);
-	whole = whole_folios(p, len, folio);
-	/* The counter is global, the pagemap is ours: trust it when we can. */
-	if (whole >= 0 ? (size_t)whole != want : a1 - a0 < want) {
-		munmap(p, len);
-		return bench_skip(ctx, "kernel gave %ld of %zu %lu kB folios at fault (%llu allocated)",
-				  whole, want, params.mthp_kb, (unsigned long long)(a1 - a0));
-	}
+	if (ret)
+		return ret;
 	vmstat("pglazyfree", &f0);
 	if (madvise(p, len, MADV_FREE)) {
 		munmap(p, len);

@@ -426,3 +426,32 @@ int lazyfree_pmd_region(struct bench_ctx *ctx, char *p, size_t len)
 	metric(ctx, "setup.pglazyfree", (double)(f1 - f0), "pages");
 	return BENCH_OK;
 }
+
+/* Fault in len bytes of params.mthp_kb folios holding val; checks that
+ * the kernel gave every folio at that size (else a SKIP).  Shared by
+ * lazyfree_region and zap_mthp. */
+int mthp_fault_region(struct bench_ctx *ctx, size_t len, char val, char **out)
+{
+	size_t folio = params.mthp_kb << 10, want = len / folio;
+	char *p = map_aligned(len, folio);
+	uint64_t a0, a1;
+	long whole;
+
+	if (!p)
+		return bench_fail(ctx, "mmap of %zu bytes: %s", len, strerror(errno));
+	if (mthp_stat(ctx, "anon_fault_alloc", &a0)) {
+		munmap(p, len);
+		return bench_skip(ctx, "no %s/stats/anon_fault_alloc", ctx->mthp_dir);
+	}
+	madvise(p, len, MADV_HUGEPAGE);	/* the size is enabled for madvise only */
+	touch_pages(p, len, val);
+	mthp_stat(ctx, "anon_fault_alloc", &a1);
+	whole = whole_folios(p, len, folio);
+	if (whole >= 0 ? (size_t)whole != want : a1 - a0 < want) {
+		munmap(p, len);
+		return bench_skip(ctx, "kernel gave %ld of %zu %lu kB folios at fault (%llu allocated)",
+				  whole, want, params.mthp_kb, (unsigned long long)(a1 - a0));
+	}
+	*out = p;
+	return BENCH_OK;
+}

@@ -37,34 +37,6 @@ static const char *const counters[] = {
 
 enum zap { ZAP_MUNMAP, ZAP_DONTNEED };
 
-/* Fault in len bytes of params.mthp_kb folios holding val; checks that
- * the kernel gave every folio at that size. */
-static int fault_region(struct bench_ctx *ctx, size_t len, char val, char **out)
-{
-	size_t folio = params.mthp_kb << 10, want = len / folio;
-	char *p = map_aligned(len, folio);
-	uint64_t a0, a1;
-	long whole;
-
-	if (!p)
-		return bench_fail(ctx, "mmap of %zu bytes: %s", len, strerror(errno));
-	if (mthp_stat(ctx, "anon_fault_alloc", &a0)) {
-		munmap(p, len);
-		return bench_skip(ctx, "no %s/stats/anon_fault_alloc", ctx->mthp_dir);
-	}
-	madvise(p, len, MADV_HUGEPAGE);	/* the size is enabled for madvise only */
-	touch_pages(p, len, val);
-	mthp_stat(ctx, "anon_fault_alloc", &a1);
-	whole = whole_folios(p, len, folio);
-	if (whole >= 0 ? (size_t)whole != want : a1 - a0 < want) {
-		munmap(p, len);
-		return bench_skip(ctx, "kernel gave %ld of %zu %lu kB folios at fault (%llu allocated)",
-				  whole, want, params.mthp_kb, (unsigned long long)(a1 - a0));
-	}
-	*out = p;
-	return BENCH_OK;
-}
-
 /* One timed zap of a fresh region, its metrics under the zap's name; then
  * the proof that it freed the region. */
 static int zap_timed(struct bench_ctx *ctx, enum zap how)
@@ -75,7 +47,7 @@ static int zap_timed(struct bench_ctx *ctx, enum zap how)
 	int ret, err = 0;
 	char *p;
 
-	ret = fault_region(ctx, len, 1, &p);
+	ret = mthp_fault_region(ctx, len, 1, &p);
 	if (ret)
 		return ret;
 	rss0 = status_kb("RssAnon");
@@ -167,7 +139,7 @@ static int readv_round(struct bench_ctx *ctx, unsigned long round, unsigned long
 
 	if (!buf)
 		return bench_fail(ctx, "out of memory for the readv buffer");
-	ret = fault_region(ctx, len, (char)(round % 200 + 1), &p);
+	ret = mthp_fault_region(ctx, len, (char)(round % 200 + 1), &p);
 	if (ret)
 		goto free_buf;
 	rd = (struct reader){ .base = p, .len = len, .val = round % 200 + 1 };
@@ -208,7 +180,7 @@ static int pin_round(struct bench_ctx *ctx, unsigned long round, struct pin_resu
 	char page[4096], *p, c;
 	pid_t pid;
 
-	ret = fault_region(ctx, len, (char)old, &p);
+	ret = mthp_fault_region(ctx, len, (char)old, &p);
 	if (ret)
 		return ret;
 	if (pipe2(fds, O_CLOEXEC)) {

@@ -212,7 +212,6 @@ static double measure(struct bisect_ctx *c, const char *commit, long long *run, 
 	char *session;
 	const char *accel;
 	sqlite3 *db;
-	sqlite3_stmt *st;
 	double m = NAN;
 	pid_t pid;
 	int status;
@@ -240,15 +239,8 @@ static double measure(struct bisect_ctx *c, const char *commit, long long *run, 
 		return NAN;
 	}
 	db = db_open(opt_db);
-	sqlite3_prepare_v2(db, "SELECT id FROM runs WHERE session = ?1 AND bench = ?2 AND status = 'ok'", -1, &st,
-			   NULL);
-	sqlite3_bind_text(st, 1, session, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, bench, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		*run = sqlite3_column_int64(st, 0);
+	if ((*run = session_run(db, session, bench)) > 0)
 		m = run_metric(db, *run, bmetric, AGG_MEDIAN);
-	}
-	sqlite3_finalize(st);
 	db_close(db);
 	if (isnan(m))
 		*reason = xasprintf("commit %.12s has no value of %s", commit, bmetric);
@@ -600,20 +592,13 @@ int cmd_nightly(int argc, char **argv)
 	{
 		struct opt_list one = { .n = 1, .v = { bench } };
 		long long runs[2] = { step_now, -1 };
-		sqlite3_stmt *st;
 		struct cmp_row r;
 
 		progress("nightly: confirming the step of %s %s with a second boot", bench, bmetric);
 		if (variant_session(&v, &k, accel, &o, &one, argc, argv, &session))
 			return EXIT_INFRA;
 		db = db_open(opt_db);
-		sqlite3_prepare_v2(db, "SELECT id FROM runs WHERE session = ?1 AND bench = ?2 AND status = 'ok'", -1, &st,
-				   NULL);
-		sqlite3_bind_text(st, 1, session, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, bench, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			runs[1] = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
+		runs[1] = session_run(db, session, bench);
 		if (runs[1] < 0 || !differs(db, &step_before, 1, runs, 2, &r)) {
 			printf("nightly: the step of %s %s was not confirmed by a second boot (%s); no bisection\n",
 			       bench, bmetric, runs[1] < 0 ? "it did not run" : r.verdict);

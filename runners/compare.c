@@ -227,6 +227,21 @@ int variant_runs(sqlite3 *db, const char *side, const char *bench, long long *ou
 	return n;
 }
 
+/* The ok run of a benchmark in a session (one boot's plan), or -1. */
+long long session_run(sqlite3 *db, const char *session, const char *bench)
+{
+	sqlite3_stmt *st;
+	long long id = -1;
+
+	sqlite3_prepare_v2(db, "SELECT id FROM runs WHERE session = ?1 AND bench = ?2 AND status = 'ok'", -1, &st, NULL);
+	sqlite3_bind_text(st, 1, session, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, bench, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return id;
+}
+
 /* The newest of them, or -1. */
 long long newest_run(sqlite3 *db, const char *side, const char *bench)
 {

@@ -18,17 +18,9 @@ static int session_runs(sqlite3 *db, char **sessions, int n, const char *bench, 
 	int k = 0;
 
 	*out = calloc(n + 1, sizeof(**out));
-	for (int i = 0; i < n; i++) {
-		sqlite3_stmt *st;
-
-		sqlite3_prepare_v2(db, "SELECT id FROM runs WHERE session = ?1 AND bench = ?2 AND status = 'ok'", -1,
-				   &st, NULL);
-		sqlite3_bind_text(st, 1, sessions[i], -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, bench, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			(*out)[k++] = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-	}
+	for (int i = 0; i < n; i++)
+		if (((*out)[k] = session_run(db, sessions[i], bench)) > 0)
+			k++;
 	return k;
 }
 

@@ -153,6 +153,7 @@ int compare_boots(sqlite3 *db, const long long *base, int nbase, const long long
 int variant_runs(sqlite3 *db, const char *side, const char *bench, long long *out, int max);
 extern int with_faults;		/* variant_runs takes fault-injected runs too */
 long long newest_run(sqlite3 *db, const char *side, const char *bench);
+long long session_run(sqlite3 *db, const char *session, const char *bench);	/* its ok run, or -1 */
 /* One column (or expression) of a run, mallocd, or NULL. */
 char *run_field(sqlite3 *db, long long run, const char *expr);
 const char *not_comparable(sqlite3 *db, long long a, long long b);
