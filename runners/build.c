@@ -144,11 +144,27 @@ static char *compiler_version(void)
 	return xstrdup(buf);
 }
 
-int variant_build(const struct variant *v, struct built *k)
+void source_ready(const char *spec, const char *label, char **path, char **ref, char **id)
 {
 	char *script = xasprintf("%s/../runners/kernel-source.sh", self_dir());
+	char *argv[] = { script, (char *)spec, NULL }, *out = NULL, *p, *r, *i;
+	int rc = run_script(argv, &out, label);
+
+	if (rc)
+		die(rc == EXIT_USAGE ? EXIT_USAGE : EXIT_INFRA, "variant '%s': source '%s' is not ready", label, spec);
+	p = strtok(out, "\n");
+	r = strtok(NULL, "\n");
+	i = strtok(NULL, "\n");
+	if (!p || !r || !i)
+		die(EXIT_INFRA, "variant '%s': kernel-source.sh printed no tree", label);
+	*path = xstrdup(p), *ref = xstrdup(r), *id = xstrdup(i);
+	free(out), free(script);
+}
+
+int variant_build(const struct variant *v, struct built *k)
+{
 	char *bscript = xasprintf("%s/../runners/kernel-build.sh", self_dir());
-	char *src_argv[] = { script, v->source, NULL }, *out = NULL, *path, *ref, *fragment, *cc;
+	char *out = NULL, *path, *ref, *fragment, *cc;
 	char **argv;
 	uint64_t h, ph = 0, ch = 0;
 	struct stat st;
@@ -156,15 +172,7 @@ int variant_build(const struct variant *v, struct built *k)
 	FILE *f;
 
 	memset(k, 0, sizeof(*k));
-	rc = run_script(src_argv, &out, v->name);
-	if (rc)
-		die(rc == EXIT_USAGE ? EXIT_USAGE : EXIT_INFRA, "variant '%s': source '%s' is not ready",
-		    v->name, v->source);
-	path = strtok(out, "\n");
-	ref = strtok(NULL, "\n");
-	k->source_id = xstrdup(strtok(NULL, "\n"));
-	if (!path || !ref || !k->source_id[0])
-		die(EXIT_INFRA, "variant '%s': kernel-source.sh printed no tree", v->name);
+	source_ready(v->source, v->name, &path, &ref, &k->source_id);
 	for (int i = 0; i < v->npatches; i++)
 		ph = hash_file(v->patches[i], ph);
 	for (int i = 0; i < v->nconfigs; i++)

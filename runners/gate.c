@@ -82,15 +82,23 @@ int cmd_gate(int argc, char **argv)
 	patched->patches = calloc(base->npatches + 1, sizeof(char *));
 	memcpy(patched->patches, base->patches, base->npatches * sizeof(char *));
 	patched->patches[patched->npatches++] = patch;
-	variant_build(base, &kb);
-	variant_build(patched, &kp);
-	accel = accel_choose(&kb, base->cmdline);
-	on_interrupt_install();
-	sa = calloc(boots, sizeof(char *));
-	sp = calloc(boots, sizeof(char *));
-	for (unsigned long i = 0; i < boots; i++) {
-		failed |= variant_session(base, &kb, accel, &o, &names, argc, argv, &sa[i]);
-		failed |= variant_session(patched, &kp, accel, &o, &names, argc, argv, &sp[i]);
+	{
+		/* Both built (the base most likely cached), then boots in turns. */
+		struct plan_item items[2] = { { .v = base, .rounds = boots }, { .v = patched, .rounds = boots } };
+		struct plan p = { .what = "gate", .o = &o, .names = &names, .argc = argc, .argv = argv, .items = items,
+				  .nitems = 2 };
+
+		on_interrupt_install();
+		failed = plan_run(&p);
+		if (interrupted)
+			return 130;
+		if (items[0].usage_error || items[1].usage_error)
+			die(EXIT_USAGE, "the gate cannot build %s; see the error above", items[1].usage_error ?
+			    "the patched kernel" : "the base");
+		if (!items[0].k.build_id || !items[1].k.build_id)
+			die(EXIT_INFRA, "the gate could not build both kernels; see the error above");
+		kb = items[0].k, kp = items[1].k, accel = p.accel;
+		sa = items[0].sessions, sp = items[1].sessions;
 	}
 	db = db_open(opt_db);
 	r = open_memstream(&text, &len);

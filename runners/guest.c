@@ -278,15 +278,20 @@ int guest_boot(const struct built *k, const char *cmdline, char *const plan[], s
 
 /* KVM when a short probe boot reaches the end of a tiny plan, else TCG.
  * The answer is kept per host kernel in the cache. */
-const char *accel_choose(const struct built *k, const char *cmdline)
+static char answer[8];
+
+static char *accel_file(void)
 {
-	static char answer[8];
-	const char *env = getenv("RECLAIMBENCH_ACCEL");
 	struct utsname u;
-	char *file, *logdir, *old;
-	char *plan[] = { "--reps=1", "--pt-region-mb=2", "pt_reclaim", NULL };
-	struct boot b = { .accel = "kvm", .mem_mb = 256, .cpus = 1, .timeout_s = 20,
-			  .label = "kvm probe", .quiet = 1 };
+
+	uname(&u);
+	return xasprintf("%s/accel-%s", cache_dir(), u.release);
+}
+
+const char *accel_known(void)
+{
+	const char *env = getenv("RECLAIMBENCH_ACCEL");
+	char *old;
 
 	if (env && (!strcmp(env, "kvm") || !strcmp(env, "tcg")))
 		return env;
@@ -294,12 +299,22 @@ const char *accel_choose(const struct built *k, const char *cmdline)
 		return answer;
 	if (access("/dev/kvm", R_OK | W_OK))
 		return strcpy(answer, "tcg");
-	uname(&u);
-	file = xasprintf("%s/accel-%s", cache_dir(), u.release);
-	if ((old = read_file(file, NULL)) && (!strncmp(old, "kvm", 3) || !strncmp(old, "tcg", 3))) {
+	if ((old = read_file(accel_file(), NULL)) && (!strncmp(old, "kvm", 3) || !strncmp(old, "tcg", 3)))
 		snprintf(answer, sizeof(answer), "%.3s", old);
-		return answer;
-	}
+	free(old);
+	return answer[0] ? answer : NULL;
+}
+
+const char *accel_choose(const struct built *k, const char *cmdline)
+{
+	char *file, *logdir;
+	char *plan[] = { "--reps=1", "--pt-region-mb=2", "pt_reclaim", NULL };
+	struct boot b = { .accel = "kvm", .mem_mb = 256, .cpus = 1, .timeout_s = 20,
+			  .label = "kvm probe", .quiet = 1 };
+
+	if (accel_known())
+		return accel_known();
+	file = accel_file();
 	logdir = xasprintf("%s/kvm-probe", cache_dir());
 	b.logdir = logdir;
 	progress("probing KVM with a %d s boot (once per host kernel)", b.timeout_s);

@@ -18,6 +18,7 @@ static const struct subcommand {
 	{ "bisect", cmd_bisect, "find the commit that moved a metric (git bisect run; resumable)" },
 	{ "nightly", cmd_nightly, "run a tree's newest commit, keep history, bisect when a metric steps" },
 	{ "bisect-step", cmd_bisect_step, "one step of a bisection (run by git bisect)" },
+	{ "job", cmd_job, "one job of a plan (run by the executors: local or Slurm)" },
 	{ "gate", cmd_gate, "apply a patch to a variant, A/B boots, exit 0 pass / 1 regression / 3 undecided" },
 	{ "fetch", cmd_fetch, "fetch a patch by URL or Message-ID (libcurl)" },
 	{ "publish", cmd_publish, "POST a run as JSON to a collecting lab" },

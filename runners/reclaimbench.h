@@ -2,6 +2,7 @@
  * one file per part of the data flow. */
 #ifndef RECLAIMBENCH_H
 #define RECLAIMBENCH_H
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -62,6 +63,7 @@ struct session_info {
 	const char *failure;		/* why the session failed, for unstarted runs */
 	const char *faults;		/* RB_TEST_* fault injection, "" for none */
 	const char *emulator;		/* QEMU version and CPU model, "" on the host */
+	int alone;			/* no other job ran beside it: 1, 0, or -1 unknown */
 };
 
 struct ingest_result {
@@ -100,6 +102,8 @@ struct built {
 	char *build_id, *source_id, *patches_hash, *config_hash;
 };
 int variant_build(const struct variant *v, struct built *k);	/* exits 2/3 on failure */
+/* kernel-source.sh: a source made ready in the cache; its tree, ref, id. */
+void source_ready(const char *spec, const char *label, char **path, char **ref, char **id);
 
 /* guest.c: boot a built kernel with a plan of rb-bench arguments. */
 struct boot {
@@ -111,6 +115,7 @@ struct boot {
 };
 int guest_boot(const struct built *k, const char *cmdline, char *const plan[], struct boot *b);
 const char *accel_choose(const struct built *k, const char *cmdline);
+const char *accel_known(void);	/* without a probe boot, or NULL */
 /* QEMU's version and the CPU model a guest under accel gets. */
 const char *guest_emulator(const char *accel);
 /* TCG with QEMU's instruction counter as the guest clock. */
@@ -183,6 +188,9 @@ void run_view_init(struct run_view_host *h, sqlite3 *db, long long run, const ch
 struct run_opts {
 	const char *variants, *tree, *ref, *out;
 	int mem_mb, cpus, timeout_s, host_clock;
+	/* where the jobs run: plan.c */
+	const char *executor, *partition, *account, *spool;
+	int slots;
 };
 extern const struct opt guest_opts[];	/* --variants, --guest-mem-mb, --timeout, --out, --db ... */
 void guest_opts_get(struct run_opts *o);
@@ -190,6 +198,66 @@ void bench_names_check(struct opt_list *names);
 void on_interrupt_install(void);
 int variant_session(const struct variant *v, const struct built *k, const char *accel, const struct run_opts *o,
 		    const struct opt_list *names, int argc, char **argv, char **session);
+
+/* plan.c: the work of run, gate, bisect and nightly as a graph of jobs
+ * (a source made ready, a variant built, a plan booted on a built kernel),
+ * run by an executor; boots are stored as they finish. */
+enum job_kind { JOB_SOURCE, JOB_BUILD, JOB_BOOT };
+enum job_state { JOB_WAITING, JOB_QUEUED, JOB_RUNNING, JOB_DONE, JOB_FAILED };
+#define JOB_DEPS_MAX 4
+struct job {
+	enum job_kind kind;
+	enum job_state state;
+	char *name, *dir, *label;	/* file-name safe; its spool folder; as shown */
+	int deps[JOB_DEPS_MAX], ndeps;	/* indexes of jobs it needs */
+	int item, round;		/* builds and boots: the plan item; boots: its round */
+	int exclusive;			/* timed on the host's clock: runs with nothing beside it */
+	const char *accel;		/* boots */
+	int cpus;
+	struct opt_list group;		/* boots: its benchmarks */
+	pid_t pid;			/* local */
+	char *slurm_id;			/* slurm */
+	double started, wall_s, est_s;
+	int alone;			/* 1 nothing ran beside it, 0 something did, -1 unknown */
+	char *reason;			/* why it failed */
+};
+struct plan_item {
+	const struct variant *v;
+	int rounds;			/* boots of the benchmarks (gate: --boots); 0: build only */
+	char **sessions;		/* one per round, set by plan_run */
+	struct built k;			/* set once its build is done */
+	int failed;			/* its build, a boot or a benchmark failed */
+	int usage_error;		/* its build failed on bad input (exit 2) */
+};
+struct plan {
+	const char *what;		/* the command: "run", "gate", ... */
+	const struct run_opts *o;
+	const struct opt_list *names;	/* benchmarks */
+	int argc;
+	char **argv;
+	struct plan_item *items;
+	int nitems;
+	const char *accel;		/* NULL: chosen by plan_run */
+	/* plan_run's own */
+	char *dir, *id;
+	struct job *jobs;
+	int njobs, cap;
+	const struct executor *ex;
+};
+int plan_run(struct plan *p);		/* nonzero when anything failed */
+void job_ended(struct plan *p, struct job *j, int ok, const char *why);
+extern volatile sig_atomic_t interrupted;	/* SIGINT/SIGTERM seen */
+struct executor {
+	const char *name;
+	int eager;			/* submits jobs whose inputs are still being made */
+	void (*start)(struct plan *p, struct job **js, int n);
+	void (*poll)(struct plan *p, int ms);	/* calls job_ended for jobs that ended */
+	void (*stop)(struct plan *p);		/* interrupted: stops what it runs */
+};
+extern const struct executor local_executor, slurm_executor;
+/* A job's result file: "key=value" lines. */
+char *result_get(const char *dir, const char *key);
+int cmd_job(int argc, char **argv);
 
 /* report.c: the escapes of what the report writes (the fuzzer's target). */
 #define GP_LABEL_MAX 64
@@ -200,6 +268,7 @@ void html_escape(FILE *f, const char *s);
 int cmd_run(int argc, char **argv);
 int cmd_build(int argc, char **argv);
 void cost_print(const char *what);	/* wall time and CPU-seconds so far */
+void cpu_account_start(void);		/* count the CPU time of all we start */
 extern struct timespec process_start;	/* CLOCK_MONOTONIC when main() began */
 int cmd_list(int argc, char **argv);
 int cmd_show(int argc, char **argv);

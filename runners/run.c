@@ -12,10 +12,9 @@
 #include "../bench/bench.h"
 #include "reclaimbench.h"
 
-static volatile sig_atomic_t interrupted;
 static pid_t child;
 
-static void on_signal(int sig)
+static void on_host_signal(int sig)
 {
 	interrupted = sig;
 	if (child > 0)
@@ -78,9 +77,9 @@ static char *host_records(char **av, int *status)
 
 static int run_host(int argc, char **argv, const struct opt_list *names)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = { .sa_handler = on_host_signal };
 	struct ingest_result res;
-	struct session_info s = { .accel = "host" };
+	struct session_info s = { .accel = "host", .alone = -1 };
 	char *exe = xasprintf("%s/rb-bench", self_dir()), **av, *stream;
 	struct timespec t0, t1;
 	sqlite3 *db;
@@ -118,81 +117,19 @@ static int run_host(int argc, char **argv, const struct opt_list *names)
 	return res.failed || res.incomplete ? EXIT_INFRA : EXIT_OK;
 }
 
-/* Where a benchmark runs on a variant booted under accel.  Under TCG the
- * host's load reaches the guest's clock (boots of one kernel differ by
- * half their time), so a benchmark is timed by QEMU's instruction counter
- * instead: timings become counts of guest instructions, the same from boot
- * to boot.  That runs vCPUs in turns, so benchmarks that need CPUs running
- * at once (parallel) keep the host clock, as does --host-clock. */
-static const char *bench_accel(const char *name, const char *accel, const struct run_opts *o)
-{
-	if (strcmp(accel, "tcg") || o->host_clock || bench_find(name)->parallel)
-		return accel;
-	return ACCEL_ICOUNT;
-}
-
-/* One boot of a built variant with the plan names, stored under session. */
-static int variant_boot(const struct variant *v, const struct built *k, const char *accel, const struct run_opts *o,
-			const struct opt_list *names, const char *session, int argc, char **argv)
-{
-	/* Under the instruction clock vCPUs run in turns, and an idle second
-	 * vCPU takes almost no timer interrupts: RCU stalls on it, page tables
-	 * freed by RCU pile up (100 MB a pt_reclaim repetition here) and land
-	 * in later windows.  So those boots get one vCPU. */
-	int cpus = !strcmp(accel, ACCEL_ICOUNT) ? 1 : o->cpus;
-	struct boot b = { .accel = accel, .mem_mb = o->mem_mb, .cpus = cpus, .timeout_s = o->timeout_s,
-			  .label = v->name };
-	struct session_info s = { .accel = accel, .guest_mem_mb = o->mem_mb, .guest_cpus = cpus };
-	char **plan = bench_argv(NULL, names);
-	struct ingest_result res;
-	sqlite3 *db;
-
-	b.logdir = xasprintf("%s/logs/%s-%s", o->out, session, accel);
-	if (mkdirs(b.logdir))
-		die(EXIT_USAGE, "cannot make the log folder '%s': %s; pass --out DIR", b.logdir, strerror(errno));
-	progress("variant '%s': booting under %s (%d MB, %d CPUs, limit %d s) for %d benchmark(s)", v->name,
-		 accel, o->mem_mb, cpus, o->timeout_s, names->n);
-	guest_boot(k, v->cmdline, plan + 1, &b);
-	s.session = session;
-	s.faults = test_faults();
-	s.emulator = guest_emulator(accel);
-	s.command = joined_argv(argc, argv);
-	s.console_log = b.console_log;
-	s.wall_s = b.wall_s;
-	s.failure = b.failure;
-	s.planned = names->v;
-	s.nplanned = names->n;
-	s.kernel = (struct kernel_info){ .variant = v->name, .build_id = k->build_id, .source = k->source_id,
-					 .patches_hash = k->patches_hash, .config_hash = k->config_hash,
-					 .cmdline = v->cmdline };
-	db = db_open(opt_db);
-	ingest(db, b.records, &s, &res);
-	db_close(db);
-	progress("variant '%s': %d ok, %d skipped, %d failed, %d incomplete in %.1f s%s%s", v->name, res.ok,
-		 res.skipped, res.failed, res.incomplete, b.wall_s, b.failure ? "; " : "", b.failure ? b.failure : "");
-	return res.failed || res.incomplete || b.failure;
-}
-
 /* Boot one built variant for the plan, once per clock its benchmarks
- * need, and store what came back as one session; returns nonzero when
- * anything failed. */
+ * need, and store what came back as one session (a plan of one item, for
+ * bisect and nightly); returns nonzero when anything failed. */
 int variant_session(const struct variant *v, const struct built *k, const char *accel, const struct run_opts *o,
 		    const struct opt_list *names, int argc, char **argv, char **session)
 {
-	static int count;
-	const char *where[2] = { ACCEL_ICOUNT, accel };
-	int bad = 0;
+	struct plan_item it = { .v = v, .rounds = 1 };
+	struct plan p = { .what = "session", .o = o, .names = names, .argc = argc, .argv = argv, .items = &it,
+			  .nitems = 1, .accel = accel };
+	int bad = plan_run(&p);
 
-	*session = xasprintf("%s-%ld-%d-%d", v->name, (long)time(NULL), getpid(), count++);
-	for (int w = 0; w < 2 && !interrupted; w++) {
-		struct opt_list group = { .n = 0 };
-
-		for (int i = 0; i < names->n; i++)
-			if (!strcmp(bench_accel(names->v[i], accel, o), where[w]))
-				group.v[group.n++] = names->v[i];
-		if (group.n)
-			bad |= variant_boot(v, k, where[w], o, &group, *session, argc, argv);
-	}
+	(void)k;
+	*session = it.sessions[0];
 	return bad;
 }
 
@@ -201,10 +138,9 @@ static int run_variants(int argc, char **argv, const struct opt_list *names, cha
 {
 	struct variant_set set;
 	struct variant **chosen;
-	struct built *built;
+	struct plan p = { .what = "run", .o = o, .names = names, .argc = argc, .argv = argv };
 	char **sessions;
-	const char *accel;
-	int n = 0, bad = 0;
+	int n = 0, bad, usage = 0;
 	sqlite3 *db;
 
 	variants_load(o->variants, &set);
@@ -220,9 +156,9 @@ static int run_variants(int argc, char **argv, const struct opt_list *names, cha
 			die(EXIT_USAGE, "'%s' holds no variant to take config and cmdline from", o->variants);
 		*t = *base;
 		t->name = xasprintf("tree-%s", o->ref);
-		for (char *p = t->name; *p; p++)
-			if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-+", *p))
-				*p = '_';
+		for (char *c = t->name; *c; c++)
+			if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-+", *c))
+				*c = '_';
 		t->source = xasprintf("git:%s@%s", o->tree, o->ref);
 		t->patches = NULL, t->npatches = 0;
 		chosen[n++] = t;
@@ -232,13 +168,17 @@ static int run_variants(int argc, char **argv, const struct opt_list *names, cha
 			chosen[n++] = &set.v[i];
 	db = db_open(opt_db);
 	db_close(db);
-	built = calloc(n > 0 ? n : 1, sizeof(*built));
+	p.items = calloc(n + 1, sizeof(*p.items));
+	p.nitems = n;
 	for (int i = 0; i < n; i++)
-		variant_build(chosen[i], &built[i]);
-	accel = accel_choose(&built[0], chosen[0]->cmdline);
-	sessions = calloc(n > 0 ? n : 1, sizeof(*sessions));
-	for (int i = 0; i < n && !interrupted; i++)
-		bad |= variant_session(chosen[i], &built[i], accel, o, names, argc, argv, &sessions[i]);
+		p.items[i] = (struct plan_item){ .v = chosen[i], .rounds = 1 };
+	on_interrupt_install();
+	bad = plan_run(&p);
+	sessions = calloc(n + 1, sizeof(*sessions));
+	for (int i = 0; i < n; i++) {
+		sessions[i] = p.items[i].sessions[0];
+		usage |= p.items[i].usage_error;
+	}
 	db = db_open(opt_db);
 	summary_print(db, sessions, n);
 	db_close(db);
@@ -246,38 +186,114 @@ static int run_variants(int argc, char **argv, const struct opt_list *names, cha
 	cost_print("run");
 	if (interrupted)
 		return 130;
-	return bad ? EXIT_INFRA : EXIT_OK;
+	return usage ? EXIT_USAGE : bad ? EXIT_INFRA : EXIT_OK;
+}
+
+/* CPU time of this process and everything it starts, sandboxed builds
+ * and QEMU included: those run under bubblewrap, whose processes never
+ * reach our RUSAGE_CHILDREN (measured: 0.0 s for a 2 s loop in the
+ * sandbox).  A cgroup of our own counts them: cgroup v1's cpuacct, or v2's
+ * cpu.stat.  Without one (not root), rusage, which says what it misses. */
+static char *cpu_cgroup;
+
+static int write_str(const char *path, const char *s)
+{
+	FILE *f = fopen(path, "we");
+	int bad;
+
+	if (!f)
+		return -1;
+	bad = fputs(s, f) < 0;
+	return fclose(f) || bad ? -1 : 0;
+}
+
+void cpu_account_start(void)
+{
+	static const char *const roots[] = { "/sys/fs/cgroup/cpuacct", "/sys/fs/cgroup/unified", "/sys/fs/cgroup" };
+	char pid[32];
+
+	if (cpu_cgroup)
+		return;
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	for (int i = 0; i < 3 && !cpu_cgroup; i++) {
+		char *dir = xasprintf("%s/reclaimbench-%d", roots[i], getpid());
+		char *procs = xasprintf("%s/cgroup.procs", dir);
+
+		if (access(xasprintf("%s/cgroup.procs", roots[i]), W_OK) == 0 && mkdir(dir, 0755) == 0) {
+			if (write_str(procs, pid) == 0)
+				cpu_cgroup = dir;
+			else
+				rmdir(dir);
+		}
+		if (!cpu_cgroup)
+			free(dir);
+		free(procs);
+	}
+}
+
+/* CPU-seconds so far; *how says how they were counted. */
+static double cpu_seconds(const char **how)
+{
+	struct rusage self, kids;
+	char *text = NULL;
+	double cpu;
+
+	if (cpu_cgroup && (text = read_file(xasprintf("%s/cpuacct.usage", cpu_cgroup), NULL))) {
+		*how = "";
+		cpu = atof(text) / 1e9;
+	} else if (cpu_cgroup && (text = read_file(xasprintf("%s/cpu.stat", cpu_cgroup), NULL)) &&
+		   strstr(text, "usage_usec ")) {
+		*how = "";
+		cpu = atof(strstr(text, "usage_usec ") + 11) / 1e6;
+	} else {
+		*how = ", sandboxed builds and QEMU not counted: run as root for a cgroup that counts them";
+		getrusage(RUSAGE_SELF, &self);
+		getrusage(RUSAGE_CHILDREN, &kids);
+		cpu = self.ru_utime.tv_sec + self.ru_stime.tv_sec + kids.ru_utime.tv_sec + kids.ru_stime.tv_sec +
+		      (self.ru_utime.tv_usec + self.ru_stime.tv_usec + kids.ru_utime.tv_usec + kids.ru_stime.tv_usec) / 1e6;
+	}
+	free(text);
+	return cpu;
 }
 
 /* Wall time since the process started and the CPU time it and its
  * children (builds, QEMU) used: how far a run is from the floor that
- * its CPU-seconds set on this machine's cores. */
+ * its CPU-seconds set on this machine's cores.  The cgroup is left. */
 void cost_print(const char *what)
 {
-	struct rusage self, kids;
 	struct timespec now;
-	double cpu, wall;
+	const char *how;
+	double cpu = cpu_seconds(&how), wall;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 
-	getrusage(RUSAGE_SELF, &self);
-	getrusage(RUSAGE_CHILDREN, &kids);
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	cpu = self.ru_utime.tv_sec + self.ru_stime.tv_sec + kids.ru_utime.tv_sec + kids.ru_stime.tv_sec +
-	      (self.ru_utime.tv_usec + self.ru_stime.tv_usec + kids.ru_utime.tv_usec + kids.ru_stime.tv_usec) / 1e6;
 	wall = now.tv_sec - process_start.tv_sec + (now.tv_nsec - process_start.tv_nsec) / 1e9;
-	printf("%s: %.0f s wall, %.0f CPU-seconds (%.0f s on %ld cores at best)\n", what, wall, cpu,
-	       cpu / sysconf(_SC_NPROCESSORS_ONLN), sysconf(_SC_NPROCESSORS_ONLN));
+	printf("%s: %.0f s wall, %.0f CPU-seconds (%.0f s on %ld cores at best%s)\n", what, wall, cpu, cpu / cores,
+	       cores, how);
+	if (cpu_cgroup) {
+		char pid[32], *parent = xstrdup(cpu_cgroup);
+
+		snprintf(pid, sizeof(pid), "%d", getpid());
+		*strrchr(parent, '/') = '\0';
+		if (write_str(xasprintf("%s/cgroup.procs", parent), pid) == 0)
+			rmdir(cpu_cgroup);	/* fails while a child lingers: the kernel keeps it */
+		free(parent);
+	}
 }
 
-/* reclaimbench build VARIANT...: only the builds (cached by build id). */
+/* reclaimbench build VARIANT...: only the build jobs (cached by build id). */
 int cmd_build(int argc, char **argv)
 {
 	static struct run_opts o;
+	static struct opt_list none;
 	const struct opt *const tables[] = { guest_opts, NULL };
 	int first = parse_args(tables, argc, argv,
-			       "usage: reclaimbench build [VARIANT...] [--variants FILE]\n\n"
+			       "usage: reclaimbench build [VARIANT...] [--variants FILE] [--executor local|slurm]\n\n"
 			       "Builds the variants (default: all in the spec file), or finds them in the cache,\n"
 			       "and prints each one's build id and kernel image.");
+	struct plan p = { .what = "build", .o = &o, .names = &none, .argc = argc, .argv = argv, .accel = "none" };
 	struct variant_set set;
+	int bad, usage = 0;
 
 	guest_opts_get(&o);
 	variants_load(o.variants, &set);
@@ -285,21 +301,28 @@ int cmd_build(int argc, char **argv)
 		if (!variant_find(&set, argv[i]))
 			die(EXIT_USAGE, "unknown variant '%s' in '%s'; see reclaimbench list variants", argv[i],
 			    o.variants);
-	for (int i = first < argc ? first : 0; i < (first < argc ? argc : set.n); i++) {
-		struct variant *v = first < argc ? variant_find(&set, argv[i]) : &set.v[i];
-		struct built k;
-
-		variant_build(v, &k);
-		printf("%-24s %s %s\n", v->name, k.build_id, k.bzimage);
+	p.nitems = first < argc ? argc - first : set.n;
+	p.items = calloc(p.nitems + 1, sizeof(*p.items));
+	for (int i = 0; i < p.nitems; i++)
+		p.items[i].v = first < argc ? variant_find(&set, argv[first + i]) : &set.v[i];
+	db_close(db_open(opt_db));
+	on_interrupt_install();
+	bad = plan_run(&p);
+	for (int i = 0; i < p.nitems; i++) {
+		usage |= p.items[i].usage_error;
+		if (p.items[i].k.build_id)
+			printf("%-24s %s %s\n", p.items[i].v->name, p.items[i].k.build_id, p.items[i].k.bzimage);
 	}
 	cost_print("build");
-	return EXIT_OK;
+	if (interrupted)
+		return 130;
+	return usage ? EXIT_USAGE : bad ? EXIT_INFRA : EXIT_OK;
 }
 
 /* Options of every command that boots variants. */
-static unsigned long guest_mem = 1024, guest_cpus = 2, boot_timeout = 900;
+static unsigned long guest_mem = 1024, guest_cpus = 2, boot_timeout = 900, slots;
 static int host_clock;
-static const char *variants_file, *out_dir = "out";
+static const char *variants_file, *out_dir = "out", *executor, *partition, *account, *spool;
 const struct opt guest_opts[] = {
 	{ "variants", OPT_STRING, &variants_file, 0, 0, "FILE", "variant spec file [kernels/variants.conf]" },
 	{ "guest-mem-mb", OPT_UINT, &guest_mem, 256, 65536, "MB", "guest memory" },
@@ -310,14 +333,35 @@ const struct opt guest_opts[] = {
 	{ "host-clock", OPT_FLAG, &host_clock, 0, 0, NULL,
 	  "under TCG, time by the host's clock, not by counted guest instructions (-icount)" },
 	{ "db", OPT_STRING, &opt_db, 0, 0, "PATH", "results database" },
+	{ "executor", OPT_STRING, &executor, 0, 0, "local|slurm",
+	  "where jobs run: this machine, or Slurm's sbatch [$RECLAIMBENCH_EXECUTOR, local]" },
+	{ "jobs", OPT_UINT, &slots, 1, 256, "N", "local: jobs at once [number of CPUs]" },
+	{ "partition", OPT_STRING, &partition, 0, 0, "NAME", "slurm: partition [$RECLAIMBENCH_SLURM_PARTITION]" },
+	{ "account", OPT_STRING, &account, 0, 0, "NAME", "slurm: account [$RECLAIMBENCH_SLURM_ACCOUNT]" },
+	{ "spool", OPT_STRING, &spool, 0, 0, "DIR",
+	  "jobs' files; under Slurm on a file system every node shares [$RECLAIMBENCH_SPOOL, cache/spool]" },
 	{ NULL }
 };
+
+static const char *setting(const char *opt, const char *env)
+{
+	return opt ? opt : getenv(env) && *getenv(env) ? getenv(env) : NULL;
+}
 
 void guest_opts_get(struct run_opts *o)
 {
 	o->variants = variants_file ? variants_file : default_variants_file();
-	o->out = out_dir;
+	/* Absolute: jobs may run elsewhere (a Slurm node, another folder). */
+	if (mkdirs(out_dir) || !(o->out = realpath(out_dir, NULL)))
+		die(EXIT_USAGE, "cannot make the folder '%s': %s; pass --out DIR", out_dir, strerror(errno));
 	o->mem_mb = guest_mem, o->cpus = guest_cpus, o->timeout_s = boot_timeout, o->host_clock = host_clock;
+	o->executor = setting(executor, "RECLAIMBENCH_EXECUTOR");
+	o->partition = setting(partition, "RECLAIMBENCH_SLURM_PARTITION");
+	o->account = setting(account, "RECLAIMBENCH_SLURM_ACCOUNT");
+	o->spool = setting(spool, "RECLAIMBENCH_SPOOL");
+	o->slots = slots ? slots : sysconf(_SC_NPROCESSORS_ONLN);
+	if (o->executor && strcmp(o->executor, "local") && strcmp(o->executor, "slurm"))
+		die(EXIT_USAGE, "unknown executor '%s'; use --executor local or --executor slurm", o->executor);
 	/* The initramfs list names files by path, separated by white space. */
 	if (strpbrk(o->out, " \t\n\"'\\"))
 		die(EXIT_USAGE, "--out '%s' holds white space or quotes; choose a plain folder name", o->out);
@@ -336,14 +380,6 @@ void bench_names_check(struct opt_list *names)
 	if (!names->n)
 		for (int i = 0; i < nbenches; i++)
 			names->v[names->n++] = benches[i]->name;
-}
-
-void on_interrupt_install(void)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
 }
 
 int cmd_run(int argc, char **argv)
