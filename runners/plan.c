@@ -29,6 +29,7 @@
 #include "reclaimbench.h"
 
 volatile sig_atomic_t interrupted;
+const char *cost_note;
 
 static double now_s(void)
 {
@@ -485,7 +486,7 @@ void job_ended(struct plan *p, struct job *j, int ok, const char *why)
 			p->items[j->item].usage_error = st && !strcmp(st, "2");
 		}
 	}
-	if (j->kind == JOB_BOOT && p->jobs[j->deps[0]].state != JOB_DONE) {
+	if (j->kind == JOB_BOOT && p->jobs[j->deps[0]].state == JOB_FAILED) {
 		/* Cancelled by Slurm for its failed build: nothing ran. */
 		free(j->reason);
 		j->reason = xasprintf("not run: %s failed", job_what(&p->jobs[j->deps[0]]));
@@ -493,7 +494,15 @@ void job_ended(struct plan *p, struct job *j, int ok, const char *why)
 		free(st), free(wall);
 		return;
 	}
-	if (j->kind == JOB_BOOT) {
+	if (j->kind == JOB_BUILD && ok)	/* boots that ended (cancelled) before it: stored now */
+		for (int i = 0; i < p->njobs; i++)
+			if (p->jobs[i].store_pending && p->jobs[i].deps[0] == j - p->jobs) {
+				p->jobs[i].store_pending = 0;
+				boot_store(p, &p->jobs[i], p->jobs[i].reason);
+			}
+	if (j->kind == JOB_BOOT && p->jobs[j->deps[0]].state != JOB_DONE) {
+		j->store_pending = 1;	/* its runs need the kernel its build is still making */
+	} else if (j->kind == JOB_BOOT) {
 		char *failure = result_get(j->dir, "failure");
 
 		if (!p->items[j->item].k.build_id)
@@ -557,8 +566,9 @@ static void eta_print(struct plan *p, const char *head)
 
 	for (int i = 0; i < p->njobs; i++)
 		done += job_over(&p->jobs[i]), running += p->jobs[i].state == JOB_RUNNING;
-	progress("%s; %d/%d jobs done, %d running, about %.0f min left%s", head, done, p->njobs, running,
-		 ceil(left / 60), unknown ? " (and jobs never timed before)" : "");
+	progress("%s; %d/%d jobs done, %d running, about %.0f %s left%s", head, done, p->njobs, running,
+		 left < 90 ? left : ceil(left / 60), left < 90 ? "s" : "min",
+		 unknown ? xasprintf(" and %d job%s never timed before", unknown, unknown > 1 ? "s" : "") : "");
 }
 
 /* On a terminal: one line of what runs now, redrawn. */
@@ -582,6 +592,7 @@ static void status_line(struct plan *p)
 	}
 	fprintf(stderr, "\r\033[K[%s] running:%s; ~%.0f min left", p->what, n ? buf : " nothing",
 		ceil(time_left(p, &unknown) / 60));
+	fflush(stderr);
 }
 
 /* ---- The loop ----------------------------------------------------------- */
@@ -706,7 +717,7 @@ int plan_run(struct plan *p)
 	if (!strcmp(ex, "local"))
 		p->ex = &local_executor;
 	else if (!strcmp(ex, "slurm"))
-		p->ex = &slurm_executor;
+		p->ex = &slurm_executor, cost_note = ", this process only: the jobs' CPU time is Slurm's to count";
 	else
 		die(EXIT_USAGE, "unknown executor '%s'; use --executor local or --executor slurm", ex);
 	if (!p->accel)

@@ -220,6 +220,7 @@ struct job {
 	double started, wall_s, est_s;
 	int alone;			/* 1 nothing ran beside it, 0 something did, -1 unknown */
 	char *reason;			/* why it failed */
+	int store_pending;		/* a boot that ended before its build: stored when that ends */
 };
 struct plan_item {
 	const struct variant *v;
@@ -269,6 +270,7 @@ int cmd_run(int argc, char **argv);
 int cmd_build(int argc, char **argv);
 void cost_print(const char *what);	/* wall time and CPU-seconds so far */
 void cpu_account_start(void);		/* count the CPU time of all we start */
+extern const char *cost_note;		/* what the CPU-seconds leave out, or NULL */
 extern struct timespec process_start;	/* CLOCK_MONOTONIC when main() began */
 int cmd_list(int argc, char **argv);
 int cmd_show(int argc, char **argv);

@@ -238,7 +238,11 @@ static double cpu_seconds(const char **how)
 	char *text = NULL;
 	double cpu;
 
-	if (cpu_cgroup && (text = read_file(xasprintf("%s/cpuacct.usage", cpu_cgroup), NULL))) {
+	if (cost_note) {
+		*how = cost_note;
+		getrusage(RUSAGE_SELF, &self);
+		cpu = self.ru_utime.tv_sec + self.ru_stime.tv_sec + (self.ru_utime.tv_usec + self.ru_stime.tv_usec) / 1e6;
+	} else if (cpu_cgroup && (text = read_file(xasprintf("%s/cpuacct.usage", cpu_cgroup), NULL))) {
 		*how = "";
 		cpu = atof(text) / 1e9;
 	} else if (cpu_cgroup && (text = read_file(xasprintf("%s/cpu.stat", cpu_cgroup), NULL)) &&

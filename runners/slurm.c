@@ -113,7 +113,7 @@ static void submit(struct plan *p, struct job **js, int n)
 		free(dep);
 		dep = t;
 	}
-	args[a++] = "sbatch", args[a++] = "--parsable", args[a++] = "--quiet";
+	args[a++] = "sbatch", args[a++] = "--parsable";
 	args[a++] = xasprintf("--job-name=rb-%s-%s", js[0]->kind == JOB_BOOT ? "boot" : js[0]->kind == JOB_BUILD ?
 			      "build" : "source", n == 1 ? js[0]->label : "array");
 	args[a++] = xasprintf("--output=%s/slurm-%%A_%%a.out", p->dir);
@@ -137,6 +137,12 @@ static void submit(struct plan *p, struct job **js, int n)
 		return;
 	}
 	out[strcspn(out, ";\n")] = '\0';	/* "JOBID" or "JOBID;CLUSTER" */
+	if (!*out || strspn(out, "0123456789") != strlen(out)) {
+		for (int i = 0; i < n; i++)
+			job_ended(p, js[i], 0, xasprintf("sbatch printed no job id ('%.60s')", out));
+		free(out);
+		return;
+	}
 	for (int i = 0; i < n; i++) {
 		char *path = xasprintf("%s/slurm-id", js[i]->dir);
 
