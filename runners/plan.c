@@ -409,9 +409,12 @@ static void boot_store(struct plan *p, struct job *j, const char *failure)
 	db = db_open(opt_db);
 	ingest(db, records ? records : "", &s, &res);
 	db_close(db);
-	marker_write(j, "stored");
+	/* Stored whole: a resumed plan does not boot it again.  A failed one
+	 * is booted again (its failed runs stay, with their reason). */
 	if (res.failed || res.incomplete || failure)
 		it->failed = 1;
+	else
+		marker_write(j, "stored");
 	progress("variant '%s': %d ok, %d skipped, %d failed, %d incomplete under %s in %.1f s%s%s", it->v->name,
 		 res.ok, res.skipped, res.failed, res.incomplete, j->accel, s.wall_s, failure ? "; " : "",
 		 failure ? failure : "");
@@ -702,7 +705,7 @@ static void plan_resume(struct plan *p)
 			if (p->jobs[i].kind == JOB_BUILD)
 				built_read(&p->jobs[i], &p->items[p->jobs[i].item].k);
 		}
-	progress("%d of %d boots were stored before; running the other %d", stored, boots, boots - stored);
+	progress("%d of %d boots were stored whole before; running the other %d", stored, boots, boots - stored);
 out:
 	free(need);
 }
@@ -739,8 +742,12 @@ int plan_run(struct plan *p)
 			p->ex->stop(p);
 			break;
 		}
-		if ((n = startable(p, ready)))
+		if ((n = startable(p, ready))) {
 			p->ex->start(p, ready, n);
+			for (int i = 0; i < n && !p->ex->eager; i++)
+				if (ready[i]->state == JOB_RUNNING)
+					eta_print(p, xasprintf("started %s", job_what(ready[i])));
+		}
 		over = 1;
 		for (int i = 0; i < p->njobs; i++)
 			over &= job_over(&p->jobs[i]);

@@ -19,3 +19,5 @@ trap 'rm -rf "$work"' EXIT
 q() { sqlite3 "$1" "$2"; }
 thp_state() { cat /sys/kernel/mm/transparent_hugepage/enabled /sys/kernel/mm/transparent_hugepage/defrag \
 	/sys/kernel/mm/transparent_hugepage/hugepages-*/enabled 2>/dev/null | md5sum; }
+# Plans (their job files) of a test stay in its own folder.
+export RECLAIMBENCH_SPOOL=$work/spool

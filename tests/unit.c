@@ -349,7 +349,7 @@ static char *stream(const char *payloads, int drop, int dup, int corrupt)
 
 static void ingest_case(const char *what, const char *text, const char *want_status, const char *want_reason)
 {
-	struct session_info s = { .session = what, .accel = "host" };
+	struct session_info s = { .session = what, .accel = "host", .alone = -1 };
 	const char *planned[] = { "pt_reclaim" };
 	struct ingest_result res;
 	sqlite3 *db = db_open(dbpath);
