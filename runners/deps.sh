@@ -3,12 +3,14 @@
 # compilers and libraries it builds with, QEMU to boot guests, what a kernel
 # build needs, perf and gnuplot, chromium for the report's browser test,
 # clang and its runtime for the fuzzers, bubblewrap for the sandbox of
-# builds and guests, and that sandbox's unprivileged user (rb-sandbox).
+# builds and guests, and that sandbox's unprivileged user (rb-sandbox);
+# Slurm and munge for the Slurm executor and its test (tests/t-slurm.sh
+# starts private daemons; the packages' own services are not used).
 # Does nothing when all is there.
 set -eu
 pkgs="build-essential git sqlite3 libsqlite3-dev libcurl4-openssl-dev qemu-system-x86
       linux-perf gnuplot-nox flex bison bc libelf-dev libssl-dev cpio ccache xz-utils
-      python3 chromium clang libclang-rt-14-dev bubblewrap"
+      python3 chromium clang libclang-rt-14-dev bubblewrap slurm-wlm munge"
 # The sandbox's user: no home, no shell, no password; in group kvm (when
 # there is one) so QEMU may use /dev/kvm.
 if ! id -u rb-sandbox >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then

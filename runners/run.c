@@ -339,7 +339,7 @@ const struct opt guest_opts[] = {
 	{ "db", OPT_STRING, &opt_db, 0, 0, "PATH", "results database" },
 	{ "executor", OPT_STRING, &executor, 0, 0, "local|slurm",
 	  "where jobs run: this machine, or Slurm's sbatch [$RECLAIMBENCH_EXECUTOR, local]" },
-	{ "jobs", OPT_UINT, &slots, 1, 256, "N", "local: jobs at once [number of CPUs]" },
+	{ "jobs", OPT_UINT, &slots, 0, 256, "N", "local: jobs at once, 0 for one per CPU" },
 	{ "partition", OPT_STRING, &partition, 0, 0, "NAME", "slurm: partition [$RECLAIMBENCH_SLURM_PARTITION]" },
 	{ "account", OPT_STRING, &account, 0, 0, "NAME", "slurm: account [$RECLAIMBENCH_SLURM_ACCOUNT]" },
 	{ "spool", OPT_STRING, &spool, 0, 0, "DIR",

@@ -101,4 +101,21 @@ ids=$(q "$work/hc-slurm.db" "SELECT group_concat(substr(executor, 7)) FROM jobs 
 ex=$(for i in $(echo "$ids" | tr ',' ' '); do scontrol show job "$i" | grep -o 'OverSubscribe=[A-Z]*'; done | sort -u)
 [ $rc = 0 ] && [ "$a" = "tcg=1,tcg=1" ] && [ "$ex" = "OverSubscribe=NO" ]
 ok $? "Slurm: host-clock boots went as exclusive jobs ($a; $ids: $ex)"
+
+# nightly as a systemd timer (checked by systemd's own verifier) or a
+# Slurm cron entry; a path that would be a command is refused.
+git init -q "$work/tree"
+sh "$top/runners/nightly-install.sh" systemd "$work/tree" "$work/night" "$work/units" 2> "$work/units.log"; rc=$?
+if command -v systemd-analyze >/dev/null; then
+	systemd-analyze verify "$work/units/reclaimbench-nightly.timer" "$work/units/reclaimbench-nightly.service" \
+		>> "$work/units.log" 2>&1; v=$?
+	[ $rc = 0 ] && [ $v = 0 ]; ok $? "nightly's systemd timer and service install and pass systemd-analyze verify"
+else
+	skip "systemd-analyze is missing"
+fi
+line=$(sh "$top/runners/nightly-install.sh" scrontab "$work/tree" "$work/night" | grep -v '^#')
+case $line in "0 2 * * * $top/build/reclaimbench nightly --tree $work/tree --executor slurm "*) ok 0 "nightly's scrontab entry: $line";;
+	*) ok 1 "nightly's scrontab entry: $line";; esac
+sh "$top/runners/nightly-install.sh" scrontab "$work/tree" "$work/n;touch $work/pwned" > /dev/null 2>&1; rc=$?
+[ $rc = 2 ] && [ ! -e "$work/pwned" ]; ok $? "a work folder with a command in its name is refused (exit $rc)"
 done_testing
