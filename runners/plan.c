@@ -598,6 +598,26 @@ static void status_line(struct plan *p)
 	fflush(stderr);
 }
 
+/* Every job of the plan: its state, what it waits for, how long it took
+ * the last times. */
+static void plan_print(struct plan *p)
+{
+	for (int i = 0; i < p->njobs; i++) {
+		struct job *j = &p->jobs[i];
+		char after[256] = "", est[32] = "never timed";
+
+		for (int d = 0, n = 0; d < j->ndeps; d++)
+			n += snprintf(after + n, sizeof(after) - n, "%s%s", d ? ", " : "after ",
+				      job_what(&p->jobs[j->deps[d]]));
+		if (j->est_s)
+			snprintf(est, sizeof(est), "about %.0f %s", j->est_s < 90 ? j->est_s : j->est_s / 60,
+				 j->est_s < 90 ? "s" : "min");
+		fprintf(stderr, "  %-8s %-36s %s%s%s\n", j->state == JOB_DONE ? "stored" : "waiting", job_what(j),
+			j->state == JOB_DONE ? "" : est, *after && j->state != JOB_DONE ? "; " : "",
+			j->state == JOB_DONE ? "" : after);
+	}
+}
+
 /* ---- The loop ----------------------------------------------------------- */
 
 static void on_signal(int sig)
@@ -734,6 +754,7 @@ int plan_run(struct plan *p)
 	estimates(p, 0);
 	progress("%s: %d jobs (%s executor%s), plan %s", p->what, p->njobs, p->ex->name,
 		 p->ex->eager ? "" : xasprintf(", %d at once", p->o->slots), p->dir);
+	plan_print(p);
 	ready = calloc(p->cap + 1, sizeof(*ready));
 	for (;;) {
 		int n;
