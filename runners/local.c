@@ -11,14 +11,6 @@
 
 #include "reclaimbench.h"
 
-static double now_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
-}
-
 static void local_start(struct plan *p, struct job **js, int n)
 {
 	int others = 0;

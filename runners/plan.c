@@ -31,14 +31,6 @@
 volatile sig_atomic_t interrupted;
 const char *cost_note;
 
-static double now_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
-}
-
 static const char *const kind_names[] = { "source", "build", "boot" };
 
 /* ---- Job files ---------------------------------------------------------- */

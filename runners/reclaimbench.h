@@ -22,6 +22,7 @@ char *read_file(const char *path, size_t *len);
 const char *self_dir(void);		/* folder of this executable */
 const char *cache_dir(void);		/* $RECLAIMBENCH_CACHE or XDG cache */
 char *now_iso(void);
+double now_s(void);			/* seconds on the monotonic clock */
 uint64_t fnv1a(const void *data, size_t len, uint64_t h);
 char *joined_argv(int argc, char **argv);
 int run_cmd(char *const argv[], const char *log);	/* exit status, -1 */

@@ -15,14 +15,6 @@
 
 #include "reclaimbench.h"
 
-static double now_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
-}
-
 /* Runs a Slurm command (argv, no shell), its stdout returned; NULL and
  * the reason in err when it failed. */
 static char *slurm_cmd(char *const argv[], char *err, size_t cap)

@@ -245,3 +245,12 @@ void parse_options(const struct opt *const *tables, int argc, char **argv, const
 }
 
 struct timespec process_start;
+
+/* Seconds on the monotonic clock. */
+double now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
