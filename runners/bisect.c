@@ -468,7 +468,7 @@ static int bisect_run(int argc, char **argv)
 		sqlite3_step(st);
 		sqlite3_finalize(st);
 	}
-	printf("first bad commit: %s %s\n", first_bad, subject ? subject : "");
+	printf("first bad commit: %s %s\n", shown(first_bad), shown(subject));
 	printf("evidence: %s of %s: good end %.12s = %g, bad end %.12s = %g\n", bmetric, bench, c.good, g, c.bad, b);
 	id = xasprintf("%lld", c.id);
 	db_print(stdout, db, "SELECT substr(commit_id, 1, 12) AS commit_id, decision, value, run_id, reason "
