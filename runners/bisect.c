@@ -5,6 +5,7 @@
  * good or bad by which end's median it is nearer; a commit that does not
  * build or boot is skipped (125).  Steps are stored, so a bisection killed
  * in the middle resumes where it stopped. */
+#include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
@@ -203,47 +204,198 @@ static void store_step(sqlite3 *db, long long id, const char *commit, long long 
 	sqlite3_finalize(st);
 }
 
-/* Build and boot one commit; the median of the bmetric, NAN when it could
- * not be measured (reason says why), run id in *run. */
+/* A failure of the harness itself (a checkout, the cache, the disk, the
+ * database, rb-bench, QEMU): not the commit's doing, so never a skip.
+ * The bisection stops with exit 3 and the reason, stored with it. */
+static void harness_failure(struct bisect_ctx *c, const char *commit, const char *why)
+{
+	char *msg = xasprintf("harness failure at %.12s: %s", commit, why && *why ? why : "no reason given");
+	sqlite3 *db;
+	sqlite3_stmt *st;
+
+	if (sqlite3_open_v2(opt_db, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK) {
+		sqlite3_busy_timeout(db, 5000);
+		sqlite3_prepare_v2(db, "UPDATE bisections SET status = 'failed', reason = ?2 WHERE id = ?1", -1, &st,
+				   NULL);
+		sqlite3_bind_int64(st, 1, c->id);
+		sqlite3_bind_text(st, 2, msg, -1, SQLITE_STATIC);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	die(EXIT_INFRA, "bisect: %s; the bisection stops (fix it, then run the same command to resume)", msg);
+}
+
+/* fn(arg) in a child whose stderr passes through and whose "error: "
+ * lines are kept in errors (cut at cap); its exit status, or 128 + the
+ * signal that ended it. */
+static int captured(void (*fn)(void *), void *arg, char *errors, size_t cap)
+{
+	char buf[4096], line[1024];
+	size_t used = 0, ll = 0;
+	int p[2], st;
+	ssize_t k;
+	pid_t pid;
+
+	errors[0] = '\0';
+	fflush(NULL);
+	if (pipe(p) || (pid = fork()) < 0)
+		return -1;
+	if (pid == 0) {
+		close(p[0]);
+		dup2(p[1], 2);
+		fn(arg);
+		_exit(0);
+	}
+	close(p[1]);
+	while ((k = read(p[0], buf, sizeof(buf))) > 0 || (k < 0 && errno == EINTR)) {
+		if (k > 0)
+			(void)!write(2, buf, k);
+		for (ssize_t i = 0; i < k; i++) {
+			if (buf[i] != '\n' && ll < sizeof(line) - 1) {
+				line[ll++] = buf[i];
+				continue;
+			}
+			if (buf[i] != '\n')
+				continue;
+			line[ll] = '\0';
+			ll = 0;
+			if (!strncmp(line, "error: ", 7) && used + strlen(line) + 2 < cap)
+				used += sprintf(errors + used, "%s%s", used ? "; " : "", line + 7);
+		}
+	}
+	close(p[0]);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* Whether a failed build was the commit's doing: its tree does not
+ * configure or compile (make's own failure, or the sandbox's process
+ * limit), its Kconfig drops an option, or its build outgrows the build's
+ * time or disk limit.  Anything else (a checkout, the source cache, the
+ * sandbox itself, the host's free disk) is the harness's. */
+static int commits_build_failure(const char *why)
+{
+	const char *d = strstr(why, "sandbox: stopped: disk limit: the writable folders grew by ");
+	long grew, limit;
+
+	if (strstr(why, "in the sandbox failed") && (strstr(why, "compile failed") || strstr(why, "configuration failed")))
+		return 1;
+	if (strstr(why, "config options did not survive olddefconfig") || strstr(why, "sandbox: stopped: time limit"))
+		return 1;
+	return d && sscanf(d, "sandbox: stopped: disk limit: the writable folders grew by %ld MB (limit %ld MB)",
+			   &grew, &limit) == 2 && grew > limit;
+}
+
+/* Whether a boot that stored no value was the commit's doing: the guest
+ * ran (its console has text) or was stopped for what it did (panic, hang,
+ * OOM, a flood of output).  A guest that never started is the harness's. */
+static int commits_boot_failure(const char *reason, const char *console)
+{
+	struct stat st;
+
+	if (reason && (strstr(reason, "kernel panic") || strstr(reason, "timed out") ||
+		       strstr(reason, "OOM kill") || strstr(reason, "passed")))
+		return 1;
+	return console && stat(console, &st) == 0 && st.st_size > 0;
+}
+
+struct measure_job {
+	struct variant *v;
+	struct bisect_ctx *c;
+	int argc;
+	char **argv;
+	int session_fd;		/* the boot writes its session's name here */
+};
+
+static void build_job(void *arg)
+{
+	struct measure_job *j = arg;
+	struct built k;
+
+	variant_build(j->v, &k);
+}
+
+/* The cached build and its boot, in a child: a die() in the boot (the
+ * log folder, the database, rb-bench, QEMU) ends the child, not us. */
+static void boot_job(void *arg)
+{
+	struct measure_job *j = arg;
+	struct built k;
+	char *session = NULL;
+	int rc;
+
+	variant_build(j->v, &k);	/* cached now: fills k */
+	rc = variant_session(j->v, &k, accel_choose(&k, j->v->cmdline), &j->c->o, &names, j->argc, j->argv,
+			     &session);
+	if (session && write(j->session_fd, session, strlen(session)) < 0)
+		rc = EXIT_INFRA;
+	fflush(NULL);
+	_exit(rc ? 1 : 0);
+}
+
+/* Build and boot one commit; the median of the bmetric, NAN when the
+ * commit could not be measured (reason says why: a skip), run id in
+ * *run.  A failure of the harness stops the bisection (exit 3). */
 static double measure(struct bisect_ctx *c, const char *commit, long long *run, char **reason, int argc, char **argv)
 {
 	struct variant v = c->set.v[0];
-	struct built k;
-	char *session;
-	const char *accel;
+	struct measure_job j = { &v, c, argc, argv, -1 };
+	char errors[2048], session[256] = "", *status = NULL, *why = NULL, *console = NULL;
 	sqlite3 *db;
+	sqlite3_stmt *st;
 	double m = NAN;
-	pid_t pid;
-	int status;
+	int p[2], rc;
+	ssize_t k;
 
 	v.name = xasprintf("bisect-%.12s", commit);
 	v.source = xasprintf("git:%s@%s", c->tree, commit);
 	v.patches = NULL, v.npatches = 0;
 	*run = -1;
-	/* A build that fails must skip the commit, not end the bisection:
-	 * variant_build exits on failure, so it runs in a child. */
-	fflush(NULL);
-	if ((pid = fork()) == 0) {
-		variant_build(&v, &k);
-		_exit(0);
-	}
-	waitpid(pid, &status, 0);
-	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-		*reason = xasprintf("commit %.12s does not build", commit);
+	/* variant_build exits on failure: it runs in a child, its errors kept
+	 * to tell the commit's failure from the harness's. */
+	if ((rc = captured(build_job, &j, errors, sizeof(errors)))) {
+		if (!commits_build_failure(errors))
+			harness_failure(c, commit, errors[0] ? errors : "the build ended without a reason");
+		*reason = xasprintf("commit %.12s does not build: %s", commit, errors);
 		return NAN;
 	}
-	variant_build(&v, &k);	/* cached now: fills k */
-	accel = accel_choose(&k, v.cmdline);
-	if (variant_session(&v, &k, accel, &c->o, &names, argc, argv, &session)) {
-		*reason = xasprintf("commit %.12s did not boot or run cleanly", commit);
-		return NAN;
-	}
+	if (pipe(p))
+		harness_failure(c, commit, "pipe failed");
+	j.session_fd = p[1];
+	rc = captured(boot_job, &j, errors, sizeof(errors));
+	close(p[1]);
+	k = read(p[0], session, sizeof(session) - 1);
+	session[k > 0 ? k : 0] = '\0';
+	close(p[0]);
+	if (rc > 1 || !session[0])
+		harness_failure(c, commit, errors[0] ? errors : "the boot ended without a reason");
 	db = db_open(opt_db);
 	if ((*run = session_run(db, session, bench)) > 0)
 		m = run_metric(db, *run, bmetric, AGG_MEDIAN);
+	if (isnan(m)) {
+		sqlite3_prepare_v2(db, "SELECT status, reason, console_log FROM runs WHERE session = ?1 AND bench = ?2 "
+				       "ORDER BY id DESC LIMIT 1", -1, &st, NULL);
+		sqlite3_bind_text(st, 1, session, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, bench, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			status = xstrdup((const char *)sqlite3_column_text(st, 0));
+			why = xstrdup((const char *)sqlite3_column_text(st, 1));
+			console = xstrdup((const char *)sqlite3_column_text(st, 2));
+		}
+		sqlite3_finalize(st);
+	}
 	db_close(db);
+	if (isnan(m) && !status)
+		harness_failure(c, commit, errors[0] ? errors : "the boot's results were not stored");
+	if (isnan(m) && strcmp(status, "ok") && strcmp(status, "skip") && !commits_boot_failure(why, console))
+		harness_failure(c, commit, errors[0] ? errors : why);
 	if (isnan(m))
-		*reason = xasprintf("commit %.12s has no value of %s", commit, bmetric);
+		*reason = !strcmp(status, "ok") ? xasprintf("commit %.12s has no value of %s", commit, bmetric)
+						: xasprintf("commit %.12s did not boot or run cleanly: %s: %s", commit,
+							    status, why);
+	free(status), free(why), free(console);
 	return m;
 }
 
@@ -385,12 +537,26 @@ static int bisect_run(int argc, char **argv)
 	db = db_open(opt_db);	/* first: the key holds the database's real path */
 	ctx_init(&c);
 	c.id = bisection_row(db, &c);
+	{	/* resumed: running again, an older failure's reason gone */
+		sqlite3_stmt *st;
+
+		sqlite3_prepare_v2(db, "UPDATE bisections SET status = 'running', reason = '' WHERE id = ?1 AND "
+				       "status = 'failed'", -1, &st, NULL);
+		sqlite3_bind_int64(st, 1, c.id);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
 	progress("bisect %s..%s of %s on %s (state %s)", c.good, c.bad, bmetric, bench, c.dir);
 	on_interrupt_install();
 	if (strcmp(step(&c, &db, c.good, "good", &g, argc, argv), "good") ||
 	    strcmp(step(&c, &db, c.bad, "bad", &b, argc, argv), "bad")) {
-		db_exec(db, "UPDATE bisections SET status = 'failed', reason = 'an end could not be measured' "
-			    "WHERE status = 'running'");
+		sqlite3_stmt *st;
+
+		sqlite3_prepare_v2(db, "UPDATE bisections SET status = 'failed', reason = 'an end could not be measured' "
+				       "WHERE id = ?1", -1, &st, NULL);
+		sqlite3_bind_int64(st, 1, c.id);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
 		die(EXIT_INFRA, "bisect: the good or the bad end could not be measured; see reclaimbench list runs");
 	}
 	{
@@ -455,7 +621,23 @@ static int bisect_run(int argc, char **argv)
 	first_bad = git_out(c.repo, "rev-parse", "-q", "--verify", "refs/bisect/bad", NULL);
 	db = db_open(opt_db);
 	if (rc || !first_bad) {
-		db_exec(db, "UPDATE bisections SET status = 'failed', reason = 'git bisect run failed' WHERE status = 'running'");
+		char *why = NULL;
+		sqlite3_stmt *st;
+
+		/* A step that met a failure of the harness stored why. */
+		sqlite3_prepare_v2(db, "SELECT reason FROM bisections WHERE id = ?1 AND status = 'failed'", -1, &st, NULL);
+		sqlite3_bind_int64(st, 1, c.id);
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+			why = xstrdup((const char *)sqlite3_column_text(st, 0));
+		sqlite3_finalize(st);
+		if (why)
+			die(EXIT_INFRA, "bisect: %s; the bisection stops (fix it, then run the same command to resume)",
+			    why);
+		sqlite3_prepare_v2(db, "UPDATE bisections SET status = 'failed', reason = 'git bisect run failed' "
+				       "WHERE id = ?1", -1, &st, NULL);
+		sqlite3_bind_int64(st, 1, c.id);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
 		die(EXIT_INFRA, "bisect: git bisect run did not finish (%d); run the same command to resume", rc);
 	}
 	subject = git_out(c.repo, "log", "-1", "--format=%s", first_bad, NULL);
@@ -468,7 +650,7 @@ static int bisect_run(int argc, char **argv)
 		sqlite3_step(st);
 		sqlite3_finalize(st);
 	}
-	printf("first bad commit: %s %s\n", first_bad, subject ? subject : "");
+	printf("first bad commit: %s %s\n", shown(first_bad), shown(subject));
 	printf("evidence: %s of %s: good end %.12s = %g, bad end %.12s = %g\n", bmetric, bench, c.good, g, c.bad, b);
 	id = xasprintf("%lld", c.id);
 	db_print(stdout, db, "SELECT substr(commit_id, 1, 12) AS commit_id, decision, value, run_id, reason "

@@ -82,7 +82,7 @@ static int run_script(char *const argv[], char **out, const char *label)
 						fprintf(stderr, "[%s] %s (%lds)\n", label, phase,
 							(long)(time(NULL) - t0));
 				} else if (!strncmp(line, "error: ", 7) || !strncmp(line, "kernel-source: ", 15)) {
-					fprintf(stderr, "%s%s\n", tty ? "\r\033[K" : "", line);
+					fprintf(stderr, "%s%s\n", tty ? "\r\033[K" : "", shown(line));
 				}
 			}
 		}

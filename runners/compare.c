@@ -289,7 +289,7 @@ const char *not_comparable(sqlite3 *db, long long a, long long b)
 
 		if (differ)
 			snprintf(why, sizeof(why), "runs %lld and %lld differ in %s: %s vs %s", a, b, fields[i],
-				 x ? x : "?", y ? y : "?");
+				 x ? shown(x) : "?", y ? shown(y) : "?");
 		free(x), free(y);
 		if (differ)
 			return why;
@@ -337,9 +337,11 @@ static void print_row(const struct cmp_row *r, const char *fmt, const char *benc
 		      int *first)
 {
 	if (!strcmp(fmt, "json")) {
-		printf("%s\n {\"bench\":\"%s\",\"base_run\":%lld,\"new_run\":%lld,\"metric\":\"%s\",\"kind\":\"%s\","
-		       "\"n_base\":%d,\"n_new\":%d,",
-		       *first ? "" : ",", bench, a, b, r->metric, role_name(r->role), r->na, r->nb);
+		printf("%s\n {\"bench\":", *first ? "" : ",");
+		json_string(stdout, bench);
+		printf(",\"base_run\":%lld,\"new_run\":%lld,\"metric\":", a, b);
+		json_string(stdout, r->metric);
+		printf(",\"kind\":\"%s\",\"n_base\":%d,\"n_new\":%d,", role_name(r->role), r->na, r->nb);
 		json_number("\"median_base\":", r->ma, ",");
 		json_number("\"median_new\":", r->mb, ",");
 		json_number("\"ratio\":", r->ratio, ",");
@@ -348,10 +350,17 @@ static void print_row(const struct cmp_row *r, const char *fmt, const char *benc
 		json_number("\"p\":", r->p, ",");
 		json_number("\"cv\":[", r->cva, ",");
 		json_number("", r->cvb, "],");
-		printf("\"verdict\":\"%s\"}", r->verdict);
+		fputs("\"verdict\":", stdout);
+		json_string(stdout, r->verdict);
+		putchar('}');
 	} else if (!strcmp(fmt, "csv")) {
-		printf("%s,%lld,%lld,%s,%d,%d,%.17g,%.17g,%.6g,%.6g,%.6g,%.6g,%.4g,%.4g,%s\n", bench, a, b, r->metric,
-		       r->na, r->nb, r->ma, r->mb, r->ratio, r->lo, r->hi, r->p, r->cva, r->cvb, r->verdict);
+		csv_field(stdout, bench);
+		printf(",%lld,%lld,", a, b);
+		csv_field(stdout, r->metric);
+		printf(",%d,%d,%.17g,%.17g,%.6g,%.6g,%.6g,%.6g,%.4g,%.4g,", r->na, r->nb, r->ma, r->mb, r->ratio, r->lo,
+		       r->hi, r->p, r->cva, r->cvb);
+		csv_field(stdout, r->verdict);
+		putchar('\n');
 	} else {
 		char ci[48] = "", p[16] = "", ratio[16] = "-", ma[32], mb[32];
 
@@ -368,7 +377,7 @@ static void print_row(const struct cmp_row *r, const char *fmt, const char *benc
 			snprintf(ma, sizeof(ma), "%.6g", r->ma);
 			snprintf(mb, sizeof(mb), "%.6g", r->mb);
 		}
-		printf("  %-30s %14s %14s %8s %-18s %-8s %s%s", r->metric, ma, mb, ratio, ci, p, r->verdict,
+		printf("  %-30s %14s %14s %8s %-18s %-8s %s%s", shown(r->metric), ma, mb, ratio, ci, p, r->verdict,
 		       r->invariant_changed ? " (invariant)" : "");
 		if (r->role == METRIC_TIMING && r->detectable > 0)
 			printf(" (sees >= %.1f%%)", 100 * r->detectable);
@@ -416,10 +425,15 @@ int cmd_compare(int argc, char **argv)
 		if (!bench_find(names.v[i]))
 			die(EXIT_USAGE, "unknown benchmark '%s'; see reclaimbench list benches", names.v[i]);
 	db = db_open(opt_db);
-	if (!strcmp(opt_format, "json"))
-		printf("{\"format\":1,\"threshold\":%g,\"rows\":[", threshold_pct / 100.0);	/* 0: per metric */
-	else if (!strcmp(opt_format, "csv"))
+	if (!strcmp(opt_format, "json")) {
+		fputs("{\"format\":1,\"base\":", stdout);
+		json_string(stdout, base);
+		fputs(",\"new\":", stdout);
+		json_string(stdout, new);
+		printf(",\"threshold\":%g,\"rows\":[", threshold_pct / 100.0);	/* 0: per metric */
+	} else if (!strcmp(opt_format, "csv")) {
 		puts("bench,base_run,new_run,metric,n_base,n_new,median_base,median_new,ratio,ci_lo,ci_hi,p,cv_base,cv_new,verdict");
+	}
 	for (int i = 0; i < nbenches; i++) {
 		const char *bench = benches[i]->name, *why;
 		int numeric = strspn(base, "0123456789") == strlen(base) && strspn(new, "0123456789") == strlen(new);
@@ -458,14 +472,14 @@ int cmd_compare(int argc, char **argv)
 		}
 		if (!strcmp(opt_format, "text") && na) {
 			printf("\n%s: %d boots of %s -> %d boots of %s, each boot's median one sample%s%s\n", bench, na,
-			       base, nb, new, why ? "; FORCED: " : "", why ? why : "");
+			       shown(base), nb, shown(new), why ? "; FORCED: " : "", why ? why : "");
 			if (left_out)
 				printf("  (%d older runs left out: not comparable with run %lld (another accelerator, "
 				       "emulator or parameters) or of another kernel build than the newest)\n", left_out, a);
 			printf("  %-30s %14s %14s %8s %-18s %-8s %s\n", "metric", "base", "new", "ratio", "95% CI",
 			       "p", "verdict");
 		} else if (!strcmp(opt_format, "text")) {
-			printf("\n%s: run %lld (%s) -> run %lld (%s)%s%s\n", bench, a, base, b, new,
+			printf("\n%s: run %lld (%s) -> run %lld (%s)%s%s\n", bench, a, shown(base), b, shown(new),
 			       why ? "; FORCED: " : "", why ? why : "");
 			printf("  %-30s %14s %14s %8s %-18s %-8s %s\n", "metric", "base", "new", "ratio", "95% CI",
 			       "p", "verdict");
@@ -515,9 +529,9 @@ int cmd_compare(int argc, char **argv)
 	if (!strcmp(opt_format, "text")) {
 		/* Correctness first, whatever the timings say. */
 		if (broken[0])
-			printf("\nverdict: INVARIANT CHANGED: %s\n", broken);
+			printf("\nverdict: INVARIANT CHANGED: %s\n", shown(broken));
 		if (expected[0])
-			printf("%sexpected invariant changes (--expect): %s\n", broken[0] ? "" : "\n", expected);
+			printf("%sexpected invariant changes (--expect): %s\n", broken[0] ? "" : "\n", shown(expected));
 		printf("%sverdict: %s\n", broken[0] || expected[0] ? "" : "\n",
 		       slower ? "SLOWER (a timing metric regressed)" : "no timing regression");
 	}

@@ -206,22 +206,6 @@ int64_t db_kernel(sqlite3 *db, const struct kernel_info *k)
 		      vals, 8);
 }
 
-static void json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = *s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
 int db_print(FILE *out, sqlite3 *db, const char *sql, const char *format, const char *bind1)
 {
 	sqlite3_stmt *st;
@@ -259,7 +243,7 @@ int db_print(FILE *out, sqlite3 *db, const char *sql, const char *format, const 
 				const char *t = (const char *)sqlite3_column_text(st, c);
 				int w;
 
-				rows[nrows][c] = xstrdup(t ? t : "-");
+				rows[nrows][c] = xstrdup(t ? shown(t) : "-");
 				w = strlen(rows[nrows][c]);
 				if (w > width[c])
 					width[c] = w;

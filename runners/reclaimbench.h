@@ -30,6 +30,14 @@ int mkdirs(const char *path);
 int parse_args(const struct opt *const *tables, int argc, char **argv, const char *usage);
 void parse_options(const struct opt *const *tables, int argc, char **argv, const char *usage);
 
+/* escape.c: text from outside on its way out.  shown() for a terminal
+ * (control characters and bytes that are not UTF-8 as \xNN; valid for
+ * eight more calls), shown_lines() the same keeping newlines and tabs. */
+const char *shown(const char *s);
+const char *shown_lines(const char *s);
+void json_string(FILE *f, const char *s);	/* a quoted JSON string, valid UTF-8 */
+void csv_field(FILE *f, const char *s);		/* an RFC 4180 field */
+
 /* db.c */
 /* The values of one metric of a run in repetition order, from one kind of
  * repetition ("timed", "counting"), or with kind NULL from the kind that

@@ -40,11 +40,18 @@ int cmd_list(int argc, char **argv)
 			/* the clock that times it under TCG (see bench_accel) */
 			const char *clock = benches[i]->parallel ? "host" : "icount";
 
-			printf(json ? "%s\n {\"bench\":\"%s\",\"version\":%u,\"tcg_clock\":\"%s\",\"params\":\"%s\","
-				      "\"help\":\"%s\"}"
-				    : "%s%-14s %-7u %-8s %-40s %s\n",
-			       json && i ? "," : "", benches[i]->name, benches[i]->version, clock,
-			       benches[i]->params, benches[i]->help);
+			if (!json) {
+				printf("%-14s %-7u %-8s %-40s %s\n", benches[i]->name, benches[i]->version, clock,
+				       benches[i]->params, benches[i]->help);
+				continue;
+			}
+			printf("%s\n {\"bench\":", i ? "," : "");
+			json_string(stdout, benches[i]->name);
+			printf(",\"version\":%u,\"tcg_clock\":\"%s\",\"params\":", benches[i]->version, clock);
+			json_string(stdout, benches[i]->params);
+			fputs(",\"help\":", stdout);
+			json_string(stdout, benches[i]->help);
+			putchar('}');
 		}
 		if (json)
 			puts("\n]");
@@ -57,11 +64,11 @@ int cmd_list(int argc, char **argv)
 		for (int i = 0; i < set.n; i++) {
 			struct variant *v = &set.v[i];
 
-			printf("%s\n  source  %s\n  cmdline %s\n", v->name, v->source, v->cmdline);
+			printf("%s\n  source  %s\n  cmdline %s\n", shown(v->name), shown(v->source), shown(v->cmdline));
 			for (int j = 0; j < v->nconfigs; j++)
-				printf("  config  %s\n", v->configs[j]);
+				printf("  config  %s\n", shown(v->configs[j]));
 			for (int j = 0; j < v->npatches; j++)
-				printf("  patch   %s\n", v->patches[j]);
+				printf("  patch   %s\n", shown(v->patches[j]));
 		}
 		return EXIT_OK;
 	}
@@ -98,9 +105,9 @@ static void print_samples(sqlite3 *db, const char *run)
 
 		if (key[0] && strcmp(m, key)) {
 			if (unsupported)
-				printf("%-45s %-8s %14s\n", key, unit, "unsupported");
+				printf("%-45s %-8s %14s\n", shown(key), shown(unit), "unsupported");
 			else
-				printf("%-45s %-8s %14.15g %s\n", key, unit, median(vals, n), line);
+				printf("%-45s %-8s %14.15g %s\n", shown(key), shown(unit), median(vals, n), line);
 			n = unsupported = 0;
 			line[0] = '\0';
 		}
@@ -167,7 +174,8 @@ int cmd_show(int argc, char **argv)
 			die(EXIT_USAGE, "no run %s in '%s'; see reclaimbench list runs", run, opt_db);
 		for (int c = 0; c < sqlite3_column_count(st); c++)
 			if (sqlite3_column_text(st, c) && *sqlite3_column_text(st, c))
-				printf("%-14s %s\n", sqlite3_column_name(st, c), sqlite3_column_text(st, c));
+				printf("%-14s %s\n", sqlite3_column_name(st, c),
+				       shown((const char *)sqlite3_column_text(st, c)));
 		sqlite3_finalize(st);
 		printf("%-14s %s\n", "", "(observer_overhead: the main timing of counting repetitions, perf "
 		       "events on, against timed ones)");
@@ -177,7 +185,8 @@ int cmd_show(int argc, char **argv)
 				       "AND value > 0", -1, &st, NULL);
 		sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) == SQLITE_ROW)
-			printf("\nkernel warnings on the console while it ran:\n%s", sqlite3_column_text(st, 0));
+			printf("\nkernel warnings on the console while it ran:\n%s",
+			       shown_lines((const char *)sqlite3_column_text(st, 0)));
 		sqlite3_finalize(st);
 	}
 	free(last);

@@ -130,7 +130,7 @@ static void bench_table(sqlite3 *db, const struct bench_info *b, char **sessions
 			char cell[64], finding[512] = "";
 
 			run_view_init(&h, db, run, variant);
-			printf("  %-24s %-10s", variant, status);
+			printf("  %-24s %-10s", shown(variant), shown(status));
 			for (m = b->metrics; m && m->name; m++) {
 				char *unit;
 
@@ -145,9 +145,10 @@ static void bench_table(sqlite3 *db, const struct bench_info *b, char **sessions
 			value_format(cell, sizeof(cell), run_metric(db, run, "kernel.warnings", AGG_MAX), "");
 			printf(" %9s\n", cell);
 			if (strcmp(status, "ok"))
-				printf("  - %s: %s: %s\n", variant, status, sqlite3_column_text(st, 3));
+				printf("  - %s: %s: %s\n", shown(variant), shown(status),
+				       shown((const char *)sqlite3_column_text(st, 3)));
 			else if (b->finding && (b->finding(&h.view, finding, sizeof(finding)), finding[0]))
-				printf("  - %s: %s\n", variant, finding);
+				printf("  - %s: %s\n", shown(variant), finding);
 		}
 	}
 	sqlite3_finalize(st);

@@ -15,12 +15,19 @@
 const char *opt_db = "reclaimbench.db";
 const char *opt_format = "text";
 
-/* One line "PREFIX: message" on stderr. */
+/* One line "PREFIX: message" on stderr.  Messages quote names, refs and
+ * reasons from outside: shown escaped, so none can drive the terminal or
+ * start a line of its own. */
 static void say(const char *prefix, const char *fmt, va_list ap)
 {
-	fprintf(stderr, "%s: ", prefix);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	char *msg;
+
+	if (vasprintf(&msg, fmt, ap) < 0) {
+		fprintf(stderr, "%s: (out of memory for the message)\n", prefix);
+		return;
+	}
+	fprintf(stderr, "%s: %s\n", prefix, shown(msg));
+	free(msg);
 }
 
 void die(int code, const char *fmt, ...)

@@ -21,3 +21,17 @@ thp_state() { cat /sys/kernel/mm/transparent_hugepage/enabled /sys/kernel/mm/tra
 	/sys/kernel/mm/transparent_hugepage/hugepages-*/enabled 2>/dev/null | md5sum; }
 # Plans (their job files) of a test stay in its own folder.
 export RECLAIMBENCH_SPOOL=$work/spool
+# mthp64_only COMMAND...: runs it with the THP knobs rb-bench uses for a
+# 64 kB mTHP region (64 kB for madvise, every other size off, else a plain
+# program gets PMD THPs), then puts every size's knob back.
+mthp64_only() {
+	_thp=/sys/kernel/mm/transparent_hugepage
+	for _k in "$_thp"/hugepages-*/enabled; do
+		[ -f "$_k" ] && echo "$_k $(sed 's/.*\[\(.*\)\].*/\1/' "$_k")"
+	done > "$work/knobs"
+	for _k in "$_thp"/hugepages-*/enabled; do [ -f "$_k" ] && echo never > "$_k"; done
+	echo madvise > "$_thp/hugepages-64kB/enabled"
+	"$@"; _rc=$?
+	while read -r _k _v; do echo "$_v" > "$_k"; done < "$work/knobs"
+	return $_rc
+}

@@ -105,8 +105,11 @@ ok $? "report: every SVG well-formed with the label drawn as text, every page wi
 	"$rb" compare --base "$(q "$db" "SELECT release FROM kernels WHERE id = 1")" --new 6.12.0-plain --format csv \
 		--db "$db" > "$work/cmp.csv" 2>&1
 rc=$?
-python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$work/cmp.json" && [ -z "$(pwned)" ] && [ $rc -le 1 ]
-ok $? "compare (by run and by the hostile label, text, json, csv): exit $rc, valid JSON, nothing executed"
+python3 -c 'import csv, json, sys; json.load(open(sys.argv[1]))
+rows = list(csv.reader(open(sys.argv[2], newline="")))
+assert len(rows) > 1 and all(len(r) == 15 for r in rows), rows' "$work/cmp.json" "$work/cmp.csv" &&
+	! grep -q "$(printf '\033')" "$work/cmp.txt" && [ -z "$(pwned)" ] && [ $rc -le 1 ]
+ok $? "compare (by run and by the hostile label, text, json, csv): exit $rc, valid JSON and CSV, no escape byte, nothing executed"
 "$rb" show 1 --db "$db" > "$work/show.txt" 2>&1 && "$rb" show 1 --format json --db "$db" > "$work/show.json" 2>&1 &&
 	"$rb" list runs --db "$db" > "$work/list.txt" 2>&1 && "$rb" list runs --format json --db "$db" > "$work/list.json" 2>&1
 rc=$?
@@ -114,6 +117,73 @@ python3 -c 'import json, sys; [json.load(open(f)) for f in sys.argv[1:]]' "$work
 	grep -qF 'DROP TABLE runs' "$work/show.txt" && ! grep -q "$(printf '\033')" "$work/show.txt" "$work/list.txt" &&
 	[ -z "$(pwned)" ]
 ok $? "show and list (text and json): exit $rc, the reason shown as text, valid JSON, no escape byte, nothing executed"
+# A database is untrusted input too: one written past ingest's cleaning
+# (by hand, by another tool) carries any byte in every text column.
+# ESC ] (a title), BEL, ESC [2J, CR, a bare and a UTF-8 C1 CSI, a byte that
+# is not UTF-8, JSON's and CSV's own characters, markup.
+evil=781b5d303b70776e656407071b5b324a2271222c635c640a650d669b67c29b68ff3c2f74643e20
+cdb=$work/crafted.db
+cp "$db" "$cdb"
+q "$cdb" "UPDATE kernels SET release = CAST(X'$evil' AS TEXT) || release,
+	variant = CASE variant WHEN '' THEN '' ELSE CAST(X'$evil' AS TEXT) END;
+	UPDATE runs SET reason = CAST(X'$evil' AS TEXT), params = CAST(X'$evil' AS TEXT);
+	UPDATE samples SET metric = CAST(X'$evil' AS TEXT) || metric, unit = CAST(X'$evil' AS TEXT),
+		note = CAST(X'$evil' AS TEXT);
+	INSERT INTO samples (run_id, kind, rep, metric, value, unit, note) VALUES (2, 'timed', 0, 'kernel.warnings', 1,
+		'lines', CAST(X'$evil' AS TEXT) || char(10) || 'WARNING: second line' || char(10))"
+crel=$(q "$cdb" "SELECT release FROM kernels WHERE id = 1")
+cvar=$(q "$cdb" "SELECT max(variant) FROM kernels")
+"$rb" compare --base 2 --new 5 --db "$cdb" > "$work/c-cmp.txt" 2>> "$work/c-err.txt"; r1=$?
+"$rb" compare --base "$crel" --new "$cvar" --db "$cdb" >> "$work/c-cmp.txt" 2>> "$work/c-err.txt"; r2=$?
+"$rb" compare --base "$crel" --new "$cvar" --format json --db "$cdb" > "$work/c-cmp.json" 2>> "$work/c-err.txt"; r3=$?
+"$rb" compare --base 2 --new 5 --format csv --db "$cdb" > "$work/c-cmp.csv" 2>> "$work/c-err.txt"; r4=$?
+"$rb" compare --base "$crel" --new nothing-here --db "$cdb" >> "$work/c-cmp.txt" 2>> "$work/c-err.txt"; r5=$?
+"$rb" show 2 --db "$cdb" > "$work/c-show.txt" 2>> "$work/c-err.txt" &&
+	"$rb" show 2 --format json --db "$cdb" > "$work/c-show.json" 2>> "$work/c-err.txt" &&
+	"$rb" list runs --db "$cdb" > "$work/c-list.txt" 2>> "$work/c-err.txt" &&
+	"$rb" list runs --format json --db "$cdb" > "$work/c-list.json" 2>> "$work/c-err.txt"
+r6=$?
+[ $r1 -le 1 ] && [ $r2 -le 1 ] && [ $r3 -le 1 ] && [ $r4 -le 1 ] && [ $r5 = 2 ] && [ $r6 = 0 ] && [ -z "$(pwned)" ]
+ok $? "a crafted database through compare (text, json, csv), show and list: exit $r1 $r2 $r3 $r4 $r5 $r6, nothing executed"
+python3 - "$work" "$evil" <<'PY'
+import csv, io, json, sys, unicodedata
+work, evil = sys.argv[1], bytes.fromhex(sys.argv[2])
+# What JSON carries: the text itself, a byte that is not UTF-8 as U+FFFD.
+want = evil.decode('utf-8', errors='replace')
+def utf8(name):
+    return open(f'{work}/{name}', 'rb').read().decode('utf-8')	# strict: raises on a bad byte
+def strings(v):
+    if isinstance(v, dict):
+        v = list(v.values())
+    return [y for x in v for y in strings(x)] if isinstance(v, list) else [v] if isinstance(v, str) else []
+for name in ('c-cmp.json', 'c-show.json', 'c-list.json'):
+    doc = json.loads(utf8(name))	# strict: a raw control character in a string fails
+    assert any(want in v for v in strings(doc)), (name, 'the text not carried')
+show = json.loads(utf8('c-show.json'))
+assert show['run'][0]['reason'] == want and show['run'][0]['release'].startswith(want), 'show json: text changed'
+assert any(s['metric'] == want + 'time.wall' and s['unit'] == want for s in show['samples']), 'show json: samples'
+cmp = json.loads(utf8('c-cmp.json'))
+assert cmp['base'].startswith(want) and cmp['new'] == want and cmp['rows'], 'compare json: the sides'
+assert all(r['metric'].startswith(want) or r['metric'] == 'kernel.warnings' for r in cmp['rows']), 'compare json: metric'
+rows = list(csv.reader(io.StringIO(utf8('c-cmp.csv'), newline='')))
+assert rows[0][3] == 'metric' and len(rows) > 1 and all(len(r) == 15 for r in rows), ('csv: fields', rows)
+# As a terminal is shown it: a control character or a byte that is not
+# UTF-8 as \xNN.
+shown = ''.join(f'\\x{ord(c) - 0xdc00:02x}' if 0xdc80 <= ord(c) <= 0xdcff else
+                ''.join(f'\\x{b:02x}' for b in c.encode()) if unicodedata.category(c) == 'Cc' else c
+                for c in evil.decode('utf-8', errors='surrogateescape'))
+assert any(r[3] == shown + 'time.wall' for r in rows[1:]), ('csv: the metric is not one field', [r[3] for r in rows])
+# Text for a terminal: valid UTF-8, no control character but newline
+# and tab, the escapes visible.
+for name in ('c-cmp.txt', 'c-show.txt', 'c-list.txt', 'c-err.txt'):
+    text = utf8(name)
+    bad = [c for c in text if c not in '\n\t' and unicodedata.category(c) == 'Cc']
+    assert not bad, (name, bad)
+    assert '\\x1b]0;pwned\\x07\\x07' in text or name == 'c-err.txt' and '\\x1b]0;pwned' in text, (name, 'not shown')
+assert 'WARNING: second line' in utf8('c-show.txt'), 'show: the warnings block lost its lines'
+assert all(l.startswith('error: ') for l in utf8('c-err.txt').splitlines()), 'a message broke its line'
+PY
+ok $? "crafted database: JSON parses (strict, UTF-8) with the text intact, CSV parses with every field in its column, text and messages carry no control character, escapes shown as \\xNN, each message one line"
 
 # --- 3. refs ---------------------------------------------------------------
 git init -q "$work/tree" && for i in 1 2 3; do

@@ -53,6 +53,21 @@ measured=$(q "$db" "SELECT count(*) FROM bisect_steps WHERE decision != 'skip'")
 ok $? "the bisection is stored as found, with its steps"
 [ -z "$(git -C "$tree" status --porcelain)" ] && [ "$(git -C "$tree" rev-parse HEAD)" = "$bad" ]; ok $? "the tree was not touched"
 
+# A failure of the harness is not the commit's: with rb-bench missing (a
+# copy of the program in a folder without it) the bisection stops at once
+# with exit 3 and the reason, stored with it, and skips no commit.
+fake=$work/fake
+mkdir -p "$fake/build" && cp "$rb" "$top/build/rb-init" "$fake/build/" &&
+	for d in runners kernels reports schema bench; do ln -s "$top/$d" "$fake/$d"; done
+hdb=$work/harness.db
+"$fake/build/reclaimbench" bisect $(echo "$args" | sed "s|--db [^ ]*|--db $hdb|; s|--out [^ ]*|--out $work/hout|") \
+	> "$work/h.log" 2>&1; rc=$?
+[ $rc = 3 ] && grep -q "^error: bisect: harness failure at .*rb-bench' does not exist" "$work/h.log" &&
+	[ "$(q "$hdb" "SELECT status FROM bisections")" = failed ] &&
+	q "$hdb" "SELECT reason FROM bisections" | grep -q 'rb-bench' &&
+	[ "$(q "$hdb" "SELECT count(*) FROM bisect_steps WHERE decision = 'skip'")" = 0 ]
+ok $? "rb-bench missing: exit 3 with the reason, stored, no commit skipped (exit $rc): $(grep '^error: bisect' "$work/h.log" | cut -c1-160)"
+
 # Nightly: the tree before the off-switch, then after it: the step in
 # split_deferred is found and bisected without a human.
 ndb=$work/nightly.db

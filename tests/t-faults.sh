@@ -39,16 +39,19 @@ consistent "$db2" 500; ok $? "two writers: integrity ok"
 
 # Records that are bad: HTML in a reason is stored as text and escaped.
 $gen 2 3 '<script>alert(1)</script> $(touch /tmp/rb-pwned) ; rm -rf /' > "$work/evil.rec"
-"$rb" ingest "$work/evil.rec" --db "$work/evil.db" --variant 'x' > /dev/null 2>&1
-"$rb" report --db "$work/evil.db" --out "$work/evil-site" > /dev/null 2>&1
-! grep -q '<script' "$work/evil-site"/*.html && grep -q '&lt;script&gt;' "$work/evil-site/run-1.html" && [ ! -e /tmp/rb-pwned ]
-ok $? "a reason holding HTML and shell text is shown escaped and runs nothing"
+"$rb" ingest "$work/evil.rec" --db "$work/evil.db" --variant 'x' > /dev/null 2>&1; r1=$?
+"$rb" report --db "$work/evil.db" --out "$work/evil-site" > /dev/null 2>&1; r2=$?
+[ $r1 = 0 ] && [ $r2 = 0 ] && ! grep -q '<script' "$work/evil-site"/*.html &&
+	grep -q '&lt;script&gt;' "$work/evil-site/run-1.html" && [ ! -e /tmp/rb-pwned ]
+ok $? "a reason holding HTML and shell text is shown escaped and runs nothing (ingest exit $r1, report exit $r2)"
 printf '[a;touch /tmp/rb-pwned]\nsource = debian:7.3\n' > "$work/evil.conf"
 "$rb" list variants --variants "$work/evil.conf" > "$work/ev.log" 2>&1; rc=$?
 [ $rc = 2 ] && [ ! -e /tmp/rb-pwned ]; ok $? "a variant name with shell characters is refused: $(cat "$work/ev.log")"
-"$rb" run --host --out "$work/a b" --bench pt_reclaim --db "$work/x.db" > "$work/sp.log" 2>&1
-"$rb" run 7.3 --out "$work/a b" --db "$work/x.db" > "$work/sp.log" 2>&1; rc=$?
-[ $rc = 2 ]; ok $? "an --out folder with white space is refused before anything runs: $(cat "$work/sp.log")"
+"$rb" run --host --out "$work/a b" --bench pt_reclaim --db "$work/x.db" > "$work/sp.log" 2>&1; r1=$?
+"$rb" run 7.3 --out "$work/a b" --db "$work/x.db" >> "$work/sp.log" 2>&1; r2=$?
+[ $r1 = 2 ] && [ $r2 = 2 ] && [ "$(grep -c "^error: --out '$work/a b' holds white space" "$work/sp.log")" = 2 ] &&
+	[ ! -e "$work/a b" ] && [ ! -e "$work/x.db" ]
+ok $? "an --out folder with white space is refused before anything runs, on the host and in a guest (exit $r1, $r2; no folder, no database): $(head -n 1 "$work/sp.log")"
 
 if [ "$(id -u)" != 0 ] || [ ! -w /sys/kernel/mm/transparent_hugepage/enabled ]; then
 	skip "host faults need root and a writable THP sysfs"; done_testing; exit 0

@@ -29,25 +29,41 @@ else
 fi
 [ -n "$mounted" ] && umount /sys/kernel/tracing
 
-# Independent timing of the same operation.
+# Independent timing of the same operation.  Single medians of 9 on this
+# shared 2-core VM moved by up to 1.5x from run to run (which is why the
+# check once took a factor of 2 either way): the host's load comes and goes
+# between the two programs.  So they take turns, one repetition each, 15
+# rounds of probe, benchmark, probe again, and each side's fastest
+# repetition counts (load only ever adds time); the probe's second column
+# against its first (A/A, the same moments) is shown as the noise of the
+# moment.  Measured here over 32 such measurements on a quiet host:
+# benchmark/probe 0.93..1.03, A/A 0.96..1.04; so the bound is 10%.  Under
+# three CPU and memory hogs, 2 of 8 measurements fell outside (1.83 with
+# A/A 1.00; 0.82 with A/A 1.86) and the rest inside: load is not
+# systematic, a wrong timing window is, so up to 5 measurements are taken
+# and the first inside the bound passes.
 cc -O2 -o "$work/probe" "$top/tests/pageout_probe.c"
-# The probe gets the knobs rb-bench uses: 64 kB for madvise, every other
-# size off (else the probe would get PMD THPs), restored afterwards.
 thp=/sys/kernel/mm/transparent_hugepage
 if [ -w "$thp/hugepages-64kB/enabled" ]; then
-	for k in "$thp"/hugepages-*/enabled; do
-		[ -f "$k" ] && echo "$k $(sed 's/.*\[\(.*\)\].*/\1/' "$k")"
-	done > "$work/knobs"
-	for k in "$thp"/hugepages-*/enabled; do [ -f "$k" ] && echo never > "$k"; done
-	echo madvise > "$thp/hugepages-64kB/enabled"
-	probe=$("$work/probe" 9)
-	while read -r k v; do echo "$v" > "$k"; done < "$work/knobs"
-	"$bench" --reps 9 lazyfree_mthp > "$work/recs" 2>/dev/null
-	mine=$(grep -v kind=counting "$work/recs" | sed -n 's/.*metric=time.wall value=\([0-9]*\) .*/\1/p' | sort -n | sed -n 5p)
-	# Within a factor of 2 either way: the noise of a shared 2-core VM,
-	# where single medians of 9 move by 1.5x from run to run.
-	[ -n "$mine" ] && [ "$mine" -le $(( probe * 2 )) ] && [ "$probe" -le $(( mine * 2 )) ]
-	ok $? "MADV_PAGEOUT median of 9: lazyfree_mthp $mine ns, independent probe $probe ns"
+	tries=
+	for attempt in 1 2 3 4 5; do
+		: > "$work/rounds"
+		for i in $(seq 15); do
+			p1=$(mthp64_only "$work/probe" 1)
+			m=$("$bench" --reps 1 lazyfree_mthp 2>/dev/null | grep -v kind=counting |
+				sed -n 's/.*metric=time.wall value=\([0-9]*\) .*/\1/p')
+			p2=$(mthp64_only "$work/probe" 1)
+			echo "${m:-x} ${p1:-x} ${p2:-x}" >> "$work/rounds"
+		done
+		fastest() { cut -d' ' -f"$1" "$work/rounds" | sort -n | head -n 1; }
+		mine=$(fastest 1) probe=$(fastest 2) again=$(fastest 3)
+		r=$(awk -v m="$mine" -v p="$probe" -v a="$again" 'BEGIN {
+			if (m !~ /^[0-9]+$/ || p !~ /^[0-9]+$/ || a !~ /^[0-9]+$/) { print "no number"; exit 1 }
+			printf "%.3f (A/A %.3f)", m / p, a / p; exit !(m / p >= 0.9 && m / p <= 1.1) }'); rc=$?
+		tries="$tries${tries:+, }$r"
+		[ $rc = 0 ] && break
+	done
+	ok $rc "MADV_PAGEOUT, fastest of 15 turns: lazyfree_mthp $mine ns, independent probe $probe ns, within 10% (ratio: $tries)"
 	[ "$(thp_state)" = "$before" ]; ok $? "THP knobs restored by the test"
 else
 	skip "no 64 kB mTHP knob"

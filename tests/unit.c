@@ -559,6 +559,54 @@ static void test_verdicts(void)
 	free(path);
 }
 
+/* What an escape writes, as a string. */
+static char *escaped(void (*fn)(FILE *, const char *), const char *in)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	fn(f, in);
+	fclose(f);
+	return buf;
+}
+
+/* Text from outside on its way to a terminal, JSON and CSV. */
+static void test_escapes(void)
+{
+	/* ESC [ 31 m, CSI as a C1 character (U+009B) and as a bare byte,
+	 * a CR that would overwrite the line, DEL, a cut UTF-8 sequence. */
+	const char *hostile = "a\033[31mb\xc2\x9b" "2J\x9b" "c\rd\x7f\xe2\x82";
+	char *j, *c;
+
+	check(!strcmp(shown(hostile), "a\\x1b[31mb\\xc2\\x9b" "2J\\x9b" "c\\x0dd\\x7f\\xe2\\x82"),
+	      "shown: ESC, C1 CSI, a stray byte, CR, DEL and a cut sequence as \\xNN: %s", shown(hostile));
+	check(!strcmp(shown("6.12.0 \xc3\xa9t\xc3\xa9 \xe2\x82\xac"), "6.12.0 \xc3\xa9t\xc3\xa9 \xe2\x82\xac"),
+	      "shown: UTF-8 text kept as it is");
+	check(!strcmp(shown("a\nb\tc"), "a\\x0ab\\x09c") && !strcmp(shown_lines("a\nb\tc\033"), "a\nb\tc\\x1b"),
+	      "shown: one line escapes newline and tab, shown_lines keeps them (and still escapes ESC)");
+	check(!strcmp(shown("\xc0\xaf|\xed\xa0\x80|\xf4\x90\x80\x80"),
+		      "\\xc0\\xaf|\\xed\\xa0\\x80|\\xf4\\x90\\x80\\x80"),
+	      "shown: an overlong '/', a surrogate and a code point past U+10FFFF are not UTF-8");
+	j = escaped(json_string, "q\"b\\n\n\x01\033\x7f\xc2\x9b\xff\xe2\x80\xa8\xc3\xa9");
+	check(!strcmp(j, "\"q\\\"b\\\\n\\n\\u0001\\u001b\\u007f\\u009b\\ufffd\\u2028\xc3\xa9\""),
+	      "json_string: quote, backslash, newline, C0, ESC, DEL, C1, a bad byte, U+2028: %s", j);
+	free(j);
+	j = escaped(json_string, NULL);
+	check(!strcmp(j, "\"\""), "json_string: NULL is the empty string");
+	free(j);
+	c = escaped(csv_field, "a,b \"c\"\n\033");
+	check(!strcmp(c, "\"a,b \"\"c\"\"\\x0a\\x1b\""), "csv_field: comma and quotes quoted, quotes doubled, "
+	      "control bytes escaped: %s", c);
+	free(c);
+	c = escaped(csv_field, "time.wall");
+	check(!strcmp(c, "time.wall"), "csv_field: a plain name stays unquoted");
+	free(c);
+	c = escaped(csv_field, " lead");
+	check(!strcmp(c, "\" lead\""), "csv_field: a leading space is quoted");
+	free(c);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -577,6 +625,7 @@ int main(void)
 	test_stats();
 	test_verdicts();
 	test_console();
+	test_escapes();
 	printf("1..%d\n", tests);
 	{
 		char *cmd = xasprintf("rm -rf '%s'", tmp);

@@ -3,7 +3,9 @@
  * database, then out as a gnuplot data-file label and as HTML.  Checked:
  * the stored text holds no control byte; the label is one quoted field
  * of printable ASCII with no quote inside (gnuplot has no escape there);
- * the HTML holds no markup character unescaped. */
+ * the HTML holds no markup character unescaped; the terminal's text holds
+ * no control byte, JSON's string no raw control byte and no quote that
+ * ends it early, CSV's field no quote that is not doubled. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +76,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (*c == '&')
 				CHECK(!strncmp(c, "&lt;", 4) || !strncmp(c, "&gt;", 4) || !strncmp(c, "&amp;", 5) ||
 				      !strncmp(c, "&quot;", 6) || !strncmp(c, "&#39;", 5));
+		}
+		free(buf);
+
+		for (const unsigned char *c = (const unsigned char *)shown(in); *c; c++)
+			CHECK(*c >= 0x20 && *c != 0x7f && !(c[0] == 0xc2 && c[1] >= 0x80 && c[1] < 0xa0));
+		f = open_memstream(&buf, &len);
+		json_string(f, in);
+		fclose(f);
+		CHECK(len >= 2 && buf[0] == '"' && buf[len - 1] == '"');
+		for (size_t i = 1; i + 1 < len; i++) {
+			CHECK((unsigned char)buf[i] >= 0x20);
+			if (buf[i] == '\\')
+				CHECK(strchr("\"\\ntu", buf[++i]));
+			else
+				CHECK(buf[i] != '"');
+		}
+		free(buf);
+		f = open_memstream(&buf, &len);
+		csv_field(f, in);
+		fclose(f);
+		if (len && buf[0] == '"') {
+			CHECK(len >= 2 && buf[len - 1] == '"');
+			for (size_t i = 1; i + 1 < len; i++)
+				if (buf[i] == '"')
+					CHECK(buf[++i] == '"' && i + 1 < len);
+		} else {
+			CHECK(!memchr(buf, ',', len) && !memchr(buf, '"', len));
 		}
 		free(buf);
 	}
