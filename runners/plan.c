@@ -50,25 +50,6 @@ char *result_get(const char *dir, const char *key)
 	return val;
 }
 
-static int marker_exists(const struct job *j, const char *name)
-{
-	char *path = xasprintf("%s/%s", j->dir, name);
-	int r = access(path, F_OK) == 0;
-
-	free(path);
-	return r;
-}
-
-static void marker_write(const struct job *j, const char *name)
-{
-	char *path = xasprintf("%s/%s", j->dir, name);
-	int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
-
-	if (fd >= 0)
-		close(fd);
-	free(path);
-}
-
 /* The last "error: " line of a job's log, cut and with control bytes
  * made '?': the reason a failed job gives. */
 static char *log_error(const struct job *j)
@@ -401,12 +382,10 @@ static void boot_store(struct plan *p, struct job *j, const char *failure)
 	db = db_open(opt_db);
 	ingest(db, records ? records : "", &s, &res);
 	db_close(db);
-	/* Stored whole: a resumed plan does not boot it again.  A failed one
-	 * is booted again (its failed runs stay, with their reason). */
+	/* A failed boot is booted again when the plan resumes (its failed
+	 * runs stay, with their reason): see boot_stored. */
 	if (res.failed || res.incomplete || failure)
 		it->failed = 1;
-	else
-		marker_write(j, "stored");
 	progress("variant '%s': %d ok, %d skipped, %d failed, %d incomplete under %s in %.1f s%s%s", it->v->name,
 		 res.ok, res.skipped, res.failed, res.incomplete, j->accel, s.wall_s, failure ? "; " : "",
 		 failure ? failure : "");
@@ -678,6 +657,27 @@ static int startable(struct plan *p, struct job **out)
 	return n;
 }
 
+/* Whether every benchmark of boot j has an ok or skipped run stored in
+ * its session: the database, not a file, says (a kill between a run's
+ * commit and anything after it loses nothing). */
+static int boot_stored(struct plan *p, const struct job *j)
+{
+	sqlite3 *db = db_open(opt_db);
+	sqlite3_stmt *st;
+	int n = 0;
+
+	if (!sqlite3_prepare_v2(db, "SELECT count(DISTINCT bench) FROM runs WHERE session = ?1 AND accel = ?2 AND "
+				"status IN ('ok', 'skip')", -1, &st, NULL)) {
+		sqlite3_bind_text(st, 1, p->items[j->item].sessions[j->round], -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, j->accel, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			n = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+	}
+	db_close(db);
+	return n >= j->group.n;
+}
+
 /* On resume: boots stored before stay done; builds and sources only
  * for items with a boot still to run (the cache has the rest). */
 static void plan_resume(struct plan *p)
@@ -691,7 +691,7 @@ static void plan_resume(struct plan *p)
 		if (j->kind != JOB_BOOT)
 			continue;
 		boots++;
-		if (marker_exists(j, "stored")) {
+		if (boot_stored(p, j)) {
 			j->state = JOB_DONE;
 			stored++;
 		} else {
