@@ -1,8 +1,8 @@
 #!/bin/sh
 # The harness against an independent program (tests/indep.c, no code of
 # bench/): both booted on 6.12 and 7.3 under the instruction clock run
-# lazyfree_mthp, pmd_redirty and pt_reclaim with the same plan; their
-# medians must agree within 2% and every exact counter exactly.  A timing
+# lazyfree_mthp, pmd_redirty and pt_reclaim with the same plans (pt_reclaim
+# in boots of its own, see below); their medians must agree within 2% and every exact counter exactly.  A timing
 # here is a count of guest instructions, the same from boot to boot, so
 # anything left in the harness's timed window shows: with the perf events
 # of bench/perf.c counting in the window (the tlb:tlb_flush tracepoint
@@ -23,9 +23,25 @@
 # runs on CPU 0: grace periods stop, the tables pile up (100 MB a
 # repetition) and 1 GiB runs out after about 10 repetitions, so keep the
 # repetitions few.
+#
+# pt_reclaim boots alone, in both programs.  Its window frees 25,622
+# order-0 pages onto the CPU's per-CPU free list, whose limit (pcp high)
+# is 31,848 pages on a one-CPU guest of 1 GiB; pages already parked there
+# make the window spill the excess into the buddy allocator, about 290
+# instructions a page.  pmd_redirty's munmap frees 64 THPs a repetition
+# onto the same list, and how many stay parked depends on everything that
+# ran before: on 6.12 after pmd_redirty, indep entered the window with
+# 17,100-19,800 pages parked and took 196.96-197.55 M instructions; the
+# harness, whose counting repetitions change that history, had 860-6,700
+# and took 193.43 M (194.02 in its first repetition, which spilled); the
+# harness without its counting repetitions had 17,100-19,800 and took
+# 196.96-197.55 M, and both programs in a boot of pt_reclaim alone took
+# 193.43 M.  Two vCPUs halve the limit and every window spills, which is
+# why they agreed there.  The same scenario for both is pt_reclaim on a
+# kernel no other benchmark has used.
 . "$(dirname "$0")/lib.sh"
 reps=${INDEP_REPS:-7}
-benches="--bench lazyfree_mthp --bench pmd_redirty --bench pt_reclaim"
+benches="--bench lazyfree_mthp --bench pmd_redirty"
 # INDEP_WORK=DIR keeps the boots in DIR and judges them again on the next
 # run instead of booting (for work on this script).
 if [ -n "$INDEP_WORK" ]; then
@@ -36,14 +52,19 @@ db=$work/harness.db
 if [ ! -f "$work/booted" ]; then
 	# shellcheck disable=SC2086
 	"$rb" run 6.12 7.3 $benches --reps "$reps" --db "$db" --out "$work/out" > "$work/run.log" 2>&1
-	echo $? > "$work/booted"
-	# The same plan with indep as the guest's /init: it reads the plan,
+	rc=$?
+	"$rb" run 6.12 7.3 --bench pt_reclaim --reps "$reps" --db "$db" --out "$work/out-pt" >> "$work/run.log" 2>&1 ||
+		rc=$?
+	echo $rc > "$work/booted"
+	# The same plans with indep as the guest's /init: it reads the plan,
 	# writes its lines on the records line and powers off; the harness
 	# finds no records and stores the boots as failed, the lines stay in
 	# the log.
 	# shellcheck disable=SC2086
 	RECLAIMBENCH_INIT=$top/build/indep "$rb" run 6.12 7.3 $benches --reps "$reps" --db "$work/indep.db" \
 		--out "$work/iout" > "$work/indep.log" 2>&1
+	RECLAIMBENCH_INIT=$top/build/indep "$rb" run 6.12 7.3 --bench pt_reclaim --reps "$reps" \
+		--db "$work/indep.db" --out "$work/iout-pt" >> "$work/indep.log" 2>&1
 fi
 ok "$(cat "$work/booted")" "harness: 6.12 and 7.3 booted under the instruction clock ($(tail -n 1 "$work/run.log"))"
 a=$(q "$db" "SELECT group_concat(DISTINCT accel) FROM runs")
@@ -61,8 +82,12 @@ harness() {	# harness VARIANT BENCH METRIC: one value a repetition
 		JOIN kernels k ON k.id = r.kernel_id WHERE k.variant = '$1' AND r.bench = '$2'
 		AND r.status = 'ok' AND r.accel = 'tcg-icount' AND s.metric = '$3' $timed ORDER BY s.rep"
 }
+ilog() {	# ilog VARIANT OUT: indep's records of that variant's boot
+	echo "$work"/"$2"/logs/"$1"-*-tcg-icount/records.log
+}
 indep() {	# indep VARIANT BENCH KEY
-	sed -n "s/^indep bench=$2 rep=[0-9]*.* $3=\([0-9-]*\).*/\1/p" "$(echo "$work"/iout/logs/"$1"-*-tcg-icount/records.log)"
+	o=iout; [ "$2" = pt_reclaim ] && o=iout-pt
+	sed -n "s/^indep bench=$2 rep=[0-9]*.* $3=\([0-9-]*\).*/\1/p" "$(ilog "$1" $o)"
 }
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print NR % 2 ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 values() { sort -n | uniq -c | awk '{ printf "%s%s x%s", (NR > 1 ? ", " : ""), $2, $1 }'; }
@@ -86,9 +111,11 @@ adjusted() {
 }
 
 for v in 6.12 7.3; do
-	log=$(echo "$work"/iout/logs/"$v"-*-tcg-icount/records.log)
-	grep -q '^indep end' "$log" && ! grep -q '^indep \(skip\|fail\|error\)' "$log"
-	ok $? "$v: indep ran every repetition to its end ($(grep -c '^indep bench=' "$log") lines$(grep '^indep \(skip\|fail\|error\)' "$log" | head -n 1 | sed 's/^/; /'))"
+	for o in iout iout-pt; do
+		log=$(ilog "$v" $o)
+		grep -q '^indep end' "$log" && ! grep -q '^indep \(skip\|fail\|error\)' "$log"
+		ok $? "$v: indep ran every repetition to its end in $o ($(grep -c '^indep bench=' "$log") lines$(grep '^indep \(skip\|fail\|error\)' "$log" | head -n 1 | sed 's/^/; /'))"
+	done
 	for b in lazyfree_mthp pmd_redirty pt_reclaim; do
 		h=$(harness "$v" "$b" time.wall | median) i=$(indep "$v" "$b" ns | median)
 		nh=$(harness "$v" "$b" time.wall | wc -l) ni=$(indep "$v" "$b" ns | wc -l)
@@ -102,13 +129,8 @@ for v in 6.12 7.3; do
 			  paste -d' ' "$work/if" "$work/it" | awk '{ print "i", -$1, $2 }'; } > "$work/pts"
 			# shellcheck disable=SC2046
 			set -- $(adjusted < "$work/pts")
-			within2 "$2" "$3"; rc=$?
-			# Known and open: with one vCPU, 6.12 (no PT reclaim) has the
-			# harness 2.1% under indep here (193.4 vs 197.5 M); with two
-			# they agreed (196.9 vs 197.0).  Cause not found yet: a TODO,
-			# shown, not hidden (tests/run.sh counts it apart).
-			todo=; [ "$v" = 6.12 ] && todo=" # TODO harness below indep on 6.12 with one vCPU, cause open"
-			ok $rc "$v $b: medians within 2% without the RCU frees in the window ($1 instructions a table): harness $2, indep $3 ($(pct "$2" "$3")); as measured: harness $h, indep $i ($(pct "$h" "$i"))$todo"
+			within2 "$2" "$3"
+			ok $? "$v $b: medians within 2% without the RCU frees in the window ($1 instructions a table): harness $2, indep $3 ($(pct "$2" "$3")); as measured: harness $h, indep $i ($(pct "$h" "$i"))"
 		else
 			within2 "$h" "$i"
 			ok $? "$v $b: medians within 2%: harness $h, indep $i instructions ($(pct "$h" "$i"))"
