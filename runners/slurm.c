@@ -77,7 +77,10 @@ static void submit(struct plan *p, struct job **js, int n)
 	FILE *f;
 
 	batches++;
-	/* The script names only our own binary and the plan's files. */
+	/* The script names only our own binary and the plan's files (the
+	 * spool's name was checked by plan.c), each in single quotes. */
+	if (strpbrk(self_dir(), "'\n"))
+		die(EXIT_USAGE, "reclaimbench lives in '%s', a folder with a quote or newline in its name; move it", self_dir());
 	if (!(f = fopen(script, "we")))
 		die(EXIT_INFRA, "cannot write '%s': %s", script, strerror(errno));
 	fprintf(f, "#!/bin/sh\n# reclaimbench: %d %s job(s) of plan %s\n", n, js[0]->kind == JOB_BOOT ? "boot" :
