@@ -106,9 +106,16 @@ phase "configuring (tinyconfig + $(basename "$fragment")) in the sandbox"
 sandbox configure
 phase "compiling bzImage with -j$(nproc) in the sandbox"
 sandbox compile
-# bzImage last: with it the cache entry is complete.
+# What the sandbox left belongs to its user: only regular files of a sane
+# size are taken (a link could name any file of the host, a fifo or a
+# device would hang the copy).  bzImage last: with it the entry is complete.
+take() {
+	[ -f "$1" ] && [ ! -L "$1" ] && [ "$(stat -c %s "$1")" -le $((256 << 20)) ] ||
+		fail 3 "the build left no plain file '$1'"
+	cp -P "$1" "$2"
+}
 rm -f "$out/bzImage"
-cp "$build/.config" "$out/config"
-cp "$build/usr/gen_init_cpio" "$out/gen_init_cpio"
-cp "$build/arch/x86/boot/bzImage" "$out/bzImage.tmp" && mv "$out/bzImage.tmp" "$out/bzImage"
+take "$build/.config" "$out/config"
+take "$build/usr/gen_init_cpio" "$out/gen_init_cpio"
+take "$build/arch/x86/boot/bzImage" "$out/bzImage.tmp" && mv "$out/bzImage.tmp" "$out/bzImage"
 phase "done"
