@@ -15,6 +15,7 @@
  * numbers (from 0): a Slurm job array. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -91,6 +92,15 @@ static int job_boot(char **a, int n)
 	return 0;
 }
 
+/* SIGTERM to a job that leads its process group (the local executor's
+ * stop, or its death: local.c) stops the whole group, whatever the
+ * signal reached: the work and what it started, a build's scripts too. */
+static void on_term(int sig)
+{
+	signal(sig, SIG_DFL);
+	kill(0, sig);
+}
+
 static char **argv_read(const char *dir, int *n)
 {
 	char *path = xasprintf("%s/argv", dir), *text;
@@ -149,12 +159,15 @@ int cmd_job(int argc, char **argv)
 	if (!(out = fopen(part, "we")))
 		die(EXIT_INFRA, "cannot write '%s': %s", part, strerror(errno));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (getpgrp() == getpid())
+		signal(SIGTERM, on_term);
 	fflush(NULL);
 	if ((pid = fork()) < 0)
 		die(EXIT_INFRA, "fork: %s", strerror(errno));
 	if (pid == 0) {
 		int rc = EXIT_USAGE;
 
+		signal(SIGTERM, SIG_DFL);
 		if (!strcmp(a[0], "source"))
 			rc = job_source(a, n);
 		else if (!strcmp(a[0], "build"))

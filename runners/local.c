@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,7 +21,7 @@ static void local_start(struct plan *p, struct job **js, int n)
 	for (int k = 0; k < n; k++) {
 		struct job *j = js[k];
 		char *exe = xasprintf("%s/reclaimbench", self_dir());
-		pid_t pid;
+		pid_t pid, parent = getpid();
 
 		fflush(NULL);
 		if ((pid = fork()) < 0) {
@@ -29,6 +30,12 @@ static void local_start(struct plan *p, struct job **js, int n)
 		}
 		if (pid == 0) {
 			setpgid(0, 0);
+			/* Killed outright (kill -9), we take the job with us: it
+			 * stops its group as local_stop() would (job.c), rather than
+			 * booting on beside the resumed plan's run of it. */
+			prctl(PR_SET_PDEATHSIG, SIGTERM);
+			if (getppid() != parent)
+				_exit(127);
 			execl(exe, "reclaimbench", "job", j->dir, (char *)NULL);
 			_exit(127);
 		}

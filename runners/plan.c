@@ -363,6 +363,7 @@ static void boot_store(struct plan *p, struct job *j, const char *failure)
 	char *recs = xasprintf("%s/records.log", logdir), *wall = result_get(j->dir, "boot_wall_s");
 	struct ingest_result res;
 	char *records = read_file(recs, NULL);
+	const char *pause = getenv("RECLAIMBENCH_TEST_PAUSE_BEFORE_STORE");
 	sqlite3 *db;
 
 	s.session = it->sessions[j->round];
@@ -379,6 +380,12 @@ static void boot_store(struct plan *p, struct job *j, const char *failure)
 	s.kernel = (struct kernel_info){ .variant = it->v->name, .build_id = it->k.build_id,
 					 .source = it->k.source_id, .patches_hash = it->k.patches_hash,
 					 .config_hash = it->k.config_hash, .cmdline = it->v->cmdline };
+	/* For tests/t-bisect-kill.sh: a moment long enough to kill the
+	 * orchestrator as it stores (not RB_TEST_*: no fault in the data). */
+	if (pause) {
+		progress("test: pausing %s s before storing the records of %s", pause, s.session);
+		sleep(atoi(pause));
+	}
 	db = db_open(opt_db);
 	ingest(db, records ? records : "", &s, &res);
 	db_close(db);

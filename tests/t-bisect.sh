@@ -1,31 +1,10 @@
 #!/bin/sh
-# Bisection by the real pipeline: a git tree made from Debian's 7.3 source
-# with 8 commits, the fifth switching batched lazyfree unmap off; bisected
-# on lazyfree_mthp's split_deferred, killed in the middle, resumed.
+# Bisection by the real pipeline: the test tree of bisect-tree.sh (Debian's
+# 7.3 source with 8 commits, the fifth switching batched lazyfree unmap
+# off), bisected on lazyfree_mthp's split_deferred, killed in the middle,
+# resumed.  t-bisect-kill.sh kills it at each moment of a step.
 . "$(dirname "$0")/lib.sh"
-cache=${RECLAIMBENCH_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/reclaimbench}
-src=$("$top/runners/kernel-source.sh" debian:7.3 | head -n 1) || { ok 1 "7.3 source ready"; done_testing; exit 0; }
-tree=$cache/test-trees/linux-7.3-bisect
-# The same commits (same dates, same author) every time, so the clone and
-# the builds in the cache serve every run of this test.
-export GIT_AUTHOR_NAME=reclaimbench GIT_AUTHOR_EMAIL=tests@localhost GIT_COMMITTER_NAME=reclaimbench \
-	GIT_COMMITTER_EMAIL=tests@localhost GIT_AUTHOR_DATE='2026-11-21T00:00:00Z' GIT_COMMITTER_DATE='2026-11-21T00:00:00Z'
-if [ ! -f "$tree.ready" ]; then
-	rm -rf "$tree" && mkdir -p "$(dirname "$tree")"
-	git clone -q -b rb-base "$src" "$tree" 2>/dev/null && git -C "$tree" checkout -q -b bisect-test
-	for i in 1 2 3 4 5 6 7 8; do
-		if [ $i = 5 ]; then
-			git -C "$tree" apply "$top/kernels/patches/7.3/no-lazyfree-batch.patch"
-			msg="mm/rmap: no batched unmap of lazyfree folios"
-		else
-			echo "note $i" >> "$tree/Documentation/rb-bisect-notes.txt"
-			msg="Documentation: note $i"
-		fi
-		git -C "$tree" add -A && git -C "$tree" commit -q -m "$msg"
-	done
-	touch "$tree.ready"
-fi
-good=$(git -C "$tree" rev-parse HEAD~8) bad=$(git -C "$tree" rev-parse HEAD) culprit=$(git -C "$tree" rev-parse HEAD~3)
+. "$top/tests/bisect-tree.sh"
 db=$work/bisect.db
 args="--tree $tree --good $good --bad $bad --bench lazyfree_mthp --metric mthp.split_deferred --reps 3 --db $db --out $work/out"
 # Interrupted: killed (the whole process group) once the ends and a first
