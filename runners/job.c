@@ -84,7 +84,10 @@ static int job_boot(char **a, int n)
 		die(EXIT_INFRA, "the build job '%s' left no kernel", a[1]);
 	b.logdir = a[3], b.accel = a[4], b.mem_mb = atoi(a[5]), b.cpus = atoi(a[6]), b.timeout_s = atoi(a[7]);
 	b.label = a[3], b.quiet = 1;
-	guest_boot(&k, a[2], a + 8, &b);
+	/* No guest at all (no initramfs, no QEMU): the harness failed, not
+	 * the kernel; the error lines above say why. */
+	if (guest_boot(&k, a[2], a + 8, &b) && !b.failure)
+		die(EXIT_INFRA, "the guest could not be started");
 	/* A guest that failed is data (the runs' reason), not a failed job. */
 	put("failure", b.failure ? b.failure : "");
 	put("emulator", guest_emulator(b.accel));

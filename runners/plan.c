@@ -50,23 +50,31 @@ char *result_get(const char *dir, const char *key)
 	return val;
 }
 
-/* The last "error: " line of a job's log, cut and with control bytes
+/* The "error: " lines of a job's log, joined, cut and with control bytes
  * made '?': the reason a failed job gives. */
 static char *log_error(const struct job *j)
 {
-	char *path = xasprintf("%s/log", j->dir), *text = read_file(path, NULL), *line = NULL;
+	char *path = xasprintf("%s/log", j->dir), *text = read_file(path, NULL), *out = NULL;
 
-	for (char *l = text; l && *l; l += strcspn(l, "\n") + (l[strcspn(l, "\n")] != '\0'))
-		if (!strncmp(l, "error: ", 7))
-			line = l + 7;
-	if (line) {
-		line = xasprintf("%.*s", (int)(strcspn(line, "\n") < 300 ? strcspn(line, "\n") : 300), line);
-		for (char *c = line; *c; c++)
+	for (char *l = text; l && *l; l += strcspn(l, "\n") + (l[strcspn(l, "\n")] != '\0')) {
+		char *t;
+
+		if (strncmp(l, "error: ", 7))
+			continue;
+		t = xasprintf("%s%s%.*s", out ? out : "", out ? "; " : "", (int)strcspn(l + 7, "\n"), l + 7);
+		free(out);
+		out = t;
+		if (strlen(out) > 400)
+			break;
+	}
+	if (out) {
+		out[strlen(out) > 400 ? 400 : strlen(out)] = '\0';
+		for (char *c = out; *c; c++)
 			if ((unsigned char)*c < 0x20 || *c == 0x7f)
 				*c = '?';
 	}
 	free(text), free(path);
-	return line;
+	return out;
 }
 
 /* The job's arguments, NUL-separated, in DIR/argv. */
