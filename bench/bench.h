@@ -9,6 +9,7 @@
 #include "opts.h"
 
 #define THP_DIR "/sys/kernel/mm/transparent_hugepage"
+#define PCP_FRACTION_KNOB "/proc/sys/vm/percpu_pagelist_high_fraction"
 
 /* Benchmark parameters: one table (bench_params) declares them. */
 struct params {
@@ -187,12 +188,21 @@ int vmstat(const char *name, uint64_t *value);
 int mthp_stat(const struct bench_ctx *ctx, const char *name, uint64_t *value);
 long long status_kb(const char *name);	/* /proc/self/status, -1 if absent */
 long long meminfo_kb(const char *name);	/* /proc/meminfo, -1 if absent */
+/* One CPU's per-CPU free-page list (pcp) in /proc/zoneinfo, of the zone
+ * with the most managed pages (where user pages come from): pages on it
+ * (all orders), its limit and its refill/drain batch.  -1 when absent. */
+struct pcp_state {
+	long count, high, batch;
+};
+int parse_pcp(const char *zoneinfo, int cpu, struct pcp_state *s);
+int pcp_read(int cpu, struct pcp_state *s);
 /* Sum of an smaps field (such as AnonHugePages) over the mappings that
  * overlap [start, end); -1 when none has it.  mapping_kb reads our own. */
 long long smaps_kb(const char *text, const char *field, unsigned long start, unsigned long end);
 long long mapping_kb(const void *p, size_t len, const char *field);
 
-/* Kernel knobs: the parent saves all THP knobs before a benchmark and
+/* Kernel knobs: the parent saves all THP knobs (and the pcp high
+ * fraction, see pt_reclaim) before a benchmark and
  * restores them after it, whatever became of the child. */
 int knobs_save(void);
 int knobs_restore(void);

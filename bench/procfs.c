@@ -173,8 +173,11 @@ int knobs_save(void)
 	char path[300];
 
 	nsaved = 0;
+	/* pt_reclaim changes the pcp limits for a moment to settle its list. */
+	if (access(PCP_FRACTION_KNOB, F_OK) == 0)
+		save_one(PCP_FRACTION_KNOB);
 	if (!d)
-		return 0;	/* no THP: nothing a benchmark can change */
+		return nsaved;	/* no THP: nothing else a benchmark can change */
 	save_one(THP_DIR "/enabled");
 	save_one(THP_DIR "/defrag");
 	while ((e = readdir(d))) {
@@ -364,4 +367,52 @@ long long mapping_kb(const void *p, size_t len, const char *field)
 		kb = smaps_kb(buf, field, (uintptr_t)p, (uintptr_t)p + len);
 	free(buf);
 	return kb;
+}
+
+/* /proc/zoneinfo: each zone starts with "Node N, zone NAME", has a
+ * "managed N" line, then "pagesets" with per CPU "cpu: N" followed by
+ * "count:", "high:" and "batch:" (7.3 adds "high_min:" and more). */
+int parse_pcp(const char *text, int cpu, struct pcp_state *s)
+{
+	long managed = -1, best = -1, v;
+	int in_cpu = 0, n;
+	struct pcp_state cur = { -1, -1, -1 };
+
+	for (const char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+		while (*l == ' ')
+			l++;
+		if (!strncmp(l, "Node ", 5)) {
+			managed = -1;
+			in_cpu = 0;
+		} else if (sscanf(l, "managed %ld", &v) == 1) {
+			managed = v;
+		} else if (sscanf(l, "cpu: %d", &n) == 1) {
+			in_cpu = n == cpu;
+			cur.count = cur.high = cur.batch = -1;
+		} else if (in_cpu && sscanf(l, "count: %ld", &v) == 1) {
+			cur.count = v;
+		} else if (in_cpu && sscanf(l, "high: %ld", &v) == 1) {
+			cur.high = v;
+		} else if (in_cpu && sscanf(l, "batch: %ld", &v) == 1) {
+			cur.batch = v;
+			in_cpu = 0;
+			if (cur.count >= 0 && cur.high >= 0 && managed > best) {
+				best = managed;
+				*s = cur;
+			}
+		}
+	}
+	return best < 0 ? -1 : 0;
+}
+
+int pcp_read(int cpu, struct pcp_state *s)
+{
+	/* Static and touched once: reading must not fault in pages of our
+	 * own, which would come from the very list being read. */
+	static char buf[256 << 10];
+	int n = read_text("/proc/zoneinfo", buf, sizeof(buf));
+
+	if (n < 0 || n >= (int)sizeof(buf) - 1)
+		return -1;	/* unreadable, or too long to hold whole */
+	return parse_pcp(buf, cpu, s);
 }

@@ -123,6 +123,10 @@ static struct knob {
 } knobs[32];
 static int nknobs;
 
+/* pt_reclaim changes the pcp limits for a moment (pcp_settle below). */
+#define FRACTION "/proc/sys/vm/percpu_pagelist_high_fraction"
+static char fraction[16];
+
 static void knobs_save(void)
 {
 	DIR *d = opendir(THP);
@@ -143,11 +147,18 @@ static void knobs_save(void)
 	}
 	if (d)
 		closedir(d);
+	if (!slurp(FRACTION, buf, sizeof(buf)))
+		snprintf(fraction, sizeof(fraction), "%lld", strtoll(buf, NULL, 10));
 }
 
 static int knobs_restore(void)
 {
 	int bad = 0;
+
+	if (fraction[0] && put(FRACTION, fraction)) {
+		say("error cannot restore '%s' to '%s': %s", FRACTION, fraction, strerror(errno));
+		bad = 1;
+	}
 
 	for (int i = 0; i < nknobs; i++)
 		if (put(knobs[i].path, knobs[i].value)) {
@@ -263,15 +274,78 @@ static int pmd_redirty(unsigned long rep)
 	return 0;
 }
 
+/* ---- the per-CPU free list (pcp) of our CPU, for pt_reclaim ---- */
+
+struct pcp {
+	long count, high, batch;
+};
+
+/* Our CPU's pagesets entry in /proc/zoneinfo, in the zone with the most
+ * managed pages.  The buffer is static: reading must not fault pages in. */
+static int pcp_get(int cpu, struct pcp *out)
+{
+	static char buf[1 << 18];
+	long managed = 0, top = -1, count = -1, high = -1, v;
+	int mine = 0, c;
+
+	if (slurp("/proc/zoneinfo", buf, sizeof(buf)))
+		return -1;
+	for (char *l = strtok(buf, "\n"); l; l = strtok(NULL, "\n")) {
+		l += strspn(l, " ");
+		if (!strncmp(l, "Node", 4))
+			managed = 0, mine = 0;
+		else if (sscanf(l, "managed %ld", &v) == 1)
+			managed = v;
+		else if (sscanf(l, "cpu: %d", &c) == 1)
+			mine = c == cpu;
+		else if (mine && sscanf(l, "count: %ld", &v) == 1)
+			count = v;
+		else if (mine && sscanf(l, "high: %ld", &v) == 1)
+			high = v;
+		else if (mine && sscanf(l, "batch: %ld", &v) == 1 && managed > top) {
+			top = managed;
+			*out = (struct pcp){ count, high, v };
+		}
+	}
+	return top < 0 ? -1 : 0;
+}
+
+/* Empty our CPU's pcp list to its floor, then give it its usual limit:
+ * the fraction so large that the limit is 4 x batch, a page freed so our
+ * list takes it, stat_refresh (decay_pcp_high frees all above it), the
+ * fraction 8 (the limit auto-tuning reaches: managed / 8 a CPU), a page
+ * freed so our list takes that, the old fraction back.  MADV_COLD first:
+ * it empties the batch of new LRU pages, whose reference would keep the
+ * pages from being freed (7.3's zap does not empty it). */
+static int pcp_settle(char *two)
+{
+	int bad;
+
+	if (madvise(two, 2 * PAGE, MADV_COLD) || put(FRACTION, "1000000000"))
+		return -1;
+	madvise(two, PAGE, MADV_DONTNEED);
+	bad = put("/proc/sys/vm/stat_refresh", "1");
+	bad |= put(FRACTION, strcmp(fraction, "0") ? fraction : "8");
+	madvise(two + PAGE, PAGE, MADV_DONTNEED);
+	bad |= put(FRACTION, fraction);
+	return bad ? -1 : 0;
+}
+
 static int pt_reclaim(unsigned long rep)
 {
 	size_t len = pt_region_mb * MB;
 	long long pte0, before, after, pt0, pt1, free0, free1;
-	int cpu0, cpu1;
+	int cpu0, cpu1, cpu = sched_getcpu();
 	uint64_t t0, t1;
-	char *p = map(len, PMD);
+	char *p = map(len, PMD), *two;
+	struct pcp was, at;
+	cpu_set_t just;
 	int err;
 
+	/* Setup and window on one CPU, so on one pcp list. */
+	CPU_ZERO(&just);
+	if (cpu < 0 || (CPU_SET(cpu, &just), sched_setaffinity(0, sizeof(just), &just)))
+		return say("skip bench=pt_reclaim reason=sched_setaffinity: %s", strerror(errno)), 1;
 	if (!p)
 		return say("skip bench=pt_reclaim reason=mmap: %s", strerror(errno)), 1;
 	if (madvise(p, len, MADV_NOHUGEPAGE) && errno != EINVAL)
@@ -281,6 +355,20 @@ static int pt_reclaim(unsigned long rep)
 	before = vmpte();
 	if (pte0 < 0 || before - pte0 < (long long)(len / PMD * 4))
 		return say("skip bench=pt_reclaim reason=VmPTE %lld -> %lld kB", pte0, before), 1;
+	/* The pcp list settled right before the window: what earlier
+	 * scenarios left on it would otherwise spill into the buddy
+	 * allocator inside the window.  At most 8 x batch may be there: the
+	 * floor and one refill by the kernel's own allocations after it. */
+	two = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (two == MAP_FAILED)
+		return say("skip bench=pt_reclaim reason=mmap: %s", strerror(errno)), 1;
+	two[0] = two[PAGE] = 1;
+	if (pcp_get(cpu, &was) || pcp_settle(two) || pcp_get(cpu, &at))
+		return say("skip bench=pt_reclaim reason=cannot settle the pcp list of CPU %d: %s", cpu,
+			   strerror(errno)), 1;
+	if (at.count > 8 * at.batch)
+		return say("skip bench=pt_reclaim reason=pcp list of CPU %d holds %ld pages, batch %ld", cpu,
+			   at.count, at.batch), 1;
 	pt0 = vm("nr_page_table_pages"), free0 = vm("pgfree");
 	cpu0 = sched_getcpu();
 	t0 = now();
@@ -290,14 +378,16 @@ static int pt_reclaim(unsigned long rep)
 	after = vmpte();
 	pt1 = vm("nr_page_table_pages"), free1 = vm("pgfree");
 	munmap(p, len);
+	munmap(two, 2 * PAGE);
 	if (err)
 		return say("skip bench=pt_reclaim reason=MADV_DONTNEED: %s", strerror(errno)), 1;
 	/* Page tables and pages freed while the window was open, and the CPU
 	 * it ran on: PT reclaim frees the tables through RCU callbacks, which
 	 * run in the window or later, depending on the CPU (t-indep.sh). */
 	say("bench=pt_reclaim rep=%lu ns=%llu vmpte_before=%lld vmpte_after=%lld "
-	    "nr_page_table_pages=%lld pgfree=%lld cpu=%d/%d", rep, (unsigned long long)(t1 - t0), before, after,
-	    pt1 - pt0, free1 - free0, cpu0, cpu1);
+	    "nr_page_table_pages=%lld pgfree=%lld cpu=%d/%d pcp_unsettled=%ld pcp=%ld pcp_high=%ld", rep,
+	    (unsigned long long)(t1 - t0), before, after, pt1 - pt0, free1 - free0, cpu0, cpu1, was.count,
+	    at.count, at.high);
 	return 0;
 }
 

@@ -90,6 +90,15 @@ static void test_parsers(void)
 	free(vm);
 	check(parse_knob("511\n", choice, sizeof(choice)) == 0 && !strcmp(choice, "511"), "plain knob value");
 	check(parse_knob("", choice, sizeof(choice)) == -1, "empty knob refused");
+	vm = fixture("zoneinfo.txt");
+	struct pcp_state pcp = { 0 };
+	check(parse_pcp(vm, 0, &pcp) == 0 && pcp.count == 17166 && pcp.high == 31848 && pcp.batch == 63,
+	      "zoneinfo pcp of CPU 0 from the zone with the most managed pages (DMA32)");
+	check(parse_pcp(vm, 1, &pcp) == 0 && pcp.count == 312 && pcp.high == 15924,
+	      "zoneinfo pcp of CPU 1, not high_min or high_max");
+	check(parse_pcp(vm, 2, &pcp) == -1, "zoneinfo pcp of a CPU not listed is -1");
+	check(parse_pcp("", 0, &pcp) == -1, "empty zoneinfo is -1");
+	free(vm);
 }
 
 static void test_smaps(void)
