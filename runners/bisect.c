@@ -204,6 +204,24 @@ static void store_step(sqlite3 *db, long long id, const char *commit, long long 
 	sqlite3_finalize(st);
 }
 
+/* The bisection's state and reason (where it is in state `from`, or
+ * whatever its state when from is NULL). */
+static void bisection_set(sqlite3 *db, long long id, const char *from, const char *status, const char *reason)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(db, "UPDATE bisections SET status = ?2, reason = ?3 WHERE id = ?1 AND "
+			       "(?4 IS NULL OR status = ?4)", -1, &st, NULL))
+		return;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
+	if (from)
+		sqlite3_bind_text(st, 4, from, -1, SQLITE_STATIC);
+	sqlite3_step(st);
+	sqlite3_finalize(st);
+}
+
 /* A failure of the harness itself (a checkout, the cache, the disk, the
  * database, rb-bench, QEMU): not the commit's doing, so never a skip.
  * The bisection stops with exit 3 and the reason, stored with it. */
@@ -211,16 +229,10 @@ static void harness_failure(struct bisect_ctx *c, const char *commit, const char
 {
 	char *msg = xasprintf("harness failure at %.12s: %s", commit, why && *why ? why : "no reason given");
 	sqlite3 *db;
-	sqlite3_stmt *st;
 
 	if (sqlite3_open_v2(opt_db, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK) {
 		sqlite3_busy_timeout(db, 5000);
-		sqlite3_prepare_v2(db, "UPDATE bisections SET status = 'failed', reason = ?2 WHERE id = ?1", -1, &st,
-				   NULL);
-		sqlite3_bind_int64(st, 1, c->id);
-		sqlite3_bind_text(st, 2, msg, -1, SQLITE_STATIC);
-		sqlite3_step(st);
-		sqlite3_finalize(st);
+		bisection_set(db, c->id, NULL, "failed", msg);
 	}
 	sqlite3_close(db);
 	die(EXIT_INFRA, "bisect: %s; the bisection stops (fix it, then run the same command to resume)", msg);
@@ -537,26 +549,12 @@ static int bisect_run(int argc, char **argv)
 	db = db_open(opt_db);	/* first: the key holds the database's real path */
 	ctx_init(&c);
 	c.id = bisection_row(db, &c);
-	{	/* resumed: running again, an older failure's reason gone */
-		sqlite3_stmt *st;
-
-		sqlite3_prepare_v2(db, "UPDATE bisections SET status = 'running', reason = '' WHERE id = ?1 AND "
-				       "status = 'failed'", -1, &st, NULL);
-		sqlite3_bind_int64(st, 1, c.id);
-		sqlite3_step(st);
-		sqlite3_finalize(st);
-	}
+	bisection_set(db, c.id, "failed", "running", "");	/* resumed: an older failure's reason gone */
 	progress("bisect %s..%s of %s on %s (state %s)", c.good, c.bad, bmetric, bench, c.dir);
 	on_interrupt_install();
 	if (strcmp(step(&c, &db, c.good, "good", &g, argc, argv), "good") ||
 	    strcmp(step(&c, &db, c.bad, "bad", &b, argc, argv), "bad")) {
-		sqlite3_stmt *st;
-
-		sqlite3_prepare_v2(db, "UPDATE bisections SET status = 'failed', reason = 'an end could not be measured' "
-				       "WHERE id = ?1", -1, &st, NULL);
-		sqlite3_bind_int64(st, 1, c.id);
-		sqlite3_step(st);
-		sqlite3_finalize(st);
+		bisection_set(db, c.id, NULL, "failed", "an end could not be measured");
 		die(EXIT_INFRA, "bisect: the good or the bad end could not be measured; see reclaimbench list runs");
 	}
 	{
@@ -633,11 +631,7 @@ static int bisect_run(int argc, char **argv)
 		if (why)
 			die(EXIT_INFRA, "bisect: %s; the bisection stops (fix it, then run the same command to resume)",
 			    why);
-		sqlite3_prepare_v2(db, "UPDATE bisections SET status = 'failed', reason = 'git bisect run failed' "
-				       "WHERE id = ?1", -1, &st, NULL);
-		sqlite3_bind_int64(st, 1, c.id);
-		sqlite3_step(st);
-		sqlite3_finalize(st);
+		bisection_set(db, c.id, NULL, "failed", "git bisect run failed");
 		die(EXIT_INFRA, "bisect: git bisect run did not finish (%d); run the same command to resume", rc);
 	}
 	subject = git_out(c.repo, "log", "-1", "--format=%s", first_bad, NULL);
