@@ -192,6 +192,7 @@ int variant_build(const struct variant *v, struct built *k)
 	k->gen_init_cpio = xasprintf("%s/gen_init_cpio", k->dir);
 	if (stat(k->bzimage, &st) == 0 && stat(k->gen_init_cpio, &st) == 0) {
 		progress("variant '%s': cached build %s", v->name, k->dir);
+		k->cached = 1;
 		goto done;
 	}
 	/* The fragments, merged in order, as one file of the build's record. */

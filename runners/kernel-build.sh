@@ -50,7 +50,15 @@ if [ "${1:-}" = --inside ]; then
 		# Keep .config untouched when nothing changed so make stays incremental.
 		if cmp -s "$tmp" "$build/.config"; then rm -f "$tmp"; else mv "$tmp" "$build/.config"; fi ;;
 	compile)
-		mk -j"$(nproc)" bzImage || fail 3 "compile failed; see the first 'error:' in the log" ;;
+		# A compile killed before (kill -9 of a bisection) leaves files
+		# half written, newer than their sources: make would take them
+		# (seen: "vmlinux.o: Invalid argument" in every later build).
+		# What it wrote goes; make makes it again.
+		mark=$build/.rb-compiling
+		[ ! -e "$mark" ] || find "$build" -newer "$mark" -type f -delete
+		touch "$mark"
+		mk -j"$(nproc)" bzImage || fail 3 "compile failed; see the first 'error:' in the log"
+		rm -f "$mark" ;;
 	esac
 	exit 0
 fi

@@ -469,7 +469,12 @@ void job_ended(struct plan *p, struct job *j, int ok, const char *why)
 	}
 	if (j->kind == JOB_BUILD) {
 		if (ok) {
+			char *cached = result_get(j->dir, "cached");
+
 			built_read(j, &p->items[j->item].k);
+			if (cached && !strcmp(cached, "1"))
+				progress("variant '%s': cached build %s", j->label, p->items[j->item].k.dir);
+			free(cached);
 		} else {
 			p->items[j->item].failed = 1;
 			p->items[j->item].usage_error = st && !strcmp(st, "2");

@@ -109,6 +109,7 @@ const char *default_variants_file(void);
 struct built {
 	char *dir, *bzimage, *gen_init_cpio;
 	char *build_id, *source_id, *patches_hash, *config_hash;
+	int cached;		/* found in the cache, not built now */
 };
 int variant_build(const struct variant *v, struct built *k);	/* exits 2/3 on failure */
 /* kernel-source.sh: a source made ready in the cache; its tree, ref, id. */

@@ -355,6 +355,9 @@ static const char *setting(const char *opt, const char *env)
 void guest_opts_get(struct run_opts *o)
 {
 	o->variants = variants_file ? variants_file : default_variants_file();
+	/* The initramfs list names files by path, separated by white space. */
+	if (strpbrk(out_dir, " \t\n\"'\\"))
+		die(EXIT_USAGE, "--out '%s' holds white space or quotes; choose a plain folder name", out_dir);
 	/* Absolute: jobs may run elsewhere (a Slurm node, another folder). */
 	if (mkdirs(out_dir) || !(o->out = realpath(out_dir, NULL)))
 		die(EXIT_USAGE, "cannot make the folder '%s': %s; pass --out DIR", out_dir, strerror(errno));
@@ -366,9 +369,6 @@ void guest_opts_get(struct run_opts *o)
 	o->slots = slots ? slots : sysconf(_SC_NPROCESSORS_ONLN);
 	if (o->executor && strcmp(o->executor, "local") && strcmp(o->executor, "slurm"))
 		die(EXIT_USAGE, "unknown executor '%s'; use --executor local or --executor slurm", o->executor);
-	/* The initramfs list names files by path, separated by white space. */
-	if (strpbrk(o->out, " \t\n\"'\\"))
-		die(EXIT_USAGE, "--out '%s' holds white space or quotes; choose a plain folder name", o->out);
 }
 
 /* --bench names checked, or all benchmarks; parameters cross-checked. */

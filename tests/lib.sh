@@ -15,7 +15,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 rb=$top/build/reclaimbench
 bench=$top/build/rb-bench
 work=$(mktemp -d /tmp/rb-test-XXXXXX)
-trap 'rm -rf "$work"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 q() { sqlite3 "$1" "$2"; }
 thp_state() { cat /sys/kernel/mm/transparent_hugepage/enabled /sys/kernel/mm/transparent_hugepage/defrag \
 	/sys/kernel/mm/transparent_hugepage/hugepages-*/enabled 2>/dev/null | md5sum; }

@@ -12,7 +12,8 @@ verdict() { row "$1" "$2" | cut -d, -f15; }
 
 run 6.12 7.3 --bench lazyfree_mthp --bench ttu_sync_race --race-iterations 2
 ok $? "6.12 and 7.3 booted: $(tail -n 1 "$work/run.log")"
-a=$(last lazyfree_mthp)
+# Boots run at once and are stored as they end: the run of 7.3 by name.
+a=$(q "$db" "SELECT max(r.id) FROM runs r JOIN kernels k ON k.id = r.kernel_id WHERE r.bench = 'lazyfree_mthp' AND k.variant = '7.3'")
 
 # By variant name (the newest runs), in each format.
 cmp --base 6.12 --new 7.3 --bench lazyfree_mthp > "$work/v.txt"; rc=$?
