@@ -29,9 +29,9 @@ export "$out"
 ok 0 "a private Slurm cluster started (munged, slurmctld, slurmd on localhost)"
 "$rb" run $plan --executor slurm --db "$work/slurm.db" > "$work/slurm.log" 2>&1; rc=$?
 ok $rc "Slurm executor: the plan ran (exit $rc)"
-n=$(q "$work/slurm.db" "SELECT count(*) FROM jobs WHERE executor LIKE 'slurm:%'")
+sj=$(q "$work/slurm.db" "SELECT count(*) FROM jobs WHERE executor LIKE 'slurm:%'")
 t=$(q "$work/slurm.db" "SELECT count(*) FROM jobs")
-[ "$n" -gt 0 ] && [ "$n" = "$t" ]; ok $? "every job ran as a Slurm job ($n of $t)"
+[ "$sj" -gt 0 ] && [ "$sj" = "$t" ]; ok $? "every job ran as a Slurm job ($sj of $t)"
 grep -q 'source job(s) as Slurm job [0-9]*$' "$work/slurm.log" &&
 	squeue -h -r --states=all -o '%i' | grep -q '_1$'; ok $? "the two source jobs went as one job array"
 [ "$(runs "$work/local.db")" = "$(runs "$work/slurm.db")" ] && [ -n "$(runs "$work/slurm.db")" ]
