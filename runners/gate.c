@@ -85,8 +85,10 @@ int cmd_gate(int argc, char **argv)
 	{
 		/* Both built (the base most likely cached), then boots in turns. */
 		struct plan_item items[2] = { { .v = base, .rounds = boots }, { .v = patched, .rounds = boots } };
+		/* Nothing is booted unless both build: a patch that does not
+		 * build stores nothing. */
 		struct plan p = { .what = "gate", .o = &o, .names = &names, .argc = argc, .argv = argv, .items = items,
-				  .nitems = 2 };
+				  .nitems = 2, .boots_after_builds = 1 };
 
 		on_interrupt_install();
 		failed = plan_run(&p);

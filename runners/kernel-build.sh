@@ -32,6 +32,14 @@ if [ "${1:-}" = --inside ]; then
 	tmp=$build/.rb-config
 	case $step in
 	configure)
+		# A compile killed before (kill -9 of a bisection) leaves files
+		# half written, newer than their sources: make would take them
+		# (seen: "vmlinux.o: Invalid argument" in every later build).
+		# What it wrote goes, before this build writes anything; make
+		# makes it again.
+		mark=$build/.rb-compiling
+		[ ! -e "$mark" ] || find "$build" -newer "$mark" -type f -delete
+		rm -f "$mark"
 		{ mk KCONFIG_CONFIG=.rb-config tinyconfig &&
 		  rm -rf "$build/.rb-merge" && mkdir -p "$build/.rb-merge" &&
 		  "$src/scripts/kconfig/merge_config.sh" -m -O "$build/.rb-merge" "$tmp" "$fragment" 2>&1 &&
@@ -50,12 +58,7 @@ if [ "${1:-}" = --inside ]; then
 		# Keep .config untouched when nothing changed so make stays incremental.
 		if cmp -s "$tmp" "$build/.config"; then rm -f "$tmp"; else mv "$tmp" "$build/.config"; fi ;;
 	compile)
-		# A compile killed before (kill -9 of a bisection) leaves files
-		# half written, newer than their sources: make would take them
-		# (seen: "vmlinux.o: Invalid argument" in every later build).
-		# What it wrote goes; make makes it again.
-		mark=$build/.rb-compiling
-		[ ! -e "$mark" ] || find "$build" -newer "$mark" -type f -delete
+		mark=$build/.rb-compiling	# until it ends well: see configure
 		touch "$mark"
 		mk -j"$(nproc)" bzImage || fail 3 "compile failed; see the first 'error:' in the log"
 		rm -f "$mark" ;;

@@ -77,6 +77,21 @@ static char *log_error(const struct job *j)
 	return out;
 }
 
+/* A failed job's own "error: " lines, as they are (escaped), to our
+ * stderr: the build's or boot's words, where the user looks. */
+static void log_errors_relay(const struct job *j)
+{
+	char *path = xasprintf("%s/log", j->dir), *text = read_file(path, NULL);
+	int n = 0;
+
+	for (char *l = text; l && *l && n < 20; l += strcspn(l, "\n") + (l[strcspn(l, "\n")] != '\0'))
+		if (!strncmp(l, "error: ", 7)) {
+			error("%.*s", (int)strcspn(l + 7, "\n"), l + 7);
+			n++;
+		}
+	free(text), free(path);
+}
+
 /* The job's arguments, NUL-separated, in DIR/argv. */
 static void argv_write(const struct job *j, char *const *args, int n)
 {
@@ -242,7 +257,10 @@ static void graph_boots(struct plan *p)
 				 * windows.  So those boots get one vCPU. */
 				j->cpus = !strcmp(where[w], ACCEL_ICOUNT) ? 1 : p->o->cpus;
 				j->exclusive = strcmp(where[w], ACCEL_ICOUNT) != 0;
-				dep_add(j, build);
+				dep_add(j, build);	/* first: the kernel it boots */
+				for (int k = 0; p->boots_after_builds && k < p->njobs; k++)
+					if (p->jobs[k].kind == JOB_BUILD && k != build)
+						dep_add(j, k);
 				args[n++] = "boot", args[n++] = p->jobs[build].dir, args[n++] = it->v->cmdline;
 				args[n++] = xasprintf("%s/logs/%s-%s", p->o->out, it->sessions[r], where[w]);
 				args[n++] = (char *)where[w];
@@ -465,6 +483,7 @@ void job_ended(struct plan *p, struct job *j, int ok, const char *why)
 	if (!ok) {
 		char *err = log_error(j);
 
+		log_errors_relay(j);
 		j->reason = err ? (why ? xasprintf("%s (%s)", err, why) : err) : xstrdup(why ? why : "it failed");
 	}
 	if (j->kind == JOB_BUILD) {
@@ -814,7 +833,7 @@ int plan_run(struct plan *p)
 		if (p->jobs[i].state == JOB_FAILED) {
 			bad = 1;
 			if (strncmp(p->jobs[i].reason, "not run: ", 9))
-				error("%s failed: %s", job_what(&p->jobs[i]), p->jobs[i].reason);
+				error("%s failed (its log: %s/log)", job_what(&p->jobs[i]), p->jobs[i].dir);
 		} else if (!job_over(&p->jobs[i])) {
 			bad = 1;
 		}

@@ -249,6 +249,7 @@ struct plan {
 	struct plan_item *items;
 	int nitems;
 	const char *accel;		/* NULL: chosen by plan_run */
+	int boots_after_builds;		/* no boot before every build is done (gate) */
 	/* plan_run's own */
 	char *dir, *id;
 	struct job *jobs;
