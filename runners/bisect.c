@@ -36,38 +36,24 @@ static char *git_out(const char *dir, ...)
 {
 	/* The tree's own config must not name a program for git to run. */
 	char *argv[20] = { "git", "-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null", "-C", (char *)dir },
-	     buf[512] = "";
-	int n = 7, fds[2], st;
-	size_t len = 0;
-	ssize_t r;
+	     *out;
+	int n = 7, st;
 	va_list ap;
-	pid_t pid;
 
 	va_start(ap, dir);
 	while (n < 19 && (argv[n] = va_arg(ap, char *)))
 		n++;
 	va_end(ap);
 	argv[n] = NULL;
-	if (pipe(fds))
+	out = cmd_output(argv, 0, &st);
+	out[strcspn(out, "\n")] = '\0';
+	if (strlen(out) > 511)
+		out[511] = '\0';
+	if (st || !out[0]) {
+		free(out);
 		return NULL;
-	fflush(NULL);
-	if ((pid = fork()) == 0) {
-		int null = open("/dev/null", O_WRONLY);
-
-		dup2(fds[1], 1), dup2(null, 2);
-		close(fds[0]), close(fds[1]);
-		execvp("git", argv);
-		_exit(127);
 	}
-	close(fds[1]);
-	while (pid > 0 && (r = read(fds[0], buf + len, sizeof(buf) - 1 - len)) > 0)
-		len += r;
-	close(fds[0]);
-	if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
-		return NULL;
-	buf[len] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	return buf[0] ? xstrdup(buf) : NULL;
+	return out;
 }
 
 static int safe_path(const char *s)

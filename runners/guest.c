@@ -184,7 +184,7 @@ int guest_boot(const struct built *k, const char *cmdline, char *const plan[], s
 	} else {
 		argv[n++] = "tcg";
 		/* The guest clock counts instructions, 1 ns each, and no
-		 * time passes while a vCPU idles: see bench_accel(). */
+		 * time passes while a vCPU idles: see bench_clock() in plan.c. */
 		if (!strcmp(b->accel, ACCEL_ICOUNT))
 			argv[n++] = "-icount", argv[n++] = "shift=0,sleep=off";
 	}

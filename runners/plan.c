@@ -50,22 +50,27 @@ char *result_get(const char *dir, const char *key)
 	return val;
 }
 
-/* The "error: " lines of a job's log, joined, cut and with control bytes
- * made '?': the reason a failed job gives. */
-static char *log_error(const struct job *j)
+/* The "error: " lines of a job's log (the build's or boot's own words),
+ * each shown on our stderr where the user looks, and returned joined,
+ * cut and with control bytes made '?': the reason a failed job gives. */
+static char *log_errors(const struct job *j)
 {
 	char *path = xasprintf("%s/log", j->dir), *text = read_file(path, NULL), *out = NULL;
+	int n = 0;
 
-	for (char *l = text; l && *l; l += strcspn(l, "\n") + (l[strcspn(l, "\n")] != '\0')) {
+	for (char *l = text; l && *l && n < 20; l += strcspn(l, "\n") + (l[strcspn(l, "\n")] != '\0')) {
+		int len = strcspn(l + 7, "\n");
 		char *t;
 
 		if (strncmp(l, "error: ", 7))
 			continue;
-		t = xasprintf("%s%s%.*s", out ? out : "", out ? "; " : "", (int)strcspn(l + 7, "\n"), l + 7);
+		error("%.*s", len, l + 7);
+		n++;
+		if (out && strlen(out) > 400)
+			continue;
+		t = xasprintf("%s%s%.*s", out ? out : "", out ? "; " : "", len, l + 7);
 		free(out);
 		out = t;
-		if (strlen(out) > 400)
-			break;
 	}
 	if (out) {
 		out[strlen(out) > 400 ? 400 : strlen(out)] = '\0';
@@ -75,21 +80,6 @@ static char *log_error(const struct job *j)
 	}
 	free(text), free(path);
 	return out;
-}
-
-/* A failed job's own "error: " lines, as they are (escaped), to our
- * stderr: the build's or boot's words, where the user looks. */
-static void log_errors_relay(const struct job *j)
-{
-	char *path = xasprintf("%s/log", j->dir), *text = read_file(path, NULL);
-	int n = 0;
-
-	for (char *l = text; l && *l && n < 20; l += strcspn(l, "\n") + (l[strcspn(l, "\n")] != '\0'))
-		if (!strncmp(l, "error: ", 7)) {
-			error("%.*s", (int)strcspn(l + 7, "\n"), l + 7);
-			n++;
-		}
-	free(text), free(path);
 }
 
 /* The job's arguments, NUL-separated, in DIR/argv. */
@@ -211,7 +201,11 @@ static void graph_builds(struct plan *p)
 	free(last);
 }
 
-/* Where a benchmark runs under accel: see bench_accel in run.c. */
+/* Where a benchmark runs under accel.  Under TCG the host's load reaches
+ * the guest's clock, so a benchmark is timed by QEMU's instruction counter
+ * (timings become counts of guest instructions); that runs vCPUs in turns,
+ * so benchmarks that need CPUs at once (parallel) keep the host's clock,
+ * as does --host-clock. */
 static const char *bench_clock(const char *name, const char *accel, const struct run_opts *o)
 {
 	if (strcmp(accel, "tcg") || o->host_clock || bench_find(name)->parallel)
@@ -481,9 +475,8 @@ void job_ended(struct plan *p, struct job *j, int ok, const char *why)
 		ok = 0, why = xasprintf("exit status %s", st);
 	j->state = ok ? JOB_DONE : JOB_FAILED;
 	if (!ok) {
-		char *err = log_error(j);
+		char *err = log_errors(j);
 
-		log_errors_relay(j);
 		j->reason = err ? (why ? xasprintf("%s (%s)", err, why) : err) : xstrdup(why ? why : "it failed");
 	}
 	if (j->kind == JOB_BUILD) {

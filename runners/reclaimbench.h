@@ -26,6 +26,7 @@ double now_s(void);			/* seconds on the monotonic clock */
 uint64_t fnv1a(const void *data, size_t len, uint64_t h);
 char *joined_argv(int argc, char **argv);
 int run_cmd(char *const argv[], const char *log);	/* exit status, -1 */
+char *cmd_output(char *const argv[], int both, int *status);	/* its stdout (and stderr) */
 int mkdirs(const char *path);
 int parse_args(const struct opt *const *tables, int argc, char **argv, const char *usage);
 void parse_options(const struct opt *const *tables, int argc, char **argv, const char *usage);

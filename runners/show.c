@@ -37,7 +37,7 @@ int cmd_list(int argc, char **argv)
 		printf(json ? "[" : "%-14s %-7s %-8s %-40s %s\n", "bench", "version", "clock", "parameters",
 		       "what it does");
 		for (int i = 0; i < nbenches; i++) {
-			/* the clock that times it under TCG (see bench_accel) */
+			/* the clock that times it under TCG (see bench_clock in plan.c) */
 			const char *clock = benches[i]->parallel ? "host" : "icount";
 
 			if (!json) {

@@ -15,44 +15,16 @@
 
 #include "reclaimbench.h"
 
-/* Runs a Slurm command (argv, no shell), its stdout returned; NULL and
- * the reason in err when it failed. */
+/* A Slurm command's output; NULL and its first line in err when it failed. */
 static char *slurm_cmd(char *const argv[], char *err, size_t cap)
 {
-	int outp[2], st;
-	size_t n = 0, size = 4096;
-	char *buf = malloc(size);
-	ssize_t r;
-	pid_t pid;
+	int st;
+	char *out = cmd_output(argv, 1, &st);
 
-	if (pipe(outp))
-		die(EXIT_INFRA, "pipe: %s", strerror(errno));
-	fflush(NULL);
-	if ((pid = fork()) == 0) {
-		dup2(outp[1], 1);
-		dup2(outp[1], 2);
-		close(outp[0]), close(outp[1]);
-		execvp(argv[0], argv);
-		fprintf(stdout, "cannot run %s: %s", argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(outp[1]);
-	while ((r = read(outp[0], buf + n, size - n - 1)) != 0) {
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			break;
-		if ((n += r) + 1 == size)
-			buf = realloc(buf, size *= 2);
-	}
-	buf[n] = '\0';
-	close(outp[0]);
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	if (WIFEXITED(st) && !WEXITSTATUS(st))
-		return buf;
-	snprintf(err, cap, "%s: %.*s", argv[0], (int)strcspn(buf, "\n"), buf);
-	free(buf);
+	if (st == 0)
+		return out;
+	snprintf(err, cap, "%s: %.*s", argv[0], (int)strcspn(out, "\n"), out);
+	free(out);
 	return NULL;
 }
 

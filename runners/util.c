@@ -199,6 +199,49 @@ int run_cmd(char *const argv[], const char *log)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+/* Runs argv (no shell) with stdin from /dev/null and returns what it
+ * printed on stdout (with stderr too when both), its exit status in
+ * *status (-1: it could not run). */
+char *cmd_output(char *const argv[], int both, int *status)
+{
+	size_t n = 0, cap = 4096;
+	char *buf = malloc(cap);
+	int fds[2], st;
+	ssize_t r;
+	pid_t pid;
+
+	*status = -1;
+	if (!buf || pipe(fds))
+		die(EXIT_INFRA, "cannot run '%s': %s", argv[0], strerror(errno));
+	fflush(NULL);
+	if ((pid = fork()) == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(null, 0), dup2(fds[1], 1), dup2(both ? fds[1] : null, 2);
+		close(fds[0]), close(fds[1]);
+		execvp(argv[0], argv);
+		printf("cannot run %s: %s", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(fds[1]);
+	while (pid > 0 && (r = read(fds[0], buf + n, cap - n - 1)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			break;
+		if ((n += r) + 1 == cap && !(buf = realloc(buf, cap *= 2)))
+			die(EXIT_INFRA, "out of memory");
+	}
+	buf[n] = '\0';
+	close(fds[0]);
+	while (pid > 0 && waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return buf;
+	if (pid > 0)
+		*status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return buf;
+}
+
 int check_format(const char *format, const char *allowed)
 {
 	size_t n = strlen(format);
