@@ -69,7 +69,11 @@ done
 [ -z "$kvm" ] || { [ -c /dev/kvm ] && binds="$binds --dev-bind /dev/kvm /dev/kvm"; }
 # A pids cgroup of its own, for the sandboxes that are watched (builds,
 # gen_init_cpio; QEMU's seccomp filter forbids it to fork at all).
+# Those of sandboxes killed before they could remove theirs go first.
 pids=/sys/fs/cgroup/pids
+for d in "$pids"/rb-sandbox-*; do
+	[ -d "$d" ] && ! kill -0 "${d##*-}" 2>/dev/null && rmdir "$d" 2>/dev/null || true
+done
 if { [ -n "$limit_t" ] || [ -n "$limit_q" ]; } && [ -w "$pids" ] && [ -f "$pids/cgroup.procs" ] &&
 	mkdir "$pids/rb-sandbox-$$" 2>/dev/null; then
 	if echo 512 > "$pids/rb-sandbox-$$/pids.max"; then
