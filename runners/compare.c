@@ -148,6 +148,14 @@ static void judge(sqlite3 *db, const long long *ra, int nra, const long long *rb
 	r->invariant_changed = r->role == METRIC_INVARIANT && !strcmp(r->verdict, "CHANGED");
 }
 
+int metric_expected(const struct opt_list *expect, const char *metric)
+{
+	for (int i = 0; expect && i < expect->n; i++)
+		if (!strcmp(expect->v[i], metric))
+			return 1;
+	return 0;
+}
+
 int compare_sets(sqlite3 *db, const long long *base, int nbase, const long long *new, int nnew,
 		 const char *metric, double threshold, struct cmp_row *r)
 {
@@ -502,14 +510,9 @@ int cmd_compare(int argc, char **argv)
 			print_row(&r, opt_format, bench, a, b, &jfirst);
 			slower |= !strcmp(r.verdict, "slower");
 			if (r.invariant_changed) {
-				int exp = 0;
-				char *to;
-				size_t n;
+				char *to = metric_expected(&expect, m) ? expected : broken;
+				size_t n = strlen(to);
 
-				for (int j = 0; j < expect.n; j++)
-					exp |= !strcmp(expect.v[j], m);
-				to = exp ? expected : broken;
-				n = strlen(to);
 				snprintf(to + n, sizeof(broken) - n, "%s%s %s", n ? ", " : "", bench, m);
 			}
 			boot_bound |= r.boot_bound;

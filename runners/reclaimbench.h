@@ -173,6 +173,8 @@ long long session_run(sqlite3 *db, const char *session, const char *bench);	/* i
 /* One column (or expression) of a run, mallocd, or NULL. */
 char *run_field(sqlite3 *db, long long run, const char *expr);
 const char *not_comparable(sqlite3 *db, long long a, long long b);
+/* Whether the user declared a change of this metric expected (--expect). */
+int metric_expected(const struct opt_list *expect, const char *metric);
 
 /* summary.c */
 double run_metric(sqlite3 *db, long long run, const char *metric, enum agg agg);

@@ -164,6 +164,35 @@ static void overhead_cell(sqlite3 *db, FILE *f, long long run)
 	free(v);
 }
 
+static struct opt_list expect;	/* --expect: invariant changes shown as expected */
+
+/* The invariants of a benchmark between two runs, the verdict listed
+ * before any timing: each one that changed with its two values, those
+ * declared expected (--expect) marked so. */
+static void invariants_cell(sqlite3 *db, FILE *f, const struct bench_info *b, long long base, long long run)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *t = open_memstream(&text, &len);
+	int changed = 0, unexpected = 0;
+
+	for (const struct metric_decl *m = b->metrics; m && m->name; m++) {
+		struct cmp_row r;
+		int exp = metric_expected(&expect, m->name);
+
+		if (m->role != METRIC_INVARIANT || compare_metric(db, base, run, m->name, -1, &r) ||
+		    !r.invariant_changed)
+			continue;
+		fputs(changed++ ? "<br>" : "", t);
+		esc(t, m->name);
+		fprintf(t, " %.6g &rarr; %.6g %s", r.ma, r.mb, exp ? "(expected, --expect)" : "CHANGED");
+		unexpected |= !exp;
+	}
+	fclose(t);
+	fprintf(f, "<td class=\"%s\">%s</td>", unexpected ? "bad" : changed ? "warn" : "ok", changed ? text : "same");
+	free(text);
+}
+
 static void bench_page(sqlite3 *db, const struct bench_info *b)
 {
 	const char *bench = b->name, *main = bench_timing(b);
@@ -216,7 +245,8 @@ static void bench_page(sqlite3 *db, const struct bench_info *b)
 		   "counters from counting repetitions of the same scenario. The observer overhead is the main "
 		   "timing of the counting repetitions against the timed ones: what our own counters would have "
 		   "added.</p>\n");
-	fprintf(f, "<h2>Against %s</h2>\n<table><tr><th>kernel</th><th>run</th><th>accel</th><th>median %s</th>"
+	fprintf(f, "<h2>Against %s</h2>\n<table><tr><th>kernel</th><th>run</th><th>accel</th><th>invariants</th>"
+		   "<th>median %s</th>"
 		   "<th>ratio</th><th>95%% CI</th><th>p (U test)</th><th>CV</th><th>verdict</th>"
 		   "<th>observer overhead</th></tr>\n", s[0].label, shown);
 	for (int i = 0; i < n; i++) {
@@ -229,7 +259,12 @@ static void bench_page(sqlite3 *db, const struct bench_info *b)
 		esc(f, s[i].label);
 		fprintf(f, "</td><td><a href=\"run-%lld.html\">%lld</a></td><td>", s[i].run, s[i].run);
 		esc(f, accel);
-		fprintf(f, "</td><td class=num>%.3f</td>", r.mb * scale);
+		fputs("</td>", f);
+		if (!i || why)
+			fputs(i ? "<td>-</td>" : "<td>base</td>", f);
+		else
+			invariants_cell(db, f, b, s[0].run, s[i].run);
+		fprintf(f, "<td class=num>%.3f</td>", r.mb * scale);
 		if (why) {
 			fputs("<td colspan=5>not comparable: ", f);
 			esc(f, why);
@@ -510,10 +545,13 @@ int cmd_report(int argc, char **argv)
 		{ "out", OPT_STRING, &out, 0, 0, "DIR", "folder of the site" },
 		{ "png", OPT_FLAG, &png, 0, 0, NULL, "PNG charts instead of SVG" },
 		{ "db", OPT_STRING, &opt_db, 0, 0, "PATH", "results database" },
+		{ "expect", OPT_LIST, &expect, 0, 0, "METRIC",
+		  "an invariant whose change is expected: shown as expected rather than as CHANGED" },
 		{ NULL }
 	};
 	const struct opt *const tables[] = { own, NULL };
-	int first = parse_args(tables, argc, argv, "usage: reclaimbench report [--out DIR] [--png] [--db PATH]");
+	int first = parse_args(tables, argc, argv,
+			       "usage: reclaimbench report [--out DIR] [--png] [--db PATH] [--expect METRIC]...");
 	char *mk;
 	sqlite3 *db;
 	FILE *f;
