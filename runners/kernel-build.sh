@@ -95,7 +95,11 @@ for p in "$@"; do
 	fi
 done
 
-# The sandbox's own ccache folder (it owns what it writes).
+# The sandbox's own ccache folder (it owns what it writes), in depend
+# mode: a miss costs no extra preprocessor run (the kernel's -MMD lists
+# the headers).  Measured on 6.12 from an empty cache, -j2: 289 s wall,
+# 551 CPU-s, against 371 s, 715 CPU-s in ccache's default mode and 253 s,
+# 487 CPU-s without ccache.
 cache=${RECLAIMBENCH_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/reclaimbench}
 ccdir=$cache/ccache
 mkdir -p "$ccdir"
@@ -105,7 +109,7 @@ sandbox() {
 	err=$build.rb-err
 	rc=0
 	sh "$here/sandbox.sh" -t "${RECLAIMBENCH_BUILD_TIMEOUT:-3600}" -q "${RECLAIMBENCH_BUILD_DISK_MB:-8192}" \
-		-w "$build" -w "$ccdir" -r "$src" -r "$fragment" -r "$self" -e CCACHE_DIR="$ccdir" -- \
+		-w "$build" -w "$ccdir" -r "$src" -r "$fragment" -r "$self" -e CCACHE_DIR="$ccdir" -e CCACHE_DEPEND=1 -- \
 		sh "$self" --inside "$1" "$src" "$build" "$fragment" >> "$log" 2> "$err" || rc=$?
 	cat "$err" >> "$log"
 	why=$(grep '^error: ' "$err" | sed 's/^error: //' | awk 'NR > 1 { printf "; " } { printf "%s", $0 }')
