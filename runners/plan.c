@@ -572,9 +572,14 @@ static void eta_print(struct plan *p, const char *head)
 
 	for (int i = 0; i < p->njobs; i++)
 		done += job_over(&p->jobs[i]), running += p->jobs[i].state == JOB_RUNNING;
-	progress("%s; %d/%d jobs done, %d running, about %.0f %s left%s", head, done, p->njobs, running,
-		 left < 90 ? left : ceil(left / 60), left < 90 ? "s" : "min",
-		 unknown ? xasprintf(" and %d job%s never timed before", unknown, unknown > 1 ? "s" : "") : "");
+	char *eta = xasprintf("%s%.0f %s left", unknown ? "more than " : "about ", left < 90 ? left : ceil(left / 60),
+			      left < 90 ? "s" : "min");
+
+	/* Jobs never timed before (a new database) count nothing. */
+	if (unknown && left < 1)
+		eta = xasprintf("time left unknown");
+	progress("%s; %d/%d jobs done, %d running, %s%s", head, done, p->njobs, running, eta,
+		 unknown ? xasprintf(" (%d job%s never timed before)", unknown, unknown > 1 ? "s" : "") : "");
 }
 
 /* On a terminal: one line of what runs now, redrawn. */
