@@ -47,8 +47,6 @@ static char *git_out(const char *dir, ...)
 	argv[n] = NULL;
 	out = cmd_output(argv, 0, &st);
 	out[strcspn(out, "\n")] = '\0';
-	if (strlen(out) > 511)
-		out[511] = '\0';
 	if (st || !out[0]) {
 		free(out);
 		return NULL;

@@ -569,17 +569,19 @@ static void eta_print(struct plan *p, const char *head)
 {
 	int done = 0, running = 0, unknown;
 	double left = time_left(p, &unknown);
+	char eta[64], never[64] = "";
 
 	for (int i = 0; i < p->njobs; i++)
 		done += job_over(&p->jobs[i]), running += p->jobs[i].state == JOB_RUNNING;
-	char *eta = xasprintf("%s%.0f %s left", unknown ? "more than " : "about ", left < 90 ? left : ceil(left / 60),
-			      left < 90 ? "s" : "min");
-
 	/* Jobs never timed before (a new database) count nothing. */
 	if (unknown && left < 1)
-		eta = xasprintf("time left unknown");
-	progress("%s; %d/%d jobs done, %d running, %s%s", head, done, p->njobs, running, eta,
-		 unknown ? xasprintf(" (%d job%s never timed before)", unknown, unknown > 1 ? "s" : "") : "");
+		snprintf(eta, sizeof(eta), "time left unknown");
+	else
+		snprintf(eta, sizeof(eta), "%s%.0f %s left", unknown ? "more than " : "about ",
+			 left < 90 ? left : ceil(left / 60), left < 90 ? "s" : "min");
+	if (unknown)
+		snprintf(never, sizeof(never), " (%d job%s never timed before)", unknown, unknown > 1 ? "s" : "");
+	progress("%s; %d/%d jobs done, %d running, %s%s", head, done, p->njobs, running, eta, never);
 }
 
 /* On a terminal: one line of what runs now, redrawn. */

@@ -220,7 +220,7 @@ char *cmd_output(char *const argv[], int both, int *status)
 		dup2(null, 0), dup2(fds[1], 1), dup2(both ? fds[1] : null, 2);
 		close(fds[0]), close(fds[1]);
 		execvp(argv[0], argv);
-		printf("cannot run %s: %s", argv[0], strerror(errno));
+		dprintf(1, "cannot run %s: %s", argv[0], strerror(errno));	/* unbuffered: _exit flushes nothing */
 		_exit(127);
 	}
 	close(fds[1]);
