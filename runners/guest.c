@@ -139,7 +139,7 @@ const char *guest_emulator(const char *accel)
 int guest_boot(const struct built *k, const char *cmdline, char *const plan[], struct boot *b)
 {
 	char *console, *recs, *abs;
-	char *m = xasprintf("%d", b->mem_mb), *c = xasprintf("%d", b->cpus);
+	char *m = xasprintf("%d", b->mem_mb), *c = xasprintf("%d,sockets=%d", b->cpus, b->cpus);
 	char *s1, *s2, *argv[64], *limit = NULL, *qemu_log;
 	int n = 0, st, timed_out = 0;
 	struct timespec t0, t1;
@@ -188,6 +188,8 @@ int guest_boot(const struct built *k, const char *cmdline, char *const plan[], s
 		if (!strcmp(b->accel, ACCEL_ICOUNT))
 			argv[n++] = "-icount", argv[n++] = "shift=0,sleep=off";
 	}
+	/* One CPU a socket: the guest has no ACPI, and the firmware's MP
+	 * table names only the first CPU of each socket. */
 	argv[n++] = "-m", argv[n++] = m, argv[n++] = "-smp", argv[n++] = c;
 	argv[n++] = "-kernel", argv[n++] = k->bzimage;
 	argv[n++] = "-initrd", argv[n++] = b->initramfs;

@@ -9,7 +9,7 @@
  * then "indep end".  As a guest's /init it mounts /proc, /sys and /dev,
  * takes its arguments from the initramfs's /plan (the harness's own plan:
  * --reps=N, --region-mb=N, --mthp-kb=N, --pt-region-mb=N, benchmark names),
- * writes to /dev/ttyS1 and powers off; elsewhere it takes the same
+ * writes to /dev/ttyS1 and resets the machine; elsewhere it takes the same
  * arguments on its command line and writes to stdout.  Static, libc only. */
 #include <dirent.h>
 #include <errno.h>
@@ -485,7 +485,7 @@ static void guest_init(int *argc, char ***argv)
 	while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
 	sync();
-	reboot(RB_POWER_OFF);
+	reboot(RB_AUTOBOOT);	/* ends QEMU (-no-reboot); no ACPI in the guest */
 	for (;;)
 		pause();
 }

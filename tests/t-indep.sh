@@ -53,7 +53,7 @@ if [ ! -f "$work/booted" ]; then
 	"$rb" run 6.12 7.3 $benches --reps "$reps" --db "$db" --out "$work/out" > "$work/run.log" 2>&1
 	echo $? > "$work/booted"
 	# The same plans with indep as the guest's /init: it reads the plan,
-	# writes its lines on the records line and powers off; the harness
+	# writes its lines on the records line and resets the machine; the harness
 	# finds no records and stores the boots as failed, the lines stay in
 	# the log.
 	# shellcheck disable=SC2086
