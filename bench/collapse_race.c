@@ -134,6 +134,7 @@ static void collapse_round(int fd, char *p, size_t len, struct tally *t)
 {
 	long long v0, v1;
 	uint64_t t0;
+	int r, tries = 0;
 
 	for (size_t off = PMD_SIZE - 4096; off < len; off += PMD_SIZE) {
 		fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, 4096);
@@ -141,26 +142,21 @@ static void collapse_round(int fd, char *p, size_t len, struct tally *t)
 	}
 	v0 = status_kb("VmPTE");
 	t0 = now_ns(CLOCK_MONOTONIC);
-	for (int try = 1;; try++) {
-		int r = madvise(p, len, MADV_COLLAPSE) ? errno : 0;
-
+	do {
+		r = madvise(p, len, MADV_COLLAPSE) ? errno : 0;
 		t->calls++;
-		if (r == EAGAIN) {
-			t->eagain++;
-			if (try < COLLAPSE_TRIES)
-				continue;
-			t->gave_up++;
-		} else if (r == 0) {
-			t->ok++;
-		} else if (r == ENOMEM) {
-			t->enomem++;
-		} else if (r == EINVAL) {
-			t->einval++;
-		} else {
-			t->other++, t->other_errno = r;
-		}
-		break;
-	}
+		t->eagain += r == EAGAIN;
+	} while (r == EAGAIN && ++tries < COLLAPSE_TRIES);
+	if (r == 0)
+		t->ok++;
+	else if (r == EAGAIN)
+		t->gave_up++;
+	else if (r == ENOMEM)
+		t->enomem++;
+	else if (r == EINVAL)
+		t->einval++;
+	else
+		t->other++, t->other_errno = r;
 	t->collapse_ns += now_ns(CLOCK_MONOTONIC) - t0;
 	v1 = status_kb("VmPTE");
 	t->b_retracted += v1 < v0;

@@ -29,7 +29,7 @@ const struct opt bench_params[] = {
 	  "region of the timed mTHP and THP benchmarks (multiple of 2)" },
 	{ "mthp-kb", OPT_UINT, &params.mthp_kb, 8, 1024, "KB", "mTHP size of the mTHP benchmarks" },
 	{ "collapse-rounds", OPT_UINT, &params.collapse_rounds, 1, 100000, "N",
-	  "rounds per repetition of collapse_race (each retries EAGAIN up to 20 calls)" },
+	  "rounds per repetition of collapse_race (a round retries EAGAIN)" },
 	{ "race-iterations", OPT_UINT, &params.race_iterations, 1, 100000, "N",
 	  "rounds per repetition of the race benchmarks" },
 	{ "race-region-kb", OPT_UINT, &params.race_region_kb, 64, 1 << 20, "KB",
