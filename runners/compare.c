@@ -264,7 +264,8 @@ char *run_field(sqlite3 *db, long long run, const char *expr)
 	/* The SQL names only a column of this list, the run is bound. */
 	static const char *const known[] = { "bench", "accel", "coalesce(guest_mem_mb, 0)", "coalesce(guest_cpus, 0)",
 					     "bench_version", "params", "emulator", "faults", "observer_overhead",
-					     "(SELECT build_id FROM kernels WHERE id = kernel_id)", NULL };
+					     "(SELECT build_id FROM kernels WHERE id = kernel_id)", "coalesce(alone, -1)",
+					     "printf('%.2f', others_cpus)", NULL };
 	char *sql = NULL, *v = NULL;
 	sqlite3_stmt *st;
 
@@ -280,6 +281,22 @@ char *run_field(sqlite3 *db, long long run, const char *expr)
 	sqlite3_finalize(st);
 	free(sql);
 	return v;
+}
+
+/* Runs timed by the host's clock that did not have the machine to
+ * themselves, said under the rows they are in. */
+static void shared_note(sqlite3 *db, const long long *runs, int n)
+{
+	for (int i = 0; i < n; i++) {
+		char *alone = run_field(db, runs[i], "coalesce(alone, -1)");
+		char *others = run_field(db, runs[i], "printf('%.2f', others_cpus)");
+
+		if (alone && !strcmp(alone, "0"))
+			printf("  run %lld shared the machine (%s%s): its host-clock timings are suspect; run it again\n",
+			       runs[i], others ? others : "other jobs of its plan beside it",
+			       others ? " CPUs of other work beside its boot" : "");
+		free(alone), free(others);
+	}
 }
 
 /* Why two runs cannot be compared, or NULL. */
@@ -518,6 +535,13 @@ int cmd_compare(int argc, char **argv)
 			boot_bound |= r.boot_bound;
 		}
 		sqlite3_finalize(st);
+		if (!strcmp(opt_format, "text")) {
+			long long pair[2] = { a, b };
+
+			shared_note(db, na ? ra : pair, na ? na : 2);
+			if (na)
+				shared_note(db, rb, nb);
+		}
 		if (boot_bound && !strcmp(opt_format, "text"))
 			printf("  timings by the host's clock under TCG vary from boot to boot more than inside one:\n"
 			       "  one run a side is not enough data; run each side several times, then compare --boots\n");

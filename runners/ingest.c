@@ -126,8 +126,8 @@ static int store(sqlite3 *db, const struct session_info *s, int64_t machine, str
 	if (sqlite3_prepare_v2(db,
 			       "INSERT INTO runs (session, machine_id, kernel_id, bench, bench_version, params, "
 			       "accel, guest_mem_mb, guest_cpus, status, reason, started_at, wall_s, command, "
-			       "console_log, faults, emulator, alone) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,"
-			       "?13,?14,?15,?16,?17,?18)",
+			       "console_log, faults, emulator, alone, others_cpus) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,"
+			       "?12,?13,?14,?15,?16,?17,?18,?19)",
 			       -1, &st, NULL))
 		goto rollback;
 	sqlite3_bind_text(st, 1, s->session, -1, SQLITE_STATIC);
@@ -149,6 +149,8 @@ static int store(sqlite3 *db, const struct session_info *s, int64_t machine, str
 	sqlite3_bind_text(st, 17, s->emulator ? s->emulator : "", -1, SQLITE_STATIC);
 	if (s->alone >= 0)
 		sqlite3_bind_int(st, 18, s->alone);
+	if (s->others_cpus >= 0)
+		sqlite3_bind_double(st, 19, s->others_cpus);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		goto rollback;
 	sqlite3_finalize(st);
@@ -531,7 +533,7 @@ int cmd_ingest(int argc, char **argv)
 	};
 	const struct opt *const tables[] = { own, NULL };
 	int first = parse_args(tables, argc, argv, "usage: reclaimbench ingest RECORDS [--accel host|kvm|tcg|tcg-icount] [--variant NAME]");
-	struct session_info s = { .alone = -1 };
+	struct session_info s = { .alone = -1, .others_cpus = -1 };
 	struct ingest_result res;
 	char *text;
 	sqlite3 *db;

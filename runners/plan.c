@@ -381,11 +381,21 @@ static void boot_store(struct plan *p, struct job *j, const char *failure)
 				  .alone = j->exclusive ? j->alone : -1 };
 	char *logdir = xasprintf("%s/logs/%s-%s", p->o->out, it->sessions[j->round], j->accel);
 	char *recs = xasprintf("%s/records.log", logdir), *wall = result_get(j->dir, "boot_wall_s");
+	char *others = result_get(j->dir, "others_cpus"), *quiet_wait = result_get(j->dir, "quiet_wait_s");
 	struct ingest_result res;
 	char *records = read_file(recs, NULL);
 	const char *pause = getenv("RECLAIMBENCH_TEST_PAUSE_BEFORE_STORE");
 	sqlite3 *db;
 
+	s.others_cpus = others ? atof(others) : -1;
+	if (quiet_wait && atof(quiet_wait) > 0)
+		progress("boot %s waited %s s for the machine to be quiet", it->v->name, quiet_wait);
+	if (j->exclusive && s.others_cpus > QUIET_CPUS) {
+		s.alone = 0;
+		progress("warning: boot %s shared the machine: %.2f CPUs of other work ran beside it; its host-clock "
+		      "timings are suspect (stored with alone = 0): run it again on a quiet machine",
+		      it->v->name, s.others_cpus);
+	}
 	s.session = it->sessions[j->round];
 	s.faults = test_faults();
 	s.emulator = result_get(j->dir, "emulator");
@@ -416,7 +426,7 @@ static void boot_store(struct plan *p, struct job *j, const char *failure)
 	progress("variant '%s': %d ok, %d skipped, %d failed, %d incomplete under %s in %.1f s%s%s", it->v->name,
 		 res.ok, res.skipped, res.failed, res.incomplete, j->accel, s.wall_s, failure ? "; " : "",
 		 failure ? failure : "");
-	free(logdir), free(recs), free(records), free(wall);
+	free(logdir), free(recs), free(records), free(wall), free(others), free(quiet_wait);
 }
 
 static void job_log_row(struct plan *p, struct job *j)

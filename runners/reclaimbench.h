@@ -74,6 +74,7 @@ struct session_info {
 	const char *faults;		/* RB_TEST_* fault injection, "" for none */
 	const char *emulator;		/* QEMU version and CPU model, "" on the host */
 	int alone;			/* no other job ran beside it: 1, 0, or -1 unknown */
+	double others_cpus;		/* the machine's other work beside it (CPUs), -1 unknown */
 };
 
 struct ingest_result {
@@ -282,9 +283,18 @@ void html_escape(FILE *f, const char *s);
 /* Subcommands. */
 int cmd_run(int argc, char **argv);
 int cmd_build(int argc, char **argv);
+/* cpu.c: CPU time, ours and the rest of the machine's. */
 void cost_print(const char *what);	/* wall time and CPU-seconds so far */
 void cpu_account_start(void);		/* count the CPU time of all we start */
 extern const char *cost_note;		/* what the CPU-seconds leave out, or NULL */
+/* Other work above this many CPUs' worth beside a boot timed by the host's
+ * clock: the boot did not have the machine (runs.alone = 0).  One busy
+ * CPU of two took ttu_sync_race from 77-99 of 960 folios to 0. */
+#define QUIET_CPUS 0.2
+struct load_mark { double t, busy, ours; };
+void load_start(struct load_mark *m);
+double load_others(const struct load_mark *since);	/* CPUs' worth since, -1 unknown */
+double load_wait_quiet(int limit_s);			/* seconds waited for quiet */
 extern struct timespec process_start;	/* CLOCK_MONOTONIC when main() began */
 int cmd_list(int argc, char **argv);
 int cmd_show(int argc, char **argv);

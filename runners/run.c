@@ -3,7 +3,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -79,7 +78,7 @@ static int run_host(int argc, char **argv, const struct opt_list *names)
 {
 	struct sigaction sa = { .sa_handler = on_host_signal };
 	struct ingest_result res;
-	struct session_info s = { .accel = "host", .alone = -1 };
+	struct session_info s = { .accel = "host", .alone = -1, .others_cpus = -1 };
 	char *exe = xasprintf("%s/rb-bench", self_dir()), **av, *stream;
 	struct timespec t0, t1;
 	sqlite3 *db;
@@ -187,102 +186,6 @@ static int run_variants(int argc, char **argv, const struct opt_list *names, cha
 	if (interrupted)
 		return 130;
 	return usage ? EXIT_USAGE : bad ? EXIT_INFRA : EXIT_OK;
-}
-
-/* CPU time of this process and everything it starts, sandboxed builds
- * and QEMU included: those run under bubblewrap, whose processes never
- * reach our RUSAGE_CHILDREN (measured: 0.0 s for a 2 s loop in the
- * sandbox).  A cgroup of our own counts them: cgroup v1's cpuacct, or v2's
- * cpu.stat.  Without one (not root), rusage, which says what it misses. */
-static char *cpu_cgroup;
-
-static int write_str(const char *path, const char *s)
-{
-	FILE *f = fopen(path, "we");
-	int bad;
-
-	if (!f)
-		return -1;
-	bad = fputs(s, f) < 0;
-	return fclose(f) || bad ? -1 : 0;
-}
-
-void cpu_account_start(void)
-{
-	static const char *const roots[] = { "/sys/fs/cgroup/cpuacct", "/sys/fs/cgroup/unified", "/sys/fs/cgroup" };
-	char pid[32];
-
-	if (cpu_cgroup)
-		return;
-	snprintf(pid, sizeof(pid), "%d", getpid());
-	for (int i = 0; i < 3 && !cpu_cgroup; i++) {
-		char *dir = xasprintf("%s/reclaimbench-%d", roots[i], getpid());
-		char *procs = xasprintf("%s/cgroup.procs", dir);
-
-		if (access(xasprintf("%s/cgroup.procs", roots[i]), W_OK) == 0 && mkdir(dir, 0755) == 0) {
-			if (write_str(procs, pid) == 0)
-				cpu_cgroup = dir;
-			else
-				rmdir(dir);
-		}
-		if (!cpu_cgroup)
-			free(dir);
-		free(procs);
-	}
-}
-
-/* CPU-seconds so far; *how says how they were counted. */
-static double cpu_seconds(const char **how)
-{
-	struct rusage self, kids;
-	char *text = NULL;
-	double cpu;
-
-	if (cost_note) {
-		*how = cost_note;
-		getrusage(RUSAGE_SELF, &self);
-		cpu = self.ru_utime.tv_sec + self.ru_stime.tv_sec + (self.ru_utime.tv_usec + self.ru_stime.tv_usec) / 1e6;
-	} else if (cpu_cgroup && (text = read_file(xasprintf("%s/cpuacct.usage", cpu_cgroup), NULL))) {
-		*how = "";
-		cpu = atof(text) / 1e9;
-	} else if (cpu_cgroup && (text = read_file(xasprintf("%s/cpu.stat", cpu_cgroup), NULL)) &&
-		   strstr(text, "usage_usec ")) {
-		*how = "";
-		cpu = atof(strstr(text, "usage_usec ") + 11) / 1e6;
-	} else {
-		*how = ", sandboxed builds and QEMU not counted: run as root for a cgroup that counts them";
-		getrusage(RUSAGE_SELF, &self);
-		getrusage(RUSAGE_CHILDREN, &kids);
-		cpu = self.ru_utime.tv_sec + self.ru_stime.tv_sec + kids.ru_utime.tv_sec + kids.ru_stime.tv_sec +
-		      (self.ru_utime.tv_usec + self.ru_stime.tv_usec + kids.ru_utime.tv_usec + kids.ru_stime.tv_usec) / 1e6;
-	}
-	free(text);
-	return cpu;
-}
-
-/* Wall time since the process started and the CPU time it and its
- * children (builds, QEMU) used: how far a run is from the floor that
- * its CPU-seconds set on this machine's cores.  The cgroup is left. */
-void cost_print(const char *what)
-{
-	struct timespec now;
-	const char *how;
-	double cpu = cpu_seconds(&how), wall;
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	wall = now.tv_sec - process_start.tv_sec + (now.tv_nsec - process_start.tv_nsec) / 1e9;
-	printf("%s: %.0f s wall, %.0f CPU-seconds (%.0f s on %ld cores at best%s)\n", what, wall, cpu, cpu / cores,
-	       cores, how);
-	if (cpu_cgroup) {
-		char pid[32], *parent = xstrdup(cpu_cgroup);
-
-		snprintf(pid, sizeof(pid), "%d", getpid());
-		*strrchr(parent, '/') = '\0';
-		if (write_str(xasprintf("%s/cgroup.procs", parent), pid) == 0)
-			rmdir(cpu_cgroup);	/* fails while a child lingers: the kernel keeps it */
-		free(parent);
-	}
 }
 
 /* reclaimbench build VARIANT...: only the build jobs (cached by build id). */

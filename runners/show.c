@@ -134,6 +134,7 @@ int cmd_show(int argc, char **argv)
 		"SELECT r.id AS run, r.session, r.bench, r.bench_version, r.params, r.accel, "
 		"r.guest_mem_mb, r.guest_cpus, r.status, r.reason, r.started_at, k.release, k.version, "
 		"k.variant, k.build_id, r.command, r.console_log, r.faults AS fault_injection, "
+		"r.alone, printf('%.2f', r.others_cpus) AS others_cpus, "
 		"printf('%+.2f%%', 100 * r.observer_overhead) AS observer_overhead "
 		"FROM runs r JOIN kernels k ON k.id = r.kernel_id WHERE r.id = ?1";
 	const char *run;

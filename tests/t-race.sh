@@ -17,6 +17,13 @@ on=$(q "$db" "SELECT r.id FROM runs r JOIN kernels k ON k.id = r.kernel_id WHERE
 [ -n "$off" ] && [ -n "$on" ]; ok $? "both runs stored ok (runs '$off', '$on')"
 if [ -z "$off" ] || [ -z "$on" ]; then done_testing; exit 0; fi
 
+# Each boot waited for a quiet machine and says how quiet it stayed: a
+# busy CPU of two takes the race's count to 0 (measured), so a low count
+# beside other work is the machine's doing, not the kernel's.
+beside=$(q "$db" "SELECT group_concat(printf('run %d alone=%s others=%.3f', id, alone, others_cpus), '; ')
+	FROM runs WHERE id IN ($off, $on) AND alone = 1 AND others_cpus <= 0.2")
+[ "$(q "$db" "SELECT count(*) FROM runs WHERE id IN ($off, $on) AND alone = 1 AND others_cpus <= 0.2")" = 2 ]
+ok $? "both boots had the machine: other work of 0.2 CPUs at most beside each ($beside)"
 k0=$(sum "$off" race.partial) n0=$(sum "$off" race.folios) k1=$(sum "$on" race.partial) n1=$(sum "$on" race.folios)
 [ "$k0" -ge 8 ]; ok $? "without TTU_SYNC: $k0 of $n0 large folios left partially mapped (8 or more)"
 [ "$k1" = 0 ] && [ "$n1" -gt 0 ]; ok $? "with TTU_SYNC: $k1 of $n1"
@@ -34,6 +41,26 @@ d=$(q "$db" "SELECT count(*) FROM samples a JOIN samples b ON b.run_id = a.run_i
 # Rewriting an unprotected PTE leaves no uffd-wp bit to break MADV_PAGEOUT's batch.
 s=$(( $(sum "$off" race.split) + $(sum "$on" race.split) ))
 [ "$s" = 0 ]; ok $? "no folio split before reclaim ($s)"
+
+# The machine busy: a boot waits for it to be quiet, and one that cannot
+# wait longer is stored as not alone, with the other work it had beside
+# it, and compare says so.  A spinning loop beside QEMU's two vCPU
+# threads on two cores gets between half a CPU and one.
+timeout 4 sh -c 'while :; do :; done' &
+run 7.3 --reps 1 --race-iterations 1
+w=$(grep -o 'waited [0-9]* s for the machine to be quiet' "$work/run.log" | tail -n 1)
+r=$(q "$db" "SELECT alone || ' ' || printf('%.2f', others_cpus) FROM runs ORDER BY id DESC LIMIT 1")
+[ -n "$w" ] && awk -v a="${r%% *}" -v o="${r#* }" 'BEGIN { exit !(a == 1 && o <= 0.2) }'
+ok $? "a 4 s CPU hog: the boot $w, then ran alone (alone, others: $r)"
+sh -c 'while :; do :; done' & hog=$!
+RECLAIMBENCH_QUIET_WAIT=1 run 7.3 --reps 1 --race-iterations 1
+kill $hog
+busy=$(q "$db" "SELECT id || ' ' || alone || ' ' || others_cpus FROM runs ORDER BY id DESC LIMIT 1")
+set -- $busy
+awk -v a="$2" -v o="$3" 'BEGIN { exit !(a == 0 && o >= 0.4 && o <= 1.1) }'
+ok $? "a CPU hog throughout, 1 s of waiting: stored with alone 0 and 0.4-1.1 CPUs of other work (run $busy)"
+"$rb" compare --base $(($1 - 1)) --new "$1" --bench ttu_sync_race --db "$db" > "$work/cmp" 2>&1
+grep -q "run $1 shared the machine" "$work/cmp"; ok $? "compare says run $1 shared the machine ($(grep -o 'run [0-9]* shared[^:]*' "$work/cmp"))"
 
 run 7.3 --guest-cpus 1 --reps 1 --race-iterations 1
 r=$(q "$db" "SELECT status || ': ' || reason FROM runs WHERE guest_cpus = 1")
