@@ -229,7 +229,7 @@ int cmd_build(int argc, char **argv)
 /* Options of every command that boots variants. */
 static unsigned long guest_mem = 1024, guest_cpus = 2, boot_timeout = 900, slots;
 static int host_clock;
-static const char *variants_file, *out_dir = "out", *executor, *partition, *account, *spool;
+static const char *variants_file, *out_dir = "out", *executor, *partition, *account, *spool, *quiet_wait;
 const struct opt guest_opts[] = {
 	{ "variants", OPT_STRING, &variants_file, 0, 0, "FILE", "variant spec file [kernels/variants.conf]" },
 	{ "guest-mem-mb", OPT_UINT, &guest_mem, 256, 65536, "MB", "guest memory" },
@@ -239,6 +239,8 @@ const struct opt guest_opts[] = {
 	{ "out", OPT_STRING, &out_dir, 0, 0, "DIR", "folder for boot logs" },
 	{ "host-clock", OPT_FLAG, &host_clock, 0, 0, NULL,
 	  "under TCG, time by the host's clock, not by counted guest instructions (-icount)" },
+	{ "quiet-wait", OPT_STRING, &quiet_wait, 0, 0, "S",
+	  "longest wait for a quiet machine before a host-clock boot [$RECLAIMBENCH_QUIET_WAIT, 120]" },
 	{ "db", OPT_STRING, &opt_db, 0, 0, "PATH", "results database" },
 	{ "executor", OPT_STRING, &executor, 0, 0, "local|slurm",
 	  "where jobs run: this machine, or Slurm's sbatch [$RECLAIMBENCH_EXECUTOR, local]" },
@@ -257,6 +259,8 @@ static const char *setting(const char *opt, const char *env)
 
 void guest_opts_get(struct run_opts *o)
 {
+	const char *wait;
+
 	o->variants = variants_file ? variants_file : default_variants_file();
 	/* The initramfs list names files by path, separated by white space. */
 	if (strpbrk(out_dir, " \t\n\"'\\"))
@@ -270,6 +274,13 @@ void guest_opts_get(struct run_opts *o)
 	o->account = setting(account, "RECLAIMBENCH_SLURM_ACCOUNT");
 	o->spool = setting(spool, "RECLAIMBENCH_SPOOL");
 	o->slots = slots ? slots : sysconf(_SC_NPROCESSORS_ONLN);
+	/* The boot jobs read it from their environment (sbatch passes it on). */
+	if ((wait = setting(quiet_wait, "RECLAIMBENCH_QUIET_WAIT"))) {
+		if (!*wait || strspn(wait, "0123456789") != strlen(wait) || strlen(wait) > 4 || atoi(wait) > 3600)
+			die(EXIT_USAGE, "the quiet wait '%s' (--quiet-wait or $RECLAIMBENCH_QUIET_WAIT) is not a number "
+			    "of seconds from 0 to 3600", wait);
+		setenv("RECLAIMBENCH_QUIET_WAIT", wait, 1);
+	}
 	if (o->executor && strcmp(o->executor, "local") && strcmp(o->executor, "slurm"))
 		die(EXIT_USAGE, "unknown executor '%s'; use --executor local or --executor slurm", o->executor);
 }

@@ -53,7 +53,7 @@ r=$(q "$db" "SELECT alone || ' ' || printf('%.2f', others_cpus) FROM runs ORDER 
 [ -n "$w" ] && awk -v a="${r%% *}" -v o="${r#* }" 'BEGIN { exit !(a == 1 && o <= 0.2) }'
 ok $? "a 4 s CPU hog: the boot $w, then ran alone (alone, others: $r)"
 sh -c 'while :; do :; done' & hog=$!
-RECLAIMBENCH_QUIET_WAIT=1 run 7.3 --reps 1 --race-iterations 1
+run 7.3 --reps 1 --race-iterations 1 --quiet-wait 1
 kill $hog
 busy=$(q "$db" "SELECT id || ' ' || alone || ' ' || others_cpus FROM runs ORDER BY id DESC LIMIT 1")
 set -- $busy
