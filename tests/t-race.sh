@@ -10,8 +10,15 @@ sum() {	# sum RUN METRIC: over the timed repetitions
 	q "$db" "SELECT CAST(total(value) AS INTEGER) FROM samples WHERE run_id = $1 AND metric = '$2' AND kind = 'timed'"
 }
 
-run 7.3-no-ttu-sync 7.3; rc=$?
-ok $rc "7.3-no-ttu-sync and 7.3 booted with the defaults (exit $rc)"
+# As the warning for a boot that shared the machine says: once more, then.
+tries=0
+while :; do
+	tries=$((tries + 1))
+	run 7.3-no-ttu-sync 7.3; rc=$?
+	[ $tries = 2 ] || [ "$(q "$db" "SELECT count(*) FROM runs WHERE alone = 1 AND others_cpus <= 0.2")" = 2 ] && break
+	rm -f "$db" "$db-wal" "$db-shm"
+done
+ok $rc "7.3-no-ttu-sync and 7.3 booted with the defaults (exit $rc; $tries tries)"
 off=$(q "$db" "SELECT r.id FROM runs r JOIN kernels k ON k.id = r.kernel_id WHERE k.variant = '7.3-no-ttu-sync' AND r.status = 'ok'")
 on=$(q "$db" "SELECT r.id FROM runs r JOIN kernels k ON k.id = r.kernel_id WHERE k.variant = '7.3' AND r.status = 'ok'")
 [ -n "$off" ] && [ -n "$on" ]; ok $? "both runs stored ok (runs '$off', '$on')"
