@@ -136,28 +136,31 @@ static double machine_busy_s(void)
 }
 
 /* The folder of the cgroup that counts this process's CPU time, or NULL
- * in a root cgroup (which counts everyone's). */
+ * in a root cgroup (which counts everyone's).  /proc/self/cgroup has a
+ * line "ID:CONTROLLERS:PATH" per hierarchy: v1's with cpuacct among its
+ * controllers, or v2's with none. */
 static char *own_cgroup(void)
 {
-	char *text = read_file("/proc/self/cgroup", NULL), *dir = NULL;
+	static const char *const v1roots[] = { "/sys/fs/cgroup/cpuacct", "/sys/fs/cgroup/cpu,cpuacct", NULL };
+	static const char *const v2roots[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified", NULL };
+	char *text = read_file("/proc/self/cgroup", NULL), *dir = NULL, *save = NULL;
 
-	for (char *l = text; l && *l && !dir; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+	for (char *l = text ? strtok_r(text, "\n", &save) : NULL; l && !dir; l = strtok_r(NULL, "\n", &save)) {
 		char *ctl = strchr(l, ':'), *path = ctl ? strchr(ctl + 1, ':') : NULL;
-		int v1 = path && path - ctl > 1 && strstr(ctl, "cpuacct") && strstr(ctl, "cpuacct") < path;
-		int v2 = path && path == ctl + 1;
+		const char *const *roots;
 
-		if (!path || (!v1 && !v2) || (path[1] == '/' && (path[2] == '\n' || !path[2])))
+		if (!path || !strcmp(path, ":/"))
 			continue;
-		path = xasprintf("%.*s", (int)strcspn(path + 1, "\n"), path + 1);
-		for (int i = 0; i < 3 && !dir; i++) {
-			static const char *const v1roots[] = { "/sys/fs/cgroup/cpuacct", "/sys/fs/cgroup/cpu,cpuacct", NULL };
-			static const char *const v2roots[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified", NULL };
-			const char *root = (v1 ? v1roots : v2roots)[i];
-
-			if (root && (dir = xasprintf("%s%s", root, path)) && cgroup_cpu_s(dir) < 0)
+		*path++ = '\0';
+		if (!strcmp(ctl, ":"))
+			roots = v2roots;
+		else if (strstr(ctl, "cpuacct"))
+			roots = v1roots;
+		else
+			continue;
+		for (int i = 0; roots[i] && !dir; i++)
+			if (cgroup_cpu_s(dir = xasprintf("%s%s", roots[i], path)) < 0)
 				free(dir), dir = NULL;
-		}
-		free(path);
 	}
 	free(text);
 	return dir;

@@ -92,7 +92,7 @@ static int job_boot(char **a, int n)
 	if (strcmp(b.accel, ACCEL_ICOUNT)) {
 		const char *wait = getenv("RECLAIMBENCH_QUIET_WAIT");
 
-		put("quiet_wait_s", xasprintf("%.0f", load_wait_quiet(wait && *wait ? atoi(wait) : 120)));
+		put("quiet_wait_s", xasprintf("%.0f", load_wait_quiet(wait && *wait ? atoi(wait) : QUIET_WAIT_S)));
 		load_start(&load);
 	}
 	/* No guest at all (no initramfs, no QEMU): the harness failed, not

@@ -291,6 +291,7 @@ extern const char *cost_note;		/* what the CPU-seconds leave out, or NULL */
  * clock: the boot did not have the machine (runs.alone = 0).  One busy
  * CPU of two took ttu_sync_race from 77-99 of 960 folios to 0. */
 #define QUIET_CPUS 0.2
+#define QUIET_WAIT_S 120	/* how long such a boot waits for quiet at most, by default */
 struct load_mark { double t, busy, ours; };
 void load_start(struct load_mark *m);
 double load_others(const struct load_mark *since);	/* CPUs' worth since, -1 unknown */
