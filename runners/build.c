@@ -1,11 +1,22 @@
 /* Kernel builds: source ready (kernel-source.sh), then an out-of-tree
  * build (kernel-build.sh) into a folder of the cache named by the variant
  * and a content hash of source id, patches, config, compiler and build
- * script.  An unchanged variant is never rebuilt; variants of one source
- * share one build folder, so a one-file patch rebuilds one file. */
+ * script.  An unchanged variant is never rebuilt.
+ *
+ * Trust: a build of a Debian source with nothing but the project's own
+ * patches and fragments (kernels/) is trusted; it builds in the source's
+ * shared build folder and writes the shared ccache.  Any other patch or
+ * fragment (a gate's, a user's variants file) makes the build untrusted:
+ * it reads the trusted folders through overlays and writes only a layer
+ * of its own, deleted when it ends.  A git: or dir: source is untrusted
+ * as a whole: its builds share a build folder and a ccache of that
+ * source's own, which no other build reads.  Every kernel names its build
+ * id and tree in its version; a cache entry whose image does not is
+ * built again. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +155,78 @@ static char *compiler_version(void)
 	return xstrdup(buf);
 }
 
+/* A file a spec names (a patch, a config fragment): a plain file of sane
+ * size that anyone may read, or that belongs to the user who ran us (sudo's
+ * user, or ours when we are not root).  Never a way to read, as root, a
+ * file the user could not. */
+void spec_file_check(const char *what, const char *path)
+{
+	const char *sudo = getenv("SUDO_UID");
+	uid_t user = getuid() ? getuid() : sudo && *sudo ? (uid_t)atol(sudo) : (uid_t)-1;
+	struct stat st;
+
+	if (stat(path, &st))
+		die(EXIT_USAGE, "%s '%s': %s", what, path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		die(EXIT_USAGE, "%s '%s' is not a plain file; name a regular file", what, path);
+	if (st.st_size > SPEC_FILE_MAX)
+		die(EXIT_USAGE, "%s '%s' has %lld bytes, more than %d MiB; is it the right file?", what, path,
+		    (long long)st.st_size, SPEC_FILE_MAX >> 20);
+	if (!(st.st_mode & S_IROTH) && st.st_uid != user)
+		die(EXIT_USAGE, "%s '%s' is readable only by its owner and group; a file a spec names must be one "
+		    "anyone may read (chmod o+r) or your own", what, path);
+}
+
+/* Whether path lies in the project's own kernels/ folder. */
+static int project_file(const char *path)
+{
+	static char *kernels;
+	char *real = realpath(path, NULL);
+	int in;
+
+	if (!kernels && !(kernels = realpath(xasprintf("%s/../kernels", self_dir()), NULL)))
+		kernels = xstrdup("/nonexistent/");
+	in = real && !strncmp(real, kernels, strlen(kernels)) && real[strlen(kernels)] == '/';
+	free(real);
+	return in;
+}
+
+/* Whether everything v builds from, past its source, is the project's. */
+static int variant_own_files(const struct variant *v)
+{
+	for (int i = 0; i < v->npatches; i++)
+		if (!project_file(v->patches[i]))
+			return 0;
+	for (int i = 0; i < v->nconfigs; i++)
+		if (!project_file(v->configs[i]))
+			return 0;
+	return 1;
+}
+
+int variant_trusted(const struct variant *v)
+{
+	return !strncmp(v->source, "debian:", 7) && variant_own_files(v);
+}
+
+/* Whether the image at path names build id and tree ("#rb-ID-TREE" in its
+ * version); an entry's tree is its file "tree". */
+static int image_is_build(const char *image, const char *id, const char *treef)
+{
+	size_t len = 0;
+	char *img = read_file(image, &len), *tree = read_file(treef, NULL), *want;
+	int ok;
+
+	if (!img || !tree) {
+		free(img), free(tree);
+		return 0;
+	}
+	tree[strcspn(tree, "\n")] = '\0';
+	want = xasprintf(BUILD_STAMP_FMT, id, tree);
+	ok = strlen(tree) == 40 && memmem(img, len, want, strlen(want)) != NULL;
+	free(img), free(tree), free(want);
+	return ok;
+}
+
 void source_ready(const char *spec, const char *label, char **path, char **ref, char **id)
 {
 	char *script = xasprintf("%s/../runners/kernel-source.sh", self_dir());
@@ -161,17 +244,64 @@ void source_ready(const char *spec, const char *label, char **path, char **ref, 
 	free(out), free(script);
 }
 
+/* Whether the cache entry of k is there and is that build (k->tree read). */
+static int entry_valid(struct built *k)
+{
+	char *treef = xasprintf("%s/tree", k->dir);
+	struct stat st;
+	int ok = stat(k->gen_init_cpio, &st) == 0 && image_is_build(k->bzimage, k->build_id, treef);
+
+	if (ok) {
+		k->tree = read_file(treef, NULL);
+		k->tree[strcspn(k->tree, "\n")] = '\0';
+	}
+	free(treef);
+	return ok;
+}
+
+/* The fragments, merged in order, as one file of the build's record:
+ * readable by the sandbox's user alone, who reads it to configure. */
+static char *fragment_write(const struct variant *v, const char *dir)
+{
+	char *fragment = xasprintf("%s/fragment.config", dir);
+	struct passwd *pw = getpwnam(getenv("RECLAIMBENCH_SANDBOX_USER") ? getenv("RECLAIMBENCH_SANDBOX_USER") :
+				     "rb-sandbox");
+	FILE *f;
+	int fd;
+
+	unlink(fragment);
+	if ((fd = open(fragment, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 ||
+	    !(f = fdopen(fd, "w")))
+		die(EXIT_INFRA, "cannot write '%s': %s", fragment, strerror(errno));
+	for (int i = 0; i < v->nconfigs; i++) {
+		char *text = read_file(v->configs[i], NULL);
+
+		fprintf(f, "# %s\n%s\n", v->configs[i], text);
+		free(text);
+	}
+	if (pw && fchown(fd, pw->pw_uid, pw->pw_gid))
+		die(EXIT_INFRA, "cannot hand '%s' to the sandbox's user: %s", fragment, strerror(errno));
+	if (fclose(f))
+		die(EXIT_INFRA, "cannot write '%s': %s", fragment, strerror(errno));
+	return fragment;
+}
+
 int variant_build(const struct variant *v, struct built *k)
 {
 	char *bscript = xasprintf("%s/../runners/kernel-build.sh", self_dir());
-	char *out = NULL, *path, *ref, *fragment, *cc;
+	char *out = NULL, *path, *ref, *cc, *build, *shared_cc = xasprintf("%s/ccache", cache_dir());
+	const char *srcname;
 	char **argv;
 	uint64_t h, ph = 0, ch = 0;
-	struct stat st;
-	int rc, n = 0;
-	FILE *f;
+	int rc, n = 0, own = variant_own_files(v);
 
 	memset(k, 0, sizeof(*k));
+	for (int i = 0; i < v->npatches; i++)
+		if (!project_file(v->patches[i]))
+			spec_file_check("patch", v->patches[i]);
+	for (int i = 0; i < v->nconfigs; i++)
+		if (!project_file(v->configs[i]))
+			spec_file_check("config fragment", v->configs[i]);
 	source_ready(v->source, v->name, &path, &ref, &k->source_id);
 	for (int i = 0; i < v->npatches; i++)
 		ph = hash_file(v->patches[i], ph);
@@ -190,40 +320,55 @@ int variant_build(const struct variant *v, struct built *k)
 	k->dir = xasprintf("%s/kernels/%s", cache_dir(), k->build_id);
 	k->bzimage = xasprintf("%s/bzImage", k->dir);
 	k->gen_init_cpio = xasprintf("%s/gen_init_cpio", k->dir);
-	if (stat(k->bzimage, &st) == 0 && stat(k->gen_init_cpio, &st) == 0) {
+	k->trusted = variant_trusted(v);
+	if (entry_valid(k)) {
 		progress("variant '%s': cached build %s", v->name, k->dir);
 		k->cached = 1;
-		goto done;
+		free(cc);
+		return 0;
 	}
-	/* The fragments, merged in order, as one file of the build's record. */
-	mkdir(xasprintf("%s/kernels", cache_dir()), 0755);
-	mkdir(k->dir, 0755);
-	fragment = xasprintf("%s/fragment.config", k->dir);
-	if (!(f = fopen(fragment, "w")))
-		die(EXIT_INFRA, "cannot write '%s': %s", fragment, strerror(errno));
-	for (int i = 0; i < v->nconfigs; i++) {
-		char *text = read_file(v->configs[i], NULL);
-
-		fprintf(f, "# %s\n%s\n", v->configs[i], text);
-		free(text);
-	}
-	fclose(f);
-	argv = calloc(8 + v->npatches, sizeof(char *));
+	if (unlink(k->bzimage) == 0)
+		progress("variant '%s': the image cached in %s does not name build %s and its tree; building it again",
+			 v->name, k->dir, k->build_id);
+	mkdirs(k->dir);
+	srcname = strrchr(path, '/') + 1;
+	build = xasprintf("%s/build/%s", cache_dir(), srcname);
+	argv = calloc(16 + v->npatches, sizeof(char *));
 	argv[n++] = bscript;
+	if (!own)	/* untrusted files on the source's folders: a layer */
+		argv[n++] = "-l", argv[n++] = xasprintf("%s/layers/%s", cache_dir(), k->build_id);
+	argv[n++] = "-i", argv[n++] = k->build_id;
+	if (k->trusted) {
+		argv[n++] = "-c", argv[n++] = shared_cc;
+	} else {
+		/* An untrusted source writes a ccache of its own (a layer its
+		 * own inside it); the shared one, and the source's, read only. */
+		char *source_cc = xasprintf("%s/ccache-%s", cache_dir(), srcname);
+
+		if (own)
+			argv[n++] = "-c", argv[n++] = source_cc;
+		else if (strncmp(v->source, "debian:", 7) && !mkdirs(source_cc))
+			argv[n++] = "-s", argv[n++] = source_cc;
+		if (!mkdirs(shared_cc))
+			argv[n++] = "-s", argv[n++] = shared_cc;
+	}
 	argv[n++] = path;
 	argv[n++] = ref;
-	argv[n++] = xasprintf("%s/build/%s", cache_dir(), strrchr(path, '/') + 1);
+	argv[n++] = build;
 	argv[n++] = k->dir;
 	argv[n++] = v->name;
-	argv[n++] = fragment;
+	argv[n++] = fragment_write(v, k->dir);
 	for (int i = 0; i < v->npatches; i++)
 		argv[n++] = v->patches[i];
-	stale_git_lock_remove(path, argv[3]);
-	progress("variant '%s': building (log: %s/build.log)", v->name, k->dir);
+	stale_git_lock_remove(path, build);
+	progress("variant '%s': building%s (log: %s/build.log)", v->name,
+		 k->trusted ? "" : own ? ", untrusted source" : ", untrusted, in a layer of its own", k->dir);
 	rc = run_script(argv, &out, v->name);
 	if (rc)
 		exit(rc == EXIT_USAGE ? EXIT_USAGE : EXIT_INFRA);
-done:
+	if (!entry_valid(k))	/* kernel-build.sh checked it; so does every use */
+		die(EXIT_INFRA, "variant '%s': the build left no image of build %s in %s", v->name, k->build_id,
+		    k->dir);
 	free(cc);
 	return 0;
 }

@@ -278,10 +278,31 @@ static void add_console_warnings(struct run *r)
 			      .note = xstrdup(lines), .has_value = 1, .value = n };
 }
 
+/* Whether a booted kernel's version names the build it was booted as
+ * (kernel-build.sh makes it "#rb-ID-TREE ..."); the host's kernel, with
+ * no build id, is what it is. */
+static char wrong_kernel_why[200];
+
+static int kernel_is_build(const struct kernel_info *k, const char *version)
+{
+	char want[128];
+
+	if (!k->build_id || !*k->build_id)
+		return 1;
+	snprintf(want, sizeof(want), BUILD_STAMP_FMT, k->build_id, k->tree ? k->tree : "");
+	return !strncmp(version, want, strlen(want)) && (!k->tree || version[strlen(want)] == ' ' ||
+							  !version[strlen(want)]);
+}
+
 static void finish(sqlite3 *db, const struct session_info *s, int64_t machine, struct run *r,
 		   struct ingest_result *res)
 {
 	add_console_warnings(r);
+	if (res->wrong_kernel) {	/* refused: nothing it measured is of the build asked for */
+		free(r->status);
+		r->status = xstrdup("failed");
+		reason_add(r, wrong_kernel_why);
+	}
 	if (store(db, s, machine, r) == 0) {
 		if (!strcmp(r->status, "ok"))
 			res->ok++;
@@ -426,6 +447,13 @@ int ingest(sqlite3 *db, const char *stream, struct session_info *s, struct inges
 			free(r), free(v);
 			s->kernel.release = release;
 			s->kernel.version = version;
+			if (!kernel_is_build(&s->kernel, version)) {
+				snprintf(wrong_kernel_why, sizeof(wrong_kernel_why),
+					 "the guest's kernel is not build %s of '%s': it says '%.64s'", s->kernel.build_id,
+					 s->kernel.variant ? s->kernel.variant : "?", version);
+				res->wrong_kernel = 1;
+				problem(res, NULL, wrong_kernel_why);
+			}
 			/* The host's own record of fault injection comes first. */
 			if (!s->faults || !*s->faults) {
 				char *f = clean(record_get(&rec, "faults"), sizeof(faults) - 1);

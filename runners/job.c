@@ -67,7 +67,7 @@ static int job_build(char **a, int n)
 	variant_build(&v, &k);
 	put("build_id", k.build_id), put("source_id", k.source_id), put("patches_hash", k.patches_hash);
 	put("config_hash", k.config_hash), put("dir", k.dir), put("bzimage", k.bzimage);
-	put("gen_init_cpio", k.gen_init_cpio);
+	put("gen_init_cpio", k.gen_init_cpio), put("tree", k.tree);
 	put("cached", k.cached ? "1" : "0");
 	return 0;
 }

@@ -1,20 +1,29 @@
 #!/bin/sh
 # Build one kernel variant.  Usage:
-#   kernel-build.sh SRC REF BUILD OUT VARIANT FRAGMENT [PATCH...]
+#   kernel-build.sh [-l LAYER] -i ID -c CCACHE [-s CCACHE]... SRC REF BUILD OUT VARIANT FRAGMENT [PATCH...]
 # SRC is a git tree made ready by kernel-source.sh, checked out at REF
 # before the patches apply (unchanged files keep their mtimes, so the
-# shared build folder stays incremental);
-# BUILD is the one out-of-tree build folder of that source (incremental);
-# OUT receives bzImage, .config and gen_init_cpio, bzImage last: a build
-# stopped anywhere leaves no bzImage, so no cache entry.  Logs go to
-# OUT/build.log.
-# The checkout and the patches are git's work, here; configuring and
-# compiling run the tree's own Makefiles and scripts, code the project did
-# not write, so they run in the sandbox of sandbox.sh (as rb-sandbox, no
-# network, only BUILD and the ccache folder writable; time and disk limits
-# from $RECLAIMBENCH_BUILD_TIMEOUT, default 3600 s, and
+# build folder stays incremental); BUILD is the out-of-tree build folder of
+# that source; OUT receives bzImage, .config, gen_init_cpio and tree (the
+# git tree compiled, patches applied), bzImage last: a build stopped
+# anywhere leaves no bzImage, so no cache entry.  Logs go to OUT/build.log.
+#   -i ID      the build id: the kernel says "#rb-ID-TREE" in its version
+#              (uname -v, and the bzImage's own header), checked here
+#              before the image is taken
+#   -c CCACHE  the ccache folder this build writes (with -l: the layer's)
+#   -s CCACHE  a ccache folder it only reads (ccache's read-only
+#              secondary storage)
+#   -l LAYER   an untrusted build: SRC and BUILD are read through overlays
+#              (held with a shared lock: trusted builds of BUILD wait), all
+#              it writes goes to LAYER, which is deleted at the end; the
+#              mounts live in a mount namespace of this script's own
+# Configuring and compiling run the tree's own Makefiles and scripts, code
+# the project did not write, so they run in the sandbox of sandbox.sh (as
+# rb-sandbox, no network, only BUILD and the written ccache writable; time
+# and disk limits from $RECLAIMBENCH_BUILD_TIMEOUT, default 3600 s, and
 # $RECLAIMBENCH_BUILD_DISK_MB, default 8192), calling this script with
-# --inside.
+# --inside.  ccache reads no configuration from its folders
+# (CCACHE_CONFIGPATH): a build cannot plant one for the next.
 # Exit 2: bad input (a patch that does not apply, an option that does not
 # survive olddefconfig); exit 3: the build itself failed or the sandbox
 # stopped it.
@@ -32,14 +41,18 @@ if [ "${1:-}" = --inside ]; then
 	tmp=$build/.rb-config
 	case $step in
 	configure)
-		# A compile killed before (kill -9 of a bisection) leaves files
+		# A compile that did not end well (killed, failed) leaves files
 		# half written, newer than their sources: make would take them
 		# (seen: "vmlinux.o: Invalid argument" in every later build).
-		# What it wrote goes, before this build writes anything; make
-		# makes it again.
+		# Deleting only what it wrote left the folder inconsistent (seen:
+		# the regenerated config gone, usr/ built without it, no
+		# gen_init_cpio), so the whole folder goes: ccache makes the
+		# full build that follows cheap.
 		mark=$build/.rb-compiling
-		[ ! -e "$mark" ] || find "$build" -newer "$mark" -type f -delete
-		rm -f "$mark"
+		if [ -e "$mark" ]; then
+			echo "a compile in $build did not end well; building from an empty folder"
+			find "$build" -mindepth 1 -delete
+		fi
 		{ mk KCONFIG_CONFIG=.rb-config tinyconfig &&
 		  rm -rf "$build/.rb-merge" && mkdir -p "$build/.rb-merge" &&
 		  "$src/scripts/kconfig/merge_config.sh" -m -O "$build/.rb-merge" "$tmp" "$fragment" 2>&1 &&
@@ -68,16 +81,59 @@ fi
 
 self=$(realpath "$0")
 here=$(dirname "$self")
+# An untrusted build runs in a mount namespace of its own: its overlays
+# vanish with it, however it ends.
+if [ "${1:-}" = -l ] && [ "${RB_LAYER_NS:-}" != 1 ]; then
+	RB_LAYER_NS=1 exec unshare --mount --propagation private -- sh "$self" "$@"
+fi
+layer= id= ccw= ccr=
+while getopts l:i:c:s: o; do
+	case $o in
+	l) layer=$OPTARG ;;
+	i) id=$OPTARG ;;
+	c) ccw=$OPTARG ;;
+	s) ccr="$ccr $OPTARG" ;;
+	*) echo "error: usage: kernel-build.sh [-l LAYER] -i ID -c CCACHE [-s CCACHE]... SRC REF BUILD OUT VARIANT FRAGMENT [PATCH...]" >&2; exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
 src=$1 ref=$2 build=$3 out=$4 variant=$5 fragment=$(realpath "$6")
 shift 6
 log=$out/build.log
+case $id in ''|*[!0-9a-f]*) echo "error: build id '$id' is not hex" >&2; exit 2 ;; esac
+[ -n "$layer$ccw" ] || { echo "error: no ccache folder to write (-c)" >&2; exit 2; }
 mkdir -p "$build" "$out"
+[ -n "$layer" ] || mkdir -p "$ccw"
 : > "$log"
 phase() { echo "phase: $*" >&2; echo "== $*" >> "$log"; }
 fail() { code=$1; shift; echo "error: variant '$variant': $* (log: $log)" >&2; exit "$code"; }
 
+lastf=$build.rb-tree	# the tree BUILD last compiled whole (trusted builds write it)
+# Trusted builds of BUILD take it alone; untrusted ones read it together,
+# through their overlays, while nothing changes it.
 exec 9> "$build.lock"
-flock 9
+flock ${layer:+-s} 9
+if [ -n "$layer" ]; then
+	case $src$build$layer in *[,:=[:space:]]*) fail 2 "a cache path with ',', ':', '=' or white space cannot hold an overlay; set RECLAIMBENCH_CACHE to a plain path" ;; esac
+	rm -rf "$layer"
+	mkdir -p "$layer/src.up" "$layer/src.work" "$layer/build.up" "$layer/build.work" "$layer/ccache"
+	# The sandbox user owns the build folder it writes: the overlay's
+	# root is the upper folder's (what it shows of BUILD is the user's
+	# already), so nothing needs a chown that would copy the tree up.
+	chown "${RECLAIMBENCH_SANDBOX_USER:-rb-sandbox}:" "$layer/build.up" "$layer/ccache" 2>/dev/null || true
+	trap 'cd /; umount "$build" "$src" 2>/dev/null; rm -rf "$layer"' EXIT
+	# Each overlay is mounted on its own lower folder, in this namespace
+	# only: paths stay the same, so make's recorded command lines and
+	# ccache's hashes match the trusted build's, and the build stays
+	# incremental.
+	overlay() {
+		mount -t overlay overlay -o "lowerdir=$1,upperdir=$layer/$2.up,workdir=$layer/$2.work,metacopy=on" "$1" 2>> "$log" ||
+			mount -t overlay overlay -o "lowerdir=$1,upperdir=$layer/$2.up,workdir=$layer/$2.work" "$1" >> "$log" 2>&1
+	}
+	overlay "$src" src && overlay "$build" build ||
+		fail 3 "cannot mount the overlays of '$layer' (overlayfs and root needed)"
+	ccw=$layer/ccache
+fi
 
 cd "$src"
 phase "checking out $ref in $src"
@@ -90,34 +146,49 @@ for p in "$@"; do
 		git -c user.name=reclaimbench -c user.email=reclaimbench@localhost am -q --keep-cr "$p" >> "$log" 2>&1 ||
 			{ git am --abort >/dev/null 2>&1; fail 2 "patch '$p' does not apply to $src; rebase it onto this source"; }
 	else
-		git apply --whitespace=nowarn "$p" >> "$log" 2>&1 ||
+		git apply --index --whitespace=nowarn "$p" >> "$log" 2>&1 ||
 			fail 2 "patch '$p' does not apply to $src; rebase it onto this source"
 	fi
 done
+# The tree compiled, patches applied (git am and git apply --index keep
+# the index in step): named in the kernel beside the build id.
+tree=$(git write-tree) || fail 3 "cannot name the tree of '$src'"
+stamp=rb-$id-$tree
+# make trusts mtimes.  What differs from the tree BUILD last compiled gets
+# a fresh one, and a file of BUILD dated in the future (a clock set back)
+# goes: whatever the clocks did, make rebuilds what changed.
+last=$(cat "$lastf" 2>/dev/null || true)
+if [ -n "$last" ] && git cat-file -e "$last^{tree}" 2>/dev/null; then
+	git diff --name-only -z "$last" "$tree" | xargs -0 -r touch -c -- >> "$log" 2>&1 || true
+fi
+future=$(find "$build" -newermt "@$(($(date +%s) + 2))" -type f -print -delete 2>> "$log" | wc -l)
+[ "$future" = 0 ] || phase "removed $future files of $build dated in the future"
 
-# The sandbox's own ccache folder (it owns what it writes), in depend
-# mode: a miss costs no extra preprocessor run (the kernel's -MMD lists
-# the headers).  Measured on 6.12 from an empty cache, -j2: 289 s wall,
-# 551 CPU-s, against 371 s, 715 CPU-s in ccache's default mode and 253 s,
-# 487 CPU-s without ccache.
-cache=${RECLAIMBENCH_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/reclaimbench}
-ccdir=$cache/ccache
-mkdir -p "$ccdir"
+# ccache in depend mode: a miss costs no extra preprocessor run (the
+# kernel's -MMD lists the headers).
+secondary=
+for d in $ccr; do secondary="$secondary file:$d|read-only"; done
 # sandbox STEP: one step of --inside in the sandbox; its errors to the log
 # and to the user; exit 2 passes through, anything else is 3.
 sandbox() {
-	err=$build.rb-err
+	err=$out/.rb-err
 	rc=0
+	set -- "$1"
+	for d in $ccr; do set -- "$@" -r "$d"; done
+	step=$1; shift
 	sh "$here/sandbox.sh" -t "${RECLAIMBENCH_BUILD_TIMEOUT:-3600}" -q "${RECLAIMBENCH_BUILD_DISK_MB:-8192}" \
-		-w "$build" -w "$ccdir" -r "$src" -r "$fragment" -r "$self" -e CCACHE_DIR="$ccdir" -e CCACHE_DEPEND=1 -- \
-		sh "$self" --inside "$1" "$src" "$build" "$fragment" >> "$log" 2> "$err" || rc=$?
+		-w "$build" -w "$ccw" -r "$src" -r "$fragment" -r "$self" "$@" \
+		-e CCACHE_DIR="$ccw" -e CCACHE_CONFIGPATH=/dev/null -e CCACHE_DEPEND=1 \
+		-e "CCACHE_SECONDARY_STORAGE=${secondary# }" -e KBUILD_BUILD_VERSION="$stamp" \
+		-e KBUILD_BUILD_USER=reclaimbench -e KBUILD_BUILD_HOST=rb-sandbox -- \
+		sh "$self" --inside "$step" "$src" "$build" "$fragment" >> "$log" 2> "$err" || rc=$?
 	cat "$err" >> "$log"
 	why=$(grep '^error: ' "$err" | sed 's/^error: //' | awk 'NR > 1 { printf "; " } { printf "%s", $0 }')
 	rm -f "$err"
-	[ "$rc" = 0 ] || fail "$([ "$rc" = 2 ] && echo 2 || echo 3)" "$1 in the sandbox failed (status $rc): ${why:-no reason given}"
+	[ "$rc" = 0 ] || fail "$([ "$rc" = 2 ] && echo 2 || echo 3)" "$step in the sandbox failed (status $rc): ${why:-no reason given}"
 }
 
-phase "configuring (tinyconfig + $(basename "$fragment")) in the sandbox"
+phase "configuring (tinyconfig + $(basename "$fragment")) in the sandbox${layer:+, in a layer of its own}"
 sandbox configure
 phase "compiling bzImage with -j$(nproc) in the sandbox"
 sandbox compile
@@ -132,5 +203,13 @@ take() {
 rm -f "$out/bzImage"
 take "$build/.config" "$out/config"
 take "$build/usr/gen_init_cpio" "$out/gen_init_cpio"
-take "$build/arch/x86/boot/bzImage" "$out/bzImage.tmp" && mv "$out/bzImage.tmp" "$out/bzImage"
+take "$build/arch/x86/boot/bzImage" "$out/bzImage.tmp"
+# The image this compile wrote names this build and this tree; any other
+# (one a compile left before, an object not rebuilt) is not taken.
+said=$(grep -a -o -m 1 '#rb-[0-9a-f]*-[0-9a-f]*' "$out/bzImage.tmp" | head -n 1)
+[ "$said" = "#$stamp" ] || { rm -f "$out/bzImage.tmp";
+	fail 3 "the image in '$build' is not this build: it says '${said:-no build id}', not '#$stamp'"; }
+printf '%s\n' "$tree" > "$out/tree"
+[ -n "$layer" ] || printf '%s\n' "$tree" > "$lastf"
+mv "$out/bzImage.tmp" "$out/bzImage"
 phase "done"

@@ -7,7 +7,9 @@
 #                                     rb-base) so patches apply to a clean base
 #   kernel-source.sh git:DIR@REF      a clone of DIR in the cache (DIR itself
 #                                     is never touched), at REF
-#   kernel-source.sh dir:DIR          a copy of the folder, committed
+#   kernel-source.sh dir:DIR          a copy of the folder, made anew each
+#                                     time (what a build applied to the
+#                                     last copy never stays), committed
 #
 # Packages in the system's own suites are installed with apt-get; a version
 # that lives only in trixie-backports is downloaded with a private apt
@@ -25,9 +27,13 @@ key() { printf '%s' "$1" | cksum | cut -d' ' -f1; }
 # Commit everything in $1 as the base of builds (tag rb-base).
 commit_tree() {
 	# Debian's packaging rule '/*' at the end of .gitignore hides the whole
-	# tree from git; drop it.
-	sed -i '\#^/\*$#d' "$1/.gitignore" 2>/dev/null || true
+	# tree from git; drop it, from a plain file only (a link could name
+	# any file of the host, read and written with our rights).
+	if [ -f "$1/.gitignore" ] && [ ! -L "$1/.gitignore" ]; then sed -i '\#^/\*$#d' "$1/.gitignore"; fi
 	[ -d "$1/.git" ] || git -C "$1" init -q
+	# A copy made anew keeps its files' mtimes: git needs no rehash of
+	# the files whose size and mtime did not change.
+	git -C "$1" config core.checkStat minimal && git -C "$1" config core.trustctime false
 	git -C "$1" add -A >&2
 	git -C "$1" diff --cached --quiet 2>/dev/null && git -C "$1" rev-parse -q --verify HEAD >/dev/null ||
 		git_id -C "$1" commit -q -m "reclaimbench base" >&2
@@ -110,8 +116,18 @@ plaindir() {
 	# A .git of the folder (a directory, or a file naming another one)
 	# would bring its own config and hooks into our git commands.
 	[ ! -e "$dir/.git" ] && [ ! -L "$dir/.git" ] || fail 2 "'$dir' is a git tree; use git:$dir@REF"
+	# Everything is copied with our rights, so everything must be what
+	# any user may read (links are copied as links, never followed).
+	bad=$(find "$dir" \( \( -type d ! -perm -o+rx \) -o \( ! -type d ! -type l ! -perm -o+r \) \) -print -quit)
+	[ -z "$bad" ] || fail 2 "'$bad' in '$dir' is not readable by every user; a dir: source must be (chmod -R o+rX '$dir')"
+	# Made anew under the build folder's lock (kernel-build.sh takes it):
+	# no build reads the tree while it changes.
+	mkdir -p "$cache/build"
+	exec 8> "$cache/build/${dest##*/}.lock"
+	flock 8
 	say "copying $dir into $dest"
-	mkdir -p "$dest" && cp -a -u "$dir/." "$dest/" && rm -rf "$dest/.git.user"
+	mkdir -p "$dest" && find "$dest" -mindepth 1 -maxdepth 1 ! -name .git -exec rm -rf {} + &&
+		cp -a "$dir/." "$dest/" || fail 3 "cannot copy '$dir' into '$dest'"
 	commit_tree "$dest"
 	printf '%s\nrb-base\ndir:%s\n' "$dest" "$(git -C "$dest" rev-parse HEAD^{tree})"
 }

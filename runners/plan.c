@@ -370,6 +370,7 @@ static void built_read(const struct job *j, struct built *k)
 	k->source_id = result_get(j->dir, "source_id");
 	k->patches_hash = result_get(j->dir, "patches_hash");
 	k->config_hash = result_get(j->dir, "config_hash");
+	k->tree = result_get(j->dir, "tree");
 }
 
 /* A boot's records into the database (one transaction per run), its
@@ -409,7 +410,8 @@ static void boot_store(struct plan *p, struct job *j, const char *failure)
 	s.nplanned = j->group.n;
 	s.kernel = (struct kernel_info){ .variant = it->v->name, .build_id = it->k.build_id,
 					 .source = it->k.source_id, .patches_hash = it->k.patches_hash,
-					 .config_hash = it->k.config_hash, .cmdline = it->v->cmdline };
+					 .config_hash = it->k.config_hash, .cmdline = it->v->cmdline,
+					 .tree = it->k.tree };
 	/* For tests/t-bisect-kill.sh: a moment long enough to kill the
 	 * orchestrator as it stores (not RB_TEST_*: no fault in the data). */
 	if (pause) {
@@ -423,6 +425,11 @@ static void boot_store(struct plan *p, struct job *j, const char *failure)
 	 * runs stay, with their reason): see boot_stored. */
 	if (res.failed || res.incomplete || failure)
 		it->failed = 1;
+	/* A kernel that is not the build it was cached as: its entry goes,
+	 * and the next run builds it again. */
+	if (res.wrong_kernel && it->k.bzimage && unlink(it->k.bzimage) == 0)
+		progress("variant '%s': removed the cached image %s: it is not build %s", it->v->name, it->k.bzimage,
+			 it->k.build_id);
 	progress("variant '%s': %d ok, %d skipped, %d failed, %d incomplete under %s in %.1f s%s%s", it->v->name,
 		 res.ok, res.skipped, res.failed, res.incomplete, j->accel, s.wall_s, failure ? "; " : "",
 		 failure ? failure : "");

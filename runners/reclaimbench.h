@@ -53,6 +53,7 @@ int64_t db_machine(sqlite3 *db);	/* this host, inserted if new */
 struct kernel_info {
 	const char *release, *version, *variant, *build_id, *source, *patches_hash,
 		*config_hash, *cmdline;
+	const char *tree;	/* booted kernels: the tree their version must name */
 };
 int64_t db_kernel(sqlite3 *db, const struct kernel_info *k);
 int db_exec(sqlite3 *db, const char *sql);
@@ -80,6 +81,7 @@ struct session_info {
 struct ingest_result {
 	int ok, skipped, failed, incomplete;
 	int has_end;
+	int wrong_kernel;		/* the guest's kernel is not the build it was booted as */
 	char problem[256];		/* the first stream-level problem */
 };
 int ingest(sqlite3 *db, const char *stream, struct session_info *s, struct ingest_result *res);
@@ -111,9 +113,18 @@ const char *default_variants_file(void);
 struct built {
 	char *dir, *bzimage, *gen_init_cpio;
 	char *build_id, *source_id, *patches_hash, *config_hash;
+	char *tree;		/* the git tree compiled, patches applied */
 	int cached;		/* found in the cache, not built now */
+	int trusted;		/* a Debian source with the project's own files only */
 };
 int variant_build(const struct variant *v, struct built *k);	/* exits 2/3 on failure */
+int variant_trusted(const struct variant *v);
+/* A patch or fragment a spec names: a plain file anyone may read (or the
+ * user's own) of at most SPEC_FILE_MAX bytes; dies with exit 2 if not. */
+#define SPEC_FILE_MAX (16 << 20)
+void spec_file_check(const char *what, const char *path);
+/* The version a kernel of build id and tree says it is ("#rb-ID-TREE ..."). */
+#define BUILD_STAMP_FMT "#rb-%s-%s"
 /* kernel-source.sh: a source made ready in the cache; its tree, ref, id. */
 void source_ready(const char *spec, const char *label, char **path, char **ref, char **id);
 
