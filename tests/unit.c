@@ -734,7 +734,7 @@ static void test_escapes(void)
 	c = escaped(html_escape, "<img src=x onerror='a()'>&\"\033\x9b\xff\xc2\x9b\xe2\x80\xae\xc3\xa9\n");
 	check(!strcmp(c, "&lt;img src=x onerror=&#39;a()&#39;&gt;&amp;&quot;\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
 		      "\xef\xbf\xbd\xef\xbf\xbd\xc3\xa9\n"),
-	      "html_escape: markup escaped; ESC, a stray C1 byte, a bad byte, U+009B and U+202E as U+FFFD: %s", c);
+	      "html_escape: markup escaped; ESC, a stray C1 byte, a bad byte, U+009B and U+202E as U+FFFD: %s", shown(c));
 	free(c);
 	c = escaped(gp_label, "a]]>b]]]>c");
 	check(!strstr(c, "]]>"), "gp_label: ']]>' (which ends an SVG's text) is broken up: %s", c);
