@@ -1,6 +1,7 @@
 /* Parameters, records of metrics and the measured window. */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,6 +180,11 @@ void metric(struct bench_ctx *ctx, const char *name, double value, const char *u
 {
 	char rep[24], val[40], full[128];
 
+	/* The host takes only finite numbers as values. */
+	if (!isfinite(value)) {
+		metric_unsupported(ctx, name, unit, "not a finite number");
+		return;
+	}
 	snprintf(rep, sizeof(rep), "%lu", ctx->rep);
 	snprintf(val, sizeof(val), "%.17g", value);
 	emit(ctx, "sample", "rep", rep, "metric", scoped(ctx, name, full, sizeof(full)), "value", val,

@@ -1,5 +1,6 @@
 #include "record.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,19 +52,27 @@ int record_frame(char *out, size_t cap, unsigned long seq, const char *payload)
 	return n + snprintf(out + n, cap - n, " *%08x\n", crc32_update(0, out, n));
 }
 
+/* %XX: exactly two hex digits (sscanf's %x would take a sign or one
+ * digit), never a NUL, which would cut the value short unseen. */
+static int hex(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
 static int unescape(char *s)
 {
 	char *w = s;
 
 	for (char *r = s; *r; r++) {
+		int hi, lo;
+
 		if (*r != '%') {
 			*w++ = *r;
 			continue;
 		}
-		unsigned int c;
-		if (sscanf(r + 1, "%2x", &c) != 1 || !r[1] || !r[2])
+		if ((hi = hex(r[1])) < 0 || (lo = hex(r[2])) < 0 || !(hi | lo))
 			return -1;
-		*w++ = (char)c;
+		*w++ = (char)(hi << 4 | lo);
 		r += 2;
 	}
 	*w = '\0';
@@ -99,7 +108,9 @@ int record_parse(const char *line, struct record *r, const char **why)
 	}
 	star[-1] = '\0';
 	tok = strtok_r(r->buf + 4, " ", &save);
-	if (!tok || (r->seq = strtoul(tok, &end, 10), *end)) {
+	errno = 0;
+	if (!tok || strspn(tok, "0123456789") != strlen(tok) || (r->seq = strtoul(tok, &end, 10), *end) ||
+	    errno == ERANGE) {
 		*why = "bad sequence number";
 		return -1;
 	}
@@ -117,6 +128,11 @@ int record_parse(const char *line, struct record *r, const char **why)
 			return -1;
 		}
 		*eq = '\0';
+		for (int i = 0; i < r->nfields; i++)
+			if (!strcmp(r->key[i], tok)) {
+				*why = "repeated field";
+				return -1;
+			}
 		if (unescape(eq + 1)) {
 			*why = "bad escape";
 			return -1;

@@ -36,7 +36,8 @@ static int pooled(sqlite3 *db, const long long *runs, int nruns, const char *met
 		double *v;
 		int k = db_samples(db, runs[i], metric, &v);
 
-		all = realloc(all, (n + k + 1) * sizeof(*all));
+		if (!(all = realloc(all, ((size_t)n + k + 1) * sizeof(*all))))
+			die(EXIT_INFRA, "out of memory pooling the samples of '%s'", metric);
 		memcpy(all + n, v, k * sizeof(*v));
 		n += k;
 		free(v);

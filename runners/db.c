@@ -279,6 +279,8 @@ int db_print(FILE *out, sqlite3 *db, const char *sql, const char *format, const 
 	return nrows;
 }
 
+#define DB_SAMPLES_MAX (1 << 24)
+
 int db_samples_kind(sqlite3 *db, long long run, const char *metric, const char *kind, double **out)
 {
 	sqlite3_stmt *st;
@@ -294,8 +296,13 @@ int db_samples_kind(sqlite3 *db, long long run, const char *metric, const char *
 	if (kind)
 		sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		if (n == cap)
-			v = realloc(v, (cap *= 2) * sizeof(*v));
+		/* A database is untrusted: ingest stores at most 200,000 samples
+		 * a run; one that holds this many was not written by it. */
+		if (n == DB_SAMPLES_MAX)
+			die(EXIT_USAGE, "run %lld holds more than %d samples of '%s' in '%s': not a database "
+			    "reclaimbench wrote; remove that run", run, DB_SAMPLES_MAX, metric, opt_db);
+		if (n == cap && !(v = realloc(v, (cap *= 2) * sizeof(*v))))
+			die(EXIT_INFRA, "out of memory reading the samples of run %lld", run);
 		v[n++] = sqlite3_column_double(st, 0);
 	}
 	sqlite3_finalize(st);

@@ -36,10 +36,14 @@ static int utf8_seq(const unsigned char *s, unsigned *cp)
 }
 
 /* A control character: C0, DEL, or C1 (U+0080..U+009F, which some
- * terminals take as ESC [ and the like). */
+ * terminals take as ESC [ and the like); and the invisible format
+ * characters that reorder or hide what is shown around them: the
+ * bidirectional marks, embeddings, overrides and isolates (U+061C,
+ * U+200E/F, U+202A..E, U+2066..9), zero-width ones and the BOM. */
 static int control(unsigned cp)
 {
-	return cp < 0x20 || (cp >= 0x7f && cp < 0xa0);
+	return cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || cp == 0x61c || (cp >= 0x200b && cp <= 0x200f) ||
+	       (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x2069) || cp == 0xfeff;
 }
 
 /* Text for a terminal: each byte of a control character or of something
@@ -133,4 +137,32 @@ void csv_field(FILE *f, const char *s)
 		fputc(*t, f);
 	}
 	fputc('"', f);
+}
+
+/* Text in an HTML page (element content or a quoted attribute): markup
+ * characters as entities, and what is not UTF-8 or is a control (but
+ * newline and tab) as U+FFFD, so a page is valid UTF-8 and shows no
+ * invisible reordering; whatever the text's length. */
+void html_text(FILE *f, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p;) {
+		unsigned cp;
+		int n = utf8_seq(p, &cp);
+
+		if (!n || (control(cp) && cp != '\n' && cp != '\t'))
+			fputs("\xef\xbf\xbd", f);
+		else if (cp == '<')
+			fputs("&lt;", f);
+		else if (cp == '>')
+			fputs("&gt;", f);
+		else if (cp == '&')
+			fputs("&amp;", f);
+		else if (cp == '"')
+			fputs("&quot;", f);
+		else if (cp == '\'')
+			fputs("&#39;", f);
+		else
+			fwrite(p, 1, n, f);
+		p += n ? n : 1;
+	}
 }

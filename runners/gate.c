@@ -104,10 +104,12 @@ int cmd_gate(int argc, char **argv)
 	}
 	db = db_open(opt_db);
 	r = open_memstream(&text, &len);
-	fprintf(r, "reclaimbench gate: %s on %s\n", patch_arg, base->name);
+	/* Every text here may come from outside (the patch's name, the
+	 * variants file, metric names from the database): shown() each. */
+	fprintf(r, "reclaimbench gate: %s on %s\n", shown(patch_arg), shown(base->name));
 	fprintf(r, "  base build %s, patched build %s, %s, %lu boots each side in turns, %lu reps each;\n"
 		   "  the timing verdict takes each boot's median as one sample\n",
-		kb.build_id, kp.build_id, accel, boots, params.reps);
+		shown(kb.build_id), shown(kp.build_id), accel, boots, params.reps);
 	fprintf(r, "\n  %-14s %-18s %12s %12s %8s %-18s %-8s %s\n", "bench", "metric", "base", "patched", "ratio",
 		"95% CI", "p", "verdict");
 	for (int i = 0; i < names.n; i++) {
@@ -127,8 +129,8 @@ int cmd_gate(int argc, char **argv)
 			snprintf(c.verdict, sizeof(c.verdict), "too noisy (CV %.0f%%/%.0f%%)", 100 * c.cva, 100 * c.cvb);
 		}
 		regress |= !strcmp(c.verdict, "slower");
-		fprintf(r, "  %-14s %-18s %12.4g %12.4g %8.3f %-18s %-8.3g %s\n", names.v[i], c.metric, c.ma, c.mb,
-			c.ratio, ci, c.p, c.verdict);
+		fprintf(r, "  %-14s %-18s %12.4g %12.4g %8.3f %-18s %-8.3g %s\n", shown(names.v[i]), shown(c.metric),
+			c.ma, c.mb, c.ratio, ci, c.p, c.verdict);
 		/* Exact counters that moved, as evidence. */
 		{
 			sqlite3_stmt *st;
@@ -147,7 +149,7 @@ int cmd_gate(int argc, char **argv)
 				if (e.invariant_changed && !exp)
 					broken = 1;
 				if (!strcmp(e.verdict, "CHANGED"))
-					fprintf(r, "  %-14s %-18s %12.6g %12.6g   %s\n", "", e.metric, e.ma, e.mb,
+					fprintf(r, "  %-14s %-18s %12.6g %12.6g   %s\n", "", shown(e.metric), e.ma, e.mb,
 						!e.invariant_changed ? "exact counter changed" :
 						exp ? "invariant changed, expected (--expect)" : "INVARIANT CHANGED");
 			}

@@ -2,6 +2,8 @@
  * Each run lands in its own transaction.  A run whose "done" record is
  * missing or disagrees, or that holds a bad, missing or repeated line, is
  * stored as incomplete with the reason, never as good data. */
+#include <ctype.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,8 @@
 #define STREAM_MAX_RUNS 256
 #define RUN_MAX_SAMPLES 200000
 #define FIELD_MAX 256		/* bytes of a stored name, unit, note or parameter */
+#define REP_MAX 100000000	/* a repetition's number */
+#define VERSION_MAX 1000000	/* a benchmark's version */
 
 /* A value from the guest as stored text: cut at FIELD_MAX bytes, control
  * bytes (escape sequences for a terminal, newlines) as '?'. */
@@ -38,6 +42,30 @@ static int plain_name(const char *v)
 {
 	return *v && strlen(v) < 96 &&
 	       strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:/%+-") == strlen(v);
+}
+
+/* A count from the stream: decimal digits only (no sign, space or hex),
+ * at most max.  0, or -1 when v is anything else. */
+static int count_field(const char *v, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	if (!v || !*v || strlen(v) > 19 || strspn(v, "0123456789") != strlen(v))
+		return -1;
+	*out = strtoul(v, &end, 10);
+	return *out <= max ? 0 : -1;
+}
+
+/* A measured value: a finite decimal number ("12", "-0.5", "1.5e6"); no
+ * space, no hex, no "nan" or "inf", nothing past what fits a double. */
+static int value_field(const char *v, double *out)
+{
+	char *end;
+
+	if (!*v || strspn(v, "0123456789+-.eE") != strlen(v) || !(isdigit((unsigned char)*v) || *v == '-'))
+		return -1;
+	*out = strtod(v, &end);
+	return *end || !isfinite(*out) ? -1 : 0;
 }
 
 struct sample {
@@ -325,7 +353,9 @@ static void add_sample(struct run *r, const struct record *rec, long line)
 		   *note = record_get(rec, "note"), *kind = record_get(rec, "kind");
 	int counting = kind && !strcmp(kind, "counting");
 	struct sample *x;
-	char why[128], *end, *m;
+	char why[160], *m;
+	unsigned long nrep;
+	double v = 0;
 
 	if (!rep || !metric || !value || !unit) {
 		snprintf(why, sizeof(why), "line %ld: sample without rep, metric, value or unit", line);
@@ -334,6 +364,17 @@ static void add_sample(struct run *r, const struct record *rec, long line)
 	}
 	if (kind && !counting) {
 		snprintf(why, sizeof(why), "line %ld: sample of unknown kind '%.20s'", line, kind);
+		incomplete(r, why);
+		return;
+	}
+	if (count_field(rep, REP_MAX, &nrep)) {
+		snprintf(why, sizeof(why), "line %ld: rep '%.20s' is not a count up to %d", line, rep, REP_MAX);
+		incomplete(r, why);
+		return;
+	}
+	if (strcmp(value, "unsupported") && value_field(value, &v)) {
+		snprintf(why, sizeof(why), "line %ld: value '%.20s' of %.40s is not a finite decimal number", line,
+			 value, metric);
 		incomplete(r, why);
 		return;
 	}
@@ -360,7 +401,7 @@ static void add_sample(struct run *r, const struct record *rec, long line)
 			*sample_slot(r, r->samples[i].rep, r->samples[i].counting, r->samples[i].metric) = i + 1;
 	}
 	m = clean(metric, FIELD_MAX);
-	if (*sample_slot(r, atol(rep), counting, m)) {
+	if (*sample_slot(r, nrep, counting, m)) {
 		snprintf(why, sizeof(why), "line %ld: sample %.40s of %s rep %.20s given twice", line, m,
 			 counting ? "counting" : "timed", rep);
 		incomplete(r, why);
@@ -371,19 +412,14 @@ static void add_sample(struct run *r, const struct record *rec, long line)
 	    !(r->samples = realloc(r->samples, (r->cap = r->cap * 2 + 64) * sizeof(*x))))
 		die(EXIT_INFRA, "out of memory");
 	x = &r->samples[r->nsamples++];
-	x->rep = atol(rep);
+	x->rep = nrep;
 	x->counting = counting;
 	x->metric = m;
 	x->unit = clean(unit, FIELD_MAX);
 	x->note = clean(note, FIELD_MAX);
 	*sample_slot(r, x->rep, counting, m) = r->nsamples;
 	x->has_value = strcmp(value, "unsupported") != 0;
-	x->value = x->has_value ? strtod(value, &end) : 0;
-	if (x->has_value && *end) {
-		snprintf(why, sizeof(why), "line %ld: value '%.20s' of %s is not a number", line, value,
-			 metric);
-		incomplete(r, why);
-	}
+	x->value = v;
 }
 
 static void problem(struct ingest_result *res, struct run *cur, const char *why)
@@ -476,10 +512,18 @@ int ingest(sqlite3 *db, const char *stream, struct session_info *s, struct inges
 				problem(res, NULL, msg);
 				break;
 			}
-			cur = run_new(b && plain_name(b) ? b : "?", atoi(record_get(&rec, "version") ?: "0"),
-				      record_get(&rec, "params") ?: "");
+			const char *ver = record_get(&rec, "version");
+			unsigned long version = 0;
+			int bad_version = ver && count_field(ver, VERSION_MAX, &version);
+
+			cur = run_new(b && plain_name(b) ? b : "?", version, record_get(&rec, "params") ?: "");
 			if (b && !plain_name(b))
 				incomplete(cur, "the benchmark's name is not a plain name");
+			if (bad_version) {
+				snprintf(msg, sizeof(msg), "line %ld: version '%.20s' is not a count up to %d", lineno,
+					 ver, VERSION_MAX);
+				incomplete(cur, msg);
+			}
 			if (!(began = realloc(began, (nbegan + 1) * sizeof(*began))))
 				die(EXIT_INFRA, "out of memory");
 			began[nbegan++] = xstrdup(cur->bench);
@@ -494,11 +538,15 @@ int ingest(sqlite3 *db, const char *stream, struct session_info *s, struct inges
 			reason_add(cur, why_given);
 			free(why_given);
 		} else if (!strcmp(rec.kind, "done")) {
-			const char *st = record_get(&rec, "status") ?: "failed";
-			long n = atol(record_get(&rec, "samples") ?: "-1");
+			const char *st = record_get(&rec, "status") ?: "failed", *count = record_get(&rec, "samples");
+			unsigned long n;
 
-			if (n != cur->nsamples + cur->dropped) {
-				snprintf(msg, sizeof(msg), "done record counts %ld samples, %d arrived", n,
+			if (count_field(count, STREAM_MAX_RECORDS, &n)) {
+				snprintf(msg, sizeof(msg), "line %ld: done record's samples '%.20s' is not a count", lineno,
+					 count ? count : "");
+				incomplete(cur, msg);
+			} else if (n != (unsigned long)cur->nsamples + cur->dropped) {
+				snprintf(msg, sizeof(msg), "done record counts %lu samples, %d arrived", n,
 					 cur->nsamples);
 				incomplete(cur, msg);
 			} else if (strcmp(cur->status, "incomplete")) {
@@ -508,7 +556,9 @@ int ingest(sqlite3 *db, const char *stream, struct session_info *s, struct inges
 			finish(db, s, machine, cur, res);
 			cur = NULL;
 		} else if (!strcmp(rec.kind, "end")) {
-			if (strtoul(record_get(&rec, "count") ?: "x", NULL, 10) != rec.seq) {
+			unsigned long count;
+
+			if (count_field(record_get(&rec, "count"), ULONG_MAX, &count) || count != rec.seq) {
 				snprintf(msg, sizeof(msg), "end record counts %s records, %lu came before it",
 					 record_get(&rec, "count") ?: "?", rec.seq);
 				problem(res, cur, msg);

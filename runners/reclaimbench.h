@@ -290,6 +290,7 @@ int cmd_job(int argc, char **argv);
 #define GP_LABEL_MAX 64
 void gp_label(FILE *f, const char *s);		/* one quoted field of a gnuplot data file */
 void html_escape(FILE *f, const char *s);
+void html_text(FILE *f, const char *s);		/* escape.c: markup, bad UTF-8 and controls */
 
 /* Subcommands. */
 int cmd_run(int argc, char **argv);

@@ -16,15 +16,7 @@ static char *head_template;
 
 static void esc(FILE *f, const char *s)
 {
-	for (; s && *s; s++)
-		switch (*s) {
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '&': fputs("&amp;", f); break;
-		case '"': fputs("&quot;", f); break;
-		case '\'': fputs("&#39;", f); break;
-		default: fputc(*s, f);
-		}
+	html_text(f, s);
 }
 
 static FILE *page_open(const char *name, const char *title)
@@ -54,17 +46,26 @@ static void page_close(FILE *f)
  * fuzzer).  gnuplot knows no escape inside a quoted field, so a quote
  * becomes an apostrophe; control bytes and bytes outside ASCII (which
  * would make the SVG invalid) become '?'; long labels are cut. */
+/* gnuplot escapes '<' and '&' in an SVG's text but not the '>' of "]]>",
+ * which no XML text may hold: that '>' becomes '?' too. */
+static char *gp_text(const char *s, int max)
+{
+	char *t = xasprintf("%.*s", max, s ? s : "");
+
+	for (char *p = t; *p; p++) {
+		unsigned char c = *p;
+
+		*p = c == '"' ? '\'' : c < 0x20 || c >= 0x7f || (c == '>' && p - t >= 2 && !strncmp(p - 2, "]]", 2)) ? '?' : c;
+	}
+	return t;
+}
+
 void gp_label(FILE *f, const char *s)
 {
-	int n = 0;
+	char *t = gp_text(s, GP_LABEL_MAX);
 
-	fputc('"', f);
-	for (; s && *s && n < GP_LABEL_MAX; s++, n++) {
-		unsigned char c = *s;
-
-		fputc(c == '"' ? '\'' : c < 0x20 || c >= 0x7f ? '?' : c, f);
-	}
-	fputs(n ? "\"" : "(none)\"", f);
+	fprintf(f, "\"%s\"", *t ? t : "(none)");
+	free(t);
 }
 
 /* The HTML escape of the report's pages, for the fuzzer. */
@@ -235,20 +236,23 @@ static void bench_page(sqlite3 *db, const struct bench_info *b)
 	snprintf(nbuf, sizeof(nbuf), "%d", n);
 	{
 		char *title = xasprintf("%s: %s per timed repetition, newest run of each kernel", bench, main);
+		char *ylab = gp_text(shown, GP_LABEL_MAX);
 		const char *vars[] = { "datafile", dat, "n", nbuf, "labels", lab, "outfile", svg, "plottitle", title,
-				       "ylab", shown, "term", ext, NULL };
+				       "ylab", ylab, "term", ext, NULL };
 		plot("box.gp", vars);
-		free(title);
+		free(title), free(ylab);
 	}
 	fprintf(f, "<h2>Distribution</h2>\n<img src=\"%s-dist.%s\" alt=\"%s distribution\">\n", bench, ext, bench);
 	fprintf(f, "<p>Timings come from timed repetitions, whose window holds only the measured call; perf "
 		   "counters from counting repetitions of the same scenario. The observer overhead is the main "
 		   "timing of the counting repetitions against the timed ones: what our own counters would have "
 		   "added.</p>\n");
-	fprintf(f, "<h2>Against %s</h2>\n<table><tr><th>kernel</th><th>run</th><th>accel</th><th>invariants</th>"
-		   "<th>median %s</th>"
-		   "<th>ratio</th><th>95%% CI</th><th>p (U test)</th><th>CV</th><th>verdict</th>"
-		   "<th>observer overhead</th></tr>\n", s[0].label, shown);
+	fputs("<h2>Against ", f);
+	esc(f, s[0].label);
+	fputs("</h2>\n<table><tr><th>kernel</th><th>run</th><th>accel</th><th>invariants</th><th>median ", f);
+	esc(f, shown);
+	fputs("</th><th>ratio</th><th>95% CI</th><th>p (U test)</th><th>CV</th><th>verdict</th>"
+	      "<th>observer overhead</th></tr>\n", f);
 	for (int i = 0; i < n; i++) {
 		const char *why = i ? not_comparable(db, s[0].run, s[i].run) : NULL;
 		char *accel = run_field(db, s[i].run, "accel");
@@ -329,7 +333,9 @@ static void history_page(sqlite3 *db, const struct bench_info *b)
 	sqlite3_finalize(st);
 	fclose(d);
 	if (n) {
-		char *ylab = xasprintf("%s (median of the run)", timing_unit_shown(unit));
+		char *u = gp_text(timing_unit_shown(unit), GP_LABEL_MAX), *ylab = xasprintf("%s (median of the run)", u);
+
+		free(u);
 
 		snprintf(nbuf, sizeof(nbuf), "%d", n);
 		const char *vars[] = { "datafile", dat, "n", nbuf, "outfile", svg,

@@ -1,6 +1,7 @@
 /* Statistics of two samples: medians, a bootstrap confidence interval of
  * the ratio of medians, the Mann-Whitney U test, coefficients of variation. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,16 +14,73 @@ static int cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+static void *alloc(size_t n, size_t size)
+{
+	void *p = n && n <= SIZE_MAX / size ? malloc(n * size) : NULL;
+
+	if (!p)
+		die(EXIT_INFRA, "out of memory for %zu samples", n);
+	return p;
+}
+
+/* Puts the k-th smallest of v[0..n) at v[k], the smaller ones before it
+ * (quickselect, median-of-three pivot; past 2 log2(n) rounds the rest is
+ * sorted, so crafted data cannot make it quadratic). */
+static void select_kth(double *v, int n, int k)
+{
+	int lo = 0, hi = n - 1, depth = 0, limit = 2;
+
+	for (int m = n; m > 1; m >>= 1)
+		limit += 2;
+	while (hi > lo) {
+		double a = v[lo], b = v[lo + (hi - lo) / 2], c = v[hi], pivot, t;
+		int i = lo, j = hi;
+
+		if (++depth > limit) {
+			qsort(v + lo, hi - lo + 1, sizeof(*v), cmp);
+			return;
+		}
+		pivot = a < b ? (b < c ? b : a < c ? c : a) : (a < c ? a : b < c ? c : b);
+		while (i <= j) {
+			while (v[i] < pivot)
+				i++;
+			while (v[j] > pivot)
+				j--;
+			if (i <= j)
+				t = v[i], v[i++] = v[j], v[j--] = t;
+		}
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			return;
+	}
+}
+
+/* The median of v[0..n), reordering v: O(n). */
+static double median_inplace(double *v, int n)
+{
+	double below;
+
+	select_kth(v, n, n / 2);
+	if (n % 2)
+		return v[n / 2];
+	below = v[0];
+	for (int i = 1; i < n / 2; i++)
+		below = fmax(below, v[i]);
+	return (below + v[n / 2]) / 2;
+}
+
 double median(const double *v, int n)
 {
 	double *s, m;
 
 	if (n <= 0)
 		return NAN;
-	s = malloc(n * sizeof(*s));
+	s = alloc(n, sizeof(*s));
 	memcpy(s, v, n * sizeof(*s));
-	qsort(s, n, sizeof(*s), cmp);
-	m = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+	m = median_inplace(s, n);
 	free(s);
 	return m;
 }
@@ -49,14 +107,26 @@ static double uniform(uint64_t *s)
 	return (double)((*s * 0x2545F4914F6CDD1DULL) >> 11) / 9007199254740992.0;
 }
 
+/* At most this many draws in one interval: 2000 resamples of up to 20,000
+ * samples in all; past that fewer resamples (never under 200), so a run of
+ * any size takes a bounded time. */
+#define BOOTSTRAP_DRAWS 40000000.0
+#define BOOTSTRAP_MIN_ITERS 200
+
 void bootstrap_ratio(const double *a, int na, const double *b, int nb, int iters, uint64_t seed,
 		     double level, double *lo, double *hi)
 {
-	double *ra = malloc(na * sizeof(double)), *rb = malloc(nb * sizeof(double));
-	double *r = malloc(iters * sizeof(double));
+	double *ra, *rb, *r;
 	uint64_t s = seed ? seed : 1;
 	int k = 0;
 
+	if (na <= 0 || nb <= 0 || iters <= 0) {
+		*lo = *hi = NAN;
+		return;
+	}
+	if ((double)iters * (na + (double)nb) > BOOTSTRAP_DRAWS)
+		iters = fmax(fmin(iters, BOOTSTRAP_MIN_ITERS), BOOTSTRAP_DRAWS / (na + (double)nb));
+	ra = alloc(na, sizeof(double)), rb = alloc(nb, sizeof(double)), r = alloc(iters, sizeof(double));
 	for (int i = 0; i < iters; i++) {
 		double ma, mb;
 
@@ -64,7 +134,7 @@ void bootstrap_ratio(const double *a, int na, const double *b, int nb, int iters
 			ra[j] = a[(int)(uniform(&s) * na)];
 		for (int j = 0; j < nb; j++)
 			rb[j] = b[(int)(uniform(&s) * nb)];
-		ma = median(ra, na), mb = median(rb, nb);
+		ma = median_inplace(ra, na), mb = median_inplace(rb, nb);
 		if (ma != 0)
 			r[k++] = mb / ma;
 	}
@@ -78,8 +148,11 @@ void bootstrap_ratio(const double *a, int na, const double *b, int nb, int iters
  * the exact null distribution of the rank sum without ties. */
 static double exact_p(int na, int nb, double u)
 {
-	int n = na + nb, max = na * nb;
+	int n = na + nb, max = na * nb;	/* the caller keeps na * nb small */
 	double *c = calloc((size_t)(na + 1) * (max + 1), sizeof(double)), total = 0, tail = 0;
+
+	if (!c)
+		die(EXIT_INFRA, "out of memory for the exact U test of %d against %d samples", na, nb);
 
 	/* c[k][s]: ways for k items of the first group to have U-contribution s,
 	 * built one element at a time (the classic recurrence on U). */
@@ -104,29 +177,45 @@ static double exact_p(int na, int nb, double u)
 	return fmin(1.0, 2 * tail / total);
 }
 
+struct ranked {
+	double v;
+	int g;
+};
+
+static int cmp_ranked(const void *a, const void *b)
+{
+	return cmp(&((const struct ranked *)a)->v, &((const struct ranked *)b)->v);
+}
+
+/* The exact distribution up to na * nb = 400 (its table has that many
+ * columns a row); above, the normal approximation.  Sizes in doubles: two
+ * runs of 46,341 samples overflow an int. */
+#define EXACT_MAX 400
+
 void mann_whitney(const double *a, int na, const double *b, int nb, double *u_out, double *p_out)
 {
 	int n = na + nb, ties = 0;
-	struct { double v; int g; } *all = malloc(n * sizeof(*all));
-	double *rank = malloc(n * sizeof(double)), ra = 0, u, ua, tie_sum = 0, mu, sigma, z;
+	struct ranked *all;
+	double ra = 0, u, ua, tie_sum = 0, mu, sigma, z, nab = (double)na * nb;
 
+	if (na <= 0 || nb <= 0) {
+		*u_out = NAN, *p_out = 1;
+		return;
+	}
+	all = alloc(n, sizeof(*all));
 	for (int i = 0; i < na; i++)
 		all[i].v = a[i], all[i].g = 0;
 	for (int i = 0; i < nb; i++)
 		all[na + i].v = b[i], all[na + i].g = 1;
-	/* sort by value (insertion sort: samples are small) */
-	for (int i = 1; i < n; i++)
-		for (int j = i; j > 0 && all[j - 1].v > all[j].v; j--) {
-			typeof(*all) t = all[j];
-			all[j] = all[j - 1], all[j - 1] = t;
-		}
+	qsort(all, n, sizeof(*all), cmp_ranked);
 	for (int i = 0; i < n;) {
 		int j = i;
 
 		while (j + 1 < n && all[j + 1].v == all[i].v)
 			j++;
 		for (int k = i; k <= j; k++)
-			rank[k] = (i + j) / 2.0 + 1;
+			if (all[k].g == 0)
+				ra += (i + j) / 2.0 + 1;
 		if (j > i) {
 			double t = j - i + 1;
 			tie_sum += t * t * t - t;
@@ -134,21 +223,18 @@ void mann_whitney(const double *a, int na, const double *b, int nb, double *u_ou
 		}
 		i = j + 1;
 	}
-	for (int i = 0; i < n; i++)
-		if (all[i].g == 0)
-			ra += rank[i];
-	ua = ra - na * (na + 1) / 2.0;
-	u = fmin(ua, (double)na * nb - ua);
+	ua = ra - na * (na + 1.0) / 2;
+	u = fmin(ua, nab - ua);
 	*u_out = ua;
-	if (!ties && na * nb <= 400) {
+	if (!ties && nab <= EXACT_MAX) {
 		*p_out = exact_p(na, nb, u);
 	} else {
-		mu = na * nb / 2.0;
-		sigma = sqrt(na * nb / 12.0 * ((n + 1) - tie_sum / ((double)n * (n - 1))));
+		mu = nab / 2;
+		sigma = sqrt(nab / 12 * ((n + 1.0) - tie_sum / ((double)n * (n - 1))));
 		z = sigma > 0 ? (fabs(ua - mu) - 0.5) / sigma : 0;
 		*p_out = sigma > 0 ? fmin(1.0, erfc(fmax(z, 0) / sqrt(2))) : 1.0;
 	}
-	free(all), free(rank);
+	free(all);
 }
 
 /* log of the hypergeometric probability of k events on the first side,

@@ -148,7 +148,7 @@ static void bench_table(sqlite3 *db, const struct bench_info *b, char **sessions
 				printf("  - %s: %s: %s\n", shown(variant), shown(status),
 				       shown((const char *)sqlite3_column_text(st, 3)));
 			else if (b->finding && (b->finding(&h.view, finding, sizeof(finding)), finding[0]))
-				printf("  - %s: %s\n", shown(variant), finding);
+				printf("  - %s: %s\n", shown(variant), shown(finding));
 		}
 	}
 	sqlite3_finalize(st);

@@ -4,6 +4,10 @@
 #  1. the sandbox itself (runners/sandbox.sh): user, network, files, limits;
 #  2. a guest record stream whose release and reason carry gnuplot, shell
 #     and HTML text, through ingest, report, compare, show and list;
+#  2b. what readers show and how much a stream makes them do: a release
+#     whose markup survives the length limit, through the report (HTML
+#     and SVG) and the terminal; two runs of 46,341 samples each through
+#     compare and report;
 #  3. git refs with shell text given to bisect and nightly;
 #  4. a guest that floods its console, booted: stopped at the limit, and
 #     QEMU seen running unprivileged under its seccomp filter;
@@ -207,6 +211,51 @@ assert 'WARNING: second line' in utf8('c-show.txt'), 'show: the warnings block l
 assert all(l.startswith('error: ') for l in utf8('c-err.txt').splitlines()), 'a message broke its line'
 PY
 ok $? "crafted database: JSON parses (strict, UTF-8) with the text intact, CSV parses with every field in its column, text and messages carry no control character, escapes shown as \\xNN, each message one line"
+
+# --- 2b. readers -----------------------------------------------------------
+# The hostile release above is cut at 127 bytes before its markup; this
+# one is short enough to be kept whole: markup, the end of an SVG's text
+# (']]>') and a right-to-left override (U+202E) that reorders a terminal's
+# line.  It is the oldest kernel, so the benchmark page is "Against" it.
+rlo=$(printf '\342\200\256')
+rel2="<img src=x onerror=alert(3)>]]>${rlo}x"
+rdb=$work/readers.db
+python3 "$top/tests/gen_records.py" 3 5 "" "$rel2" > "$work/rel2.rec"
+"$rb" ingest "$work/rel2.rec" --db "$rdb" > /dev/null 2>&1 && "$rb" ingest "$work/plain.rec" --db "$rdb" > /dev/null 2>&1 &&
+	"$rb" report --db "$rdb" --out "$work/site2" > "$work/report2.log" 2>&1; rc=$?
+python3 - "$work/site2" <<'PY'
+import glob, sys, xml.etree.ElementTree as ET
+site = sys.argv[1]
+for svg in glob.glob(site + '/*.svg'):
+    ET.parse(svg)	# raises on a label that ended the text
+bench = open(site + '/bench-pt_reclaim.html', encoding='utf-8').read()
+assert '<h2>Against &lt;img src=x onerror=alert(3)&gt;' in bench, 'the heading does not show the release escaped'
+for page in glob.glob(site + '/*.html'):
+    html = open(page, encoding='utf-8').read()	# strict: every page valid UTF-8
+    for bad in ('<img src=x', 'onerror=alert(3)>', '\u202e'):
+        assert bad not in html, (page, bad)
+PY
+ok $? "report: exit $rc; the \"Against\" heading and every page show a short hostile release escaped (no markup, no U+202E), every SVG well-formed"
+"$rb" compare --base "$rel2" --new 6.12.0-plain --db "$rdb" > "$work/cmp2.txt" 2>&1; r1=$?
+"$rb" list runs --db "$rdb" > "$work/list2.txt" 2>&1; r2=$?
+"$rb" show 1 --db "$rdb" > "$work/show2.txt" 2>&1; r3=$?
+[ $r1 -le 1 ] && [ $r2 = 0 ] && [ $r3 = 0 ] && grep -qF 'img src=x' "$work/list2.txt" &&
+	! grep -qF "$rlo" "$work/cmp2.txt" "$work/list2.txt" "$work/show2.txt"
+ok $? "compare, list and show: exit $r1 $r2 $r3, the release shown with its U+202E as \\xNN ($(grep -o 'img[^ ]*' "$work/list2.txt" | head -1))"
+# Sizes a stream sets: 2 runs of 46,341 samples (46,341^2 > 2^31, the exact
+# U test's size once overflowed an int), no ties.  Compare and report must
+# neither crash nor stall (the rank sort was O(n^2)).
+python3 "$top/tests/gen_records.py" 2 46341 > "$work/big.rec"
+bdb=$work/big.db
+"$rb" ingest "$work/big.rec" --db "$bdb" > "$work/big.log" 2>&1
+start=$(date +%s)
+timeout 120 "$rb" compare --base 1 --new 2 --db "$bdb" > "$work/cmpbig.txt" 2>&1; r1=$?
+t1=$(( $(date +%s) - start )); start=$(date +%s)
+timeout 120 "$rb" report --db "$bdb" --out "$work/site3" > "$work/reportbig.log" 2>&1; r2=$?
+t2=$(( $(date +%s) - start ))
+[ "$(q "$bdb" "SELECT count(*) FROM samples")" -ge 92682 ] && [ $r1 -le 1 ] && [ $t1 -lt 20 ] && [ $r2 = 0 ] && [ $t2 -lt 20 ] &&
+	grep -q 'time.wall' "$work/cmpbig.txt"
+ok $? "two runs of 46,341 samples: compare exit $r1 in $t1 s, report exit $r2 in $t2 s (each under 20 s): $(grep time.wall "$work/cmpbig.txt" | tr -s ' ')"
 
 # --- 3. refs ---------------------------------------------------------------
 git init -q "$work/tree" && for i in 1 2 3; do

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../bench/bench.h"
@@ -163,6 +164,28 @@ static void test_records(void)
 	check(record_parse("RB1 1 x *zz", &r, &why) == -1, "malformed checksum refused");
 	check(record_parse("hello world", &r, &why) == -1, "not a record line refused");
 	check(crc32_update(0, "123456789", 9) == 0xcbf43926, "crc32 check value");
+	/* The value syntax is untrusted too: an escape is two hex digits and
+	 * never a NUL, a sequence number is digits, a key comes once. */
+	{
+		static const char *const bad[] = { "sample v=%-1", "sample v=%+f", "sample v=%00x", "sample v=%4",
+						   "sample v=% 1", "sample a=1 a=2", "sample =1" };
+		static const char *const badseq[] = { "-1", "+1", "0x1", "", "18446744073709551616" };
+		int refused = 0, n = 0;
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++, n++) {
+			record_frame(line, sizeof(line), 1, bad[i]);
+			refused += record_parse(line, &r, &why) == -1;
+		}
+		for (size_t i = 0; i < sizeof(badseq) / sizeof(*badseq); i++, n++) {
+			char raw[128];
+
+			snprintf(raw, sizeof(raw), "RB1 %s sample", badseq[i]);
+			snprintf(line, sizeof(line), "%s *%08x", raw, crc32_update(0, raw, strlen(raw)));
+			refused += record_parse(line, &r, &why) == -1;
+		}
+		check(refused == n, "a sign or a short or NUL escape, a signed, hex, empty or overflowing sequence "
+		      "number, a repeated or empty key: %d of %d refused", refused, n);
+	}
 }
 
 static void test_opts(void)
@@ -396,6 +419,35 @@ static void test_ingest(void)
 	ingest_case("miscounted", stream("hello format=1|begin bench=pt_reclaim version=1 params=|done status=ok samples=3|end count=3", -1, -1, -1),
 		    "incomplete", "counts 3 samples, 0 arrived");
 	ingest_case("never-began", stream("hello format=1|end count=1", -1, -1, -1), "failed", "never started");
+	/* Numbers from a stream are parsed strictly: no empty value, no NaN or
+	 * infinity, no leading space, no sign or overflow in a count. */
+	{
+		static const char *const cases[][2] = {
+			{ "value-empty", "sample rep=0 metric=time.wall value= unit=ns" },
+			{ "value-nan", "sample rep=0 metric=time.wall value=nan unit=ns" },
+			{ "value-inf", "sample rep=0 metric=time.wall value=-inf unit=ns" },
+			{ "value-huge", "sample rep=0 metric=time.wall value=1e999 unit=ns" },
+			{ "value-space", "sample rep=0 metric=time.wall value=%201 unit=ns" },
+			{ "value-hex", "sample rep=0 metric=time.wall value=0x10 unit=ns" },
+			{ "rep-negative", "sample rep=-1 metric=time.wall value=1 unit=ns" },
+			{ "rep-text", "sample rep=x metric=time.wall value=1 unit=ns" },
+			{ "rep-overflow", "sample rep=99999999999999999999999 metric=time.wall value=1 unit=ns" },
+		};
+
+		for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+			char *payloads = xasprintf("hello format=1|begin bench=pt_reclaim version=1 params=|%s|"
+						   "done status=ok samples=1|end count=4", cases[i][1]);
+
+			ingest_case(cases[i][0], stream(payloads, -1, -1, -1), "incomplete", "line 3");
+			free(payloads);
+		}
+		ingest_case("version-text", stream("hello format=1|begin bench=pt_reclaim version=x params=|"
+						   "done status=ok samples=0|end count=3", -1, -1, -1), "incomplete",
+			    "version");
+		ingest_case("count-text", stream("hello format=1|begin bench=pt_reclaim version=1 params=|"
+						 "done status=ok samples=x|end count=3", -1, -1, -1), "incomplete",
+			    "samples");
+	}
 	db = db_open(dbpath);
 	check(query_int(db, "SELECT count(*) FROM runs WHERE status = 'ok'") == 1, "only the good run is ok");
 	{
@@ -447,6 +499,67 @@ static void test_stats(void)
 		double k[] = { 10, 10, 10, 10, 10 }, m[] = { 12, 12, 12, 12, 12 };
 		bootstrap_ratio(k, 5, m, 5, 500, 7, 0.95, &lo, &hi);
 		check(lo == 1.2 && hi == 1.2, "constant samples: interval is the ratio itself");
+	}
+}
+
+/* Samples a stream or a database can hold: far more than a benchmark
+ * makes.  Each case runs in a child under a time limit, so a crash or a
+ * stall is a failed check, not a dead test program. */
+static double *big_sample(int n, double base, unsigned seed)
+{
+	double *v = malloc(n * sizeof(*v));
+
+	for (int i = 0; i < n; i++)
+		v[i] = base + (seed = seed * 1103515245 + 12345) % 100000;
+	return v;
+}
+
+static void big_mann_whitney(void *arg)
+{
+	int n = *(int *)arg;
+	double *a = big_sample(n, 1e6, 1), *b = big_sample(n, 1e6 + 500, 2), u, p;
+
+	alarm(20);
+	mann_whitney(a, n, b, n, &u, &p);
+	if (!(p >= 0 && p <= 1) || !(u >= 0 && u <= (double)n * n))
+		exit(1);
+	exit(0);
+}
+
+static void big_bootstrap(void *arg)
+{
+	int n = *(int *)arg;
+	double *a = big_sample(n, 1e6, 3), *b = big_sample(n, 1.1e6, 4), lo, hi;
+
+	alarm(20);
+	bootstrap_ratio(a, n, b, n, 2000, 1, 0.95, &lo, &hi);
+	exit(lo > 1 && lo < 1.2 && hi > lo && hi < 1.2 ? 0 : 1);
+}
+
+static void test_big_samples(void)
+{
+	static int sizes[] = { 46341, 200000 };
+	char err[256];
+
+	for (int i = 0; i < 2; i++) {
+		struct timespec t0, t1;
+		int code;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		code = in_child(big_mann_whitney, &sizes[i], err, sizeof(err));
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		check(code == 0 && t1.tv_sec - t0.tv_sec < 5, "U test of %d against %d samples: exit %d after %ld s "
+		      "(under 5 s, p in [0, 1])", sizes[i], sizes[i], code, (long)(t1.tv_sec - t0.tv_sec));
+	}
+	{
+		struct timespec t0, t1;
+		int code;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		code = in_child(big_bootstrap, &sizes[1], err, sizeof(err));
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		check(code == 0 && t1.tv_sec - t0.tv_sec < 5, "bootstrap of %d against %d samples: exit %d after %ld s "
+		      "(under 5 s, the interval around 1.1)", sizes[1], sizes[1], code, (long)(t1.tv_sec - t0.tv_sec));
 	}
 }
 
@@ -608,6 +721,24 @@ static void test_escapes(void)
 	check(!strcmp(c, "\"a,b \"\"c\"\"\\x0a\\x1b\""), "csv_field: comma and quotes quoted, quotes doubled, "
 	      "control bytes escaped: %s", c);
 	free(c);
+	/* Bidirectional overrides and isolates reorder what a terminal shows
+	 * (U+202E, U+2066, U+200F): shown as bytes, like a control. */
+	{
+		const char *bidi = "a\xe2\x80\xae" "b\xe2\x81\xa6" "c\xe2\x80\x8f";
+
+		check(!strcmp(shown(bidi), "a\\xe2\\x80\\xaeb\\xe2\\x81\\xa6c\\xe2\\x80\\x8f"),
+		      "shown: bidirectional controls U+202E, U+2066, U+200F as \\xNN: %s", shown(bidi));
+	}
+	/* HTML: markup escaped, and a page stays valid UTF-8 without control
+	 * characters; a gnuplot label never closes the SVG's text ("]]>"). */
+	c = escaped(html_escape, "<img src=x onerror='a()'>&\"\033\x9b\xff\xc2\x9b\xe2\x80\xae\xc3\xa9\n");
+	check(!strcmp(c, "&lt;img src=x onerror=&#39;a()&#39;&gt;&amp;&quot;\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+		      "\xef\xbf\xbd\xef\xbf\xbd\xc3\xa9\n"),
+	      "html_escape: markup escaped; ESC, a stray C1 byte, a bad byte, U+009B and U+202E as U+FFFD: %s", shown(c));
+	free(c);
+	c = escaped(gp_label, "a]]>b]]]>c");
+	check(!strstr(c, "]]>"), "gp_label: ']]>' (which ends an SVG's text) is broken up: %s", c);
+	free(c);
 	c = escaped(csv_field, "time.wall");
 	check(!strcmp(c, "time.wall"), "csv_field: a plain name stays unquoted");
 	free(c);
@@ -632,6 +763,7 @@ int main(void)
 	test_db();
 	test_ingest();
 	test_stats();
+	test_big_samples();
 	test_verdicts();
 	test_console();
 	test_escapes();
