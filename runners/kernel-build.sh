@@ -154,6 +154,9 @@ done
 # the index in step): named in the kernel beside the build id.
 tree=$(git write-tree) || fail 3 "cannot name the tree of '$src'"
 stamp=rb-$id-$tree
+# Reproducible: the time a build embeds (the default initramfs's mtimes)
+# is the commit's, so the same tree builds the same image.
+timestamp=$(git log -1 --format=%cd --date=iso-strict 2>/dev/null || echo 1970-01-01T00:00:00Z)
 # make trusts mtimes.  What differs from the tree BUILD last compiled gets
 # a fresh one, and a file of BUILD dated in the future (a clock set back)
 # goes: whatever the clocks did, make rebuilds what changed.
@@ -180,7 +183,8 @@ sandbox() {
 		-w "$build" -w "$ccw" -r "$src" -r "$fragment" -r "$self" "$@" \
 		-e CCACHE_DIR="$ccw" -e CCACHE_CONFIGPATH=/dev/null -e CCACHE_DEPEND=1 \
 		-e "CCACHE_SECONDARY_STORAGE=${secondary# }" -e KBUILD_BUILD_VERSION="$stamp" \
-		-e KBUILD_BUILD_USER=reclaimbench -e KBUILD_BUILD_HOST=rb-sandbox -- \
+		-e KBUILD_BUILD_USER=reclaimbench -e KBUILD_BUILD_HOST=rb-sandbox \
+		-e "KBUILD_BUILD_TIMESTAMP=$timestamp" -- \
 		sh "$self" --inside "$step" "$src" "$build" "$fragment" >> "$log" 2> "$err" || rc=$?
 	cat "$err" >> "$log"
 	why=$(grep '^error: ' "$err" | sed 's/^error: //' | awk 'NR > 1 { printf "; " } { printf "%s", $0 }')
