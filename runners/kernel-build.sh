@@ -11,10 +11,11 @@
 # The checkout and the patches are git's work, here; configuring and
 # compiling run the tree's own Makefiles and scripts, code the project did
 # not write, so they run in the sandbox of sandbox.sh (as rb-sandbox, no
-# network, only BUILD and the ccache folder writable; time and disk limits
-# from $RECLAIMBENCH_BUILD_TIMEOUT, default 3600 s, and
-# $RECLAIMBENCH_BUILD_DISK_MB, default 8192), calling this script with
-# --inside.
+# network, only BUILD and the ccache folder writable; time, disk and
+# memory limits from $RECLAIMBENCH_BUILD_TIMEOUT, default 3600 s,
+# $RECLAIMBENCH_BUILD_DISK_MB, default 8192, what a step may write, and
+# $RECLAIMBENCH_BUILD_MEM_MB, default 4096; the log at most 32 MB of each
+# of make's streams a step), calling this script with --inside.
 # Exit 2: bad input (a patch that does not apply, an option that does not
 # survive olddefconfig); exit 3: the build itself failed or the sandbox
 # stopped it.
@@ -104,11 +105,14 @@ cache=${RECLAIMBENCH_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/reclaimbench
 ccdir=$cache/ccache
 mkdir -p "$ccdir"
 # sandbox STEP: one step of --inside in the sandbox; its errors to the log
-# and to the user; exit 2 passes through, anything else is 3.
+# and to the user; exit 2 passes through, anything else is 3.  Its output
+# (make's, in the log) is cut at 32 MB a stream: a build that floods it
+# is stopped.
 sandbox() {
 	err=$build.rb-err
 	rc=0
 	sh "$here/sandbox.sh" -t "${RECLAIMBENCH_BUILD_TIMEOUT:-3600}" -q "${RECLAIMBENCH_BUILD_DISK_MB:-8192}" \
+		-m "${RECLAIMBENCH_BUILD_MEM_MB:-4096}" -o 32 \
 		-w "$build" -w "$ccdir" -r "$src" -r "$fragment" -r "$self" -e CCACHE_DIR="$ccdir" -e CCACHE_DEPEND=1 -- \
 		sh "$self" --inside "$1" "$src" "$build" "$fragment" >> "$log" 2> "$err" || rc=$?
 	cat "$err" >> "$log"

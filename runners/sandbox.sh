@@ -61,9 +61,10 @@ command -v bwrap >/dev/null || { say "bwrap is missing; run 'make deps' (Debian 
 id -u "$user" >/dev/null 2>&1 || { say "no user '$user'; run 'make deps' to make it"; exit 3; }
 mnt=/tmp/rb-sandbox-$$
 # What sandboxes killed before they could clean up left: their mount
-# points (empty on the host) and cgroups.
-for d in /tmp/rb-sandbox-[0-9]*; do
-	[ -d "$d" ] && ! kill -0 "${d##*-}" 2>/dev/null && rmdir "$d" 2>/dev/null || true
+# points (empty on the host) and images (cgroups: below).
+for d in /tmp/rb-sandbox-[0-9]* /var/tmp/rb-sandbox-[0-9]*.img; do
+	p=${d##*-}
+	[ -e "$d" ] && ! kill -0 "${p%.img}" 2>/dev/null && { rmdir "$d" || rm -f "$d"; } 2>/dev/null || true
 done
 # The file system of -q: a sparse ext4 image (1/8 more for its own
 # metadata), loop-mounted and unlinked at once; the sandbox is stopped
@@ -184,11 +185,12 @@ tmp=$(mktemp -d)
 stopped=$tmp/stopped
 stop() { [ -s "$stopped" ] || echo "$1" > "$stopped"; kill -KILL "$pid" 2>/dev/null || true; }
 set -- sh -c 'for c in $1; do echo $$ > "$c/cgroup.procs" || exit 125; done; shift; exec "$@"' sh "$cgs" "$@"
+exec 3<&0	# an asynchronous command's own stdin would be /dev/null
 if [ -n "$limit_o" ]; then
 	mkfifo "$tmp/out" "$tmp/err"
-	"$@" > "$tmp/out" 2> "$tmp/err" &
+	"$@" <&3 > "$tmp/out" 2> "$tmp/err" 3<&- &
 else
-	"$@" &
+	"$@" <&3 3<&- &
 fi
 pid=$!
 trap 'stop "ended by a signal"' HUP INT TERM
