@@ -21,6 +21,11 @@
 #define CONSOLE_MAX_MB 16
 #define RECORDS_MAX_MB 32
 #define QEMU_FILE_MAX_MB 64
+#define INITRAMFS_MAX_MB 64
+/* QEMU's memory cgroup: the guest's RAM, TCG's code buffer (up to 1 GiB)
+ * and QEMU itself; the same as an address-space limit where there is no
+ * memory cgroup. */
+#define QEMU_MEM_EXTRA_MB 2048
 
 /* argv[] of runners/sandbox.sh with opts (NULL-ended) before "--": the
  * command that follows runs in the project's sandbox. */
@@ -77,8 +82,10 @@ static int make_initramfs(const struct built *k, struct boot *b, char *const pla
 		int fd = open(cpio, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), st;
 		char *init_path = getenv("RECLAIMBENCH_INIT") ? getenv("RECLAIMBENCH_INIT")
 							      : xasprintf("%s/rb-init", self_dir());
-		char *opts[] = { "-t", "120", "-r", k->gen_init_cpio, "-r", list, "-r", planf, "-r", init_path,
-				 "-r", xasprintf("%s/rb-bench", self_dir()), NULL };
+		/* The initramfs it writes (our two programs and the plan: a
+		 * few MB) is cut at INITRAMFS_MAX_MB. */
+		char *opts[] = { "-t", "120", "-m", "256", "-o", xasprintf("%d", INITRAMFS_MAX_MB), "-r", k->gen_init_cpio,
+				 "-r", list, "-r", planf, "-r", init_path, "-r", xasprintf("%s/rb-bench", self_dir()), NULL };
 		char *argv[32];
 		int n = sandbox_argv(argv, opts);
 		pid_t pid;
@@ -169,7 +176,8 @@ int guest_boot(const struct built *k, const char *cmdline, char *const plan[], s
 		close(fd);
 	}
 	{
-		char *opts[] = { "-f", xasprintf("%d", QEMU_FILE_MAX_MB), "-r", k->bzimage, "-r", b->initramfs,
+		char *opts[] = { "-f", xasprintf("%d", QEMU_FILE_MAX_MB), "-m", xasprintf("%d", b->mem_mb + QEMU_MEM_EXTRA_MB),
+				 "-r", k->bzimage, "-r", b->initramfs,
 				 "-w", console, "-w", recs, !strcmp(b->accel, "kvm") ? "-k" : NULL, NULL };
 
 		n = sandbox_argv(argv, opts);

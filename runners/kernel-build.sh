@@ -19,10 +19,11 @@
 #              mounts live in a mount namespace of this script's own
 # Configuring and compiling run the tree's own Makefiles and scripts, code
 # the project did not write, so they run in the sandbox of sandbox.sh (as
-# rb-sandbox, no network, only BUILD and the written ccache writable; time
-# and disk limits from $RECLAIMBENCH_BUILD_TIMEOUT, default 3600 s, and
-# $RECLAIMBENCH_BUILD_DISK_MB, default 8192), calling this script with
-# --inside.  ccache reads no configuration from its folders
+# rb-sandbox, no network, only BUILD and the written ccache writable; time,
+# disk and memory limits from $RECLAIMBENCH_BUILD_TIMEOUT, default 3600 s,
+# $RECLAIMBENCH_BUILD_DISK_MB, default 8192, what a step may write, and
+# $RECLAIMBENCH_BUILD_MEM_MB, default 4096; the log at most 32 MB of each of
+# make's streams a step), calling this script with --inside.  ccache reads no configuration from its folders
 # (CCACHE_CONFIGPATH): a build cannot plant one for the next.
 # Exit 2: bad input (a patch that does not apply, an option that does not
 # survive olddefconfig); exit 3: the build itself failed or the sandbox
@@ -172,7 +173,9 @@ future=$(find "$build" -newermt "@$(($(date +%s) + 2))" -type f -print -delete 2
 secondary=
 for d in $ccr; do secondary="$secondary file:$d|read-only"; done
 # sandbox STEP: one step of --inside in the sandbox; its errors to the log
-# and to the user; exit 2 passes through, anything else is 3.
+# and to the user; exit 2 passes through, anything else is 3.  Its output
+# (make's, in the log) is cut at 32 MB a stream: a build that floods it
+# is stopped.
 sandbox() {
 	err=$out/.rb-err
 	rc=0
@@ -180,6 +183,7 @@ sandbox() {
 	for d in $ccr; do set -- "$@" -r "$d"; done
 	step=$1; shift
 	sh "$here/sandbox.sh" -t "${RECLAIMBENCH_BUILD_TIMEOUT:-3600}" -q "${RECLAIMBENCH_BUILD_DISK_MB:-8192}" \
+		-m "${RECLAIMBENCH_BUILD_MEM_MB:-4096}" -o 32 \
 		-w "$build" -w "$ccw" -r "$src" -r "$fragment" -r "$self" "$@" \
 		-e CCACHE_DIR="$ccw" -e CCACHE_CONFIGPATH=/dev/null -e CCACHE_DEPEND=1 \
 		-e "CCACHE_SECONDARY_STORAGE=${secondary# }" -e KBUILD_BUILD_VERSION="$stamp" \
