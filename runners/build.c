@@ -122,11 +122,11 @@ static uint64_t hash_file(const char *path, uint64_t h)
 
 /* A build killed during its checkout (kill -9 of a bisection) leaves
  * .git/index.lock behind, and every later checkout of that tree fails.
- * Under the build folder's lock, which every build of the tree holds while
- * it runs git there, a lock file can only be such a leftover. */
-static void stale_git_lock_remove(const char *src, const char *build)
+ * Under the tree's lock, which every build of the tree holds while it runs
+ * git there, a lock file can only be such a leftover. */
+static void stale_git_lock_remove(const char *src)
 {
-	char *lock = xasprintf("%s.lock", build), *index = xasprintf("%s/.git/index.lock", src);
+	char *lock = xasprintf("%s.lock", src), *index = xasprintf("%s/.git/index.lock", src);
 	int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 
 	if (fd >= 0 && flock(fd, LOCK_EX) == 0 && unlink(index) == 0)
@@ -365,7 +365,7 @@ int variant_build(const struct variant *v, struct built *k)
 	argv[n++] = fragment_write(v, k->dir);
 	for (int i = 0; i < v->npatches; i++)
 		argv[n++] = v->patches[i];
-	stale_git_lock_remove(path, build);
+	stale_git_lock_remove(path);
 	progress("variant '%s': building%s (log: %s/build.log)", v->name,
 		 k->trusted ? "" : own ? ", untrusted source" : ", untrusted, in a layer of its own", k->dir);
 	rc = run_script(argv, &out, v->name);

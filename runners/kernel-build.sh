@@ -110,9 +110,11 @@ phase() { echo "phase: $*" >&2; echo "== $*" >> "$log"; }
 fail() { code=$1; shift; echo "error: variant '$variant': $* (log: $log)" >&2; exit "$code"; }
 
 lastf=$build.rb-tree	# the tree BUILD last compiled whole (trusted builds write it)
-# Trusted builds of BUILD take it alone; untrusted ones read it together,
-# through their overlays, while nothing changes it.
-exec 9> "$build.lock"
+# The source tree's lock: a trusted build checks out, patches and builds
+# alone (builds of one source for two architectures share the tree);
+# untrusted ones read the tree and BUILD together, through their
+# overlays, while nothing changes them.
+exec 9> "$src.lock"
 flock ${layer:+-s} 9
 if [ -n "$layer" ]; then
 	case $src$build$layer in *[,:=[:space:]]*) fail 2 "a cache path with ',', ':', '=' or white space cannot hold an overlay; set RECLAIMBENCH_CACHE to a plain path" ;; esac
