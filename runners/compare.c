@@ -110,6 +110,52 @@ static void judge_stat(const double *a, const double *b, double threshold, struc
 		strcpy(r->verdict, "no change");
 }
 
+int run_trend(sqlite3 *db, long long run, const char *metric, struct trend *t)
+{
+	double *v, med, lo, hi;
+	int n = db_samples_kind(db, run, metric, "timed", &v);
+
+	memset(t, 0, sizeof(*t));
+	t->n = n;
+	if (n < 3) {
+		free(v);
+		return -1;
+	}
+	mann_kendall(v, n, &t->tau, &t->p, &t->drift);
+	med = median(v, n);
+	lo = hi = v[0];
+	for (int i = 1; i < n; i++)
+		lo = fmin(lo, v[i]), hi = fmax(hi, v[i]);
+	t->drift = med ? t->drift * (n - 1) / med : NAN;
+	t->spread = med ? (hi - lo) / med : NAN;
+	t->first = v[0], t->last = v[n - 1];
+	t->unsteady = t->p < STEADY_P && fabs(t->drift) >= STEADY_DRIFT;
+	free(v);
+	return 0;
+}
+
+/* A timing of runs whose repetitions trend has no verdict: the kernel was
+ * not in a steady state, and where the runs stopped decides the medians.
+ * Says which run and how, in the verdict; 1 when one of them does. */
+static int unsteady_verdict(sqlite3 *db, const long long *runs, int n, const char *metric, struct cmp_row *r)
+{
+	for (int i = 0; i < n; i++) {
+		struct trend t;
+		char a[24], b[24], *unit;
+
+		if (run_trend(db, runs[i], metric, &t) || !t.unsteady)
+			continue;
+		unit = metric_unit(db, runs[i], metric);
+		value_format(a, sizeof(a), t.first, unit);
+		value_format(b, sizeof(b), t.last, unit);
+		snprintf(r->verdict, sizeof(r->verdict), "unsteady: repetitions %s from %s to %s (run %lld)",
+			 t.drift < 0 ? "fell" : "rose", a, b, runs[i]);
+		free(unit);
+		return 1;
+	}
+	return 0;
+}
+
 /* The verdict on the samples of one metric of the runs of two sides, by
  * the role its benchmark declares for it. */
 static void judge(sqlite3 *db, const long long *ra, int nra, const long long *rb, int nrb, double *a, int na,
@@ -144,6 +190,9 @@ static void judge(sqlite3 *db, const long long *ra, int nra, const long long *rb
 		judge_exact(a, b, d, r);
 	} else {
 		judge_stat(a, b, threshold, r);
+		if (r->role == METRIC_TIMING && strcmp(r->verdict, "not enough data") &&
+		    !unsteady_verdict(db, ra, nra, metric, r))
+			unsteady_verdict(db, rb, nrb, metric, r);
 	}
 	r->invariant_changed = r->role == METRIC_INVARIANT && !strcmp(r->verdict, "CHANGED");
 }

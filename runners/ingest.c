@@ -112,6 +112,29 @@ static int observer_overhead_store(sqlite3 *db, int64_t run)
 	return rc;
 }
 
+/* Whether the run's repetitions of its main timing trend (schema 7). */
+static int trend_store(sqlite3 *db, int64_t run, const char *bench)
+{
+	const struct bench_info *b = bench_find(bench);
+	struct trend t;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!b || run_trend(db, run, bench_timing(b), &t))
+		return 0;
+	if (sqlite3_prepare_v2(db, "UPDATE runs SET trend_tau = ?2, trend_p = ?3, trend_drift = ?4 WHERE id = ?1",
+			       -1, &st, NULL))
+		return -1;
+	sqlite3_bind_int64(st, 1, run);
+	sqlite3_bind_double(st, 2, t.tau);
+	sqlite3_bind_double(st, 3, t.p);
+	if (isfinite(t.drift))
+		sqlite3_bind_double(st, 4, t.drift);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static int store(sqlite3 *db, const struct session_info *s, int64_t machine, struct run *r)
 {
 	sqlite3_stmt *st = NULL;
@@ -181,7 +204,7 @@ static int store(sqlite3 *db, const struct session_info *s, int64_t machine, str
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	if (observer_overhead_store(db, id))
+	if (observer_overhead_store(db, id) || trend_store(db, id, r->bench))
 		goto rollback;
 	if (db_commit(db))
 		goto rollback;

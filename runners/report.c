@@ -459,7 +459,7 @@ struct claim_host {
 static void claim_compare(const struct claim_view *v, const char *metric, struct verdict_view *out)
 {
 	const struct claim_host *h = (const struct claim_host *)v;
-	static char verdict[32], unit[16];
+	static char verdict[128], unit[16];
 	char *u = metric_unit(h->db, h->new, metric);
 	double scale = timing_scale(u);
 	struct cmp_row r;

@@ -448,6 +448,25 @@ static void test_stats(void)
 		bootstrap_ratio(k, 5, m, 5, 500, 7, 0.95, &lo, &hi);
 		check(lo == 1.2 && hi == 1.2, "constant samples: interval is the ratio itself");
 	}
+	{
+		/* pmd_lazyfree on 7.3-pmd-discard before the fix (issue 21). */
+		double fell[] = { 4.04, 1.75, 1.59, 1.51, 1.45 }, one[] = { 1, 2, 3, 5, 4 }, flat[] = { 7, 7, 7, 7, 7 };
+		double w[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+			       21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40 };
+		double tau, slope;
+
+		mann_kendall(fell, 5, &tau, &p, &slope);
+		check(tau == -1 && fabs(p - 2.0 / 120) < 1e-12 && fabs(slope - (-0.14)) < 1e-9,
+		      "Mann-Kendall, 5 falling: tau=-1, exact p=2/120 (%g), Sen's slope -0.14 (%g)", p, slope);
+		mann_kendall(one, 5, &tau, &p, &slope);
+		/* one inversion: 1 + 4 = 5 of 120 permutations have at most one */
+		check(fabs(tau - 0.8) < 1e-12 && fabs(p - 10.0 / 120) < 1e-12, "one inversion: tau=0.8, p=10/120 (%g)", p);
+		mann_kendall(flat, 5, &tau, &p, &slope);
+		check(tau == 0 && p == 1 && slope == 0, "all tied: tau=0, p=1 (%g)", p);
+		mann_kendall(w, 40, &tau, &p, &slope);
+		/* S = 780, var = 40*39*85/18 = 7366.7: z = 779/85.83 = 9.08 */
+		check(tau == 1 && p < 1e-15 && slope == 1, "40 rising: the normal approximation, p=%.2g", p);
+	}
 }
 
 static void test_console(void)
@@ -556,6 +575,26 @@ static void test_verdicts(void)
 		check(!strcmp(r.verdict, "slower") && r.detectable >= 0.05,
 		      "6%% slower from 4 against 4 at a 5%% threshold: slower, sees >= %.1f%% (%s)", 100 * r.detectable,
 		      r.verdict);
+	}
+	{
+		/* Repetitions that fall every time get no timing verdict. */
+		double fell[] = { 6.02e6, 3.95e6, 3.85e6, 3.72e6, 3.67e6 }, fast[] = { 1.46e6, 1.45e6, 1.45e6, 1.46e6, 1.45e6 },
+		       steady[] = { 3.70e6, 3.71e6, 3.70e6, 3.72e6, 3.70e6 }, creep[] = { 100, 100.2, 100.4, 100.6, 100.8 };
+		struct trend t;
+
+		a = verdict_run(db, "pmd_lazyfree", "time.wall", fell, 5);
+		b = verdict_run(db, "pmd_lazyfree", "time.wall", fast, 5);
+		db_exec(db, "UPDATE samples SET unit = 'instr' WHERE metric = 'time.wall'");
+		compare_sets(db, &a, 1, &b, 1, "time.wall", -1, &r);
+		check(!run_trend(db, a, "time.wall", &t) && t.unsteady && !strncmp(r.verdict, "unsteady: repetitions fell "
+		      "from 6.02 M instr to 3.67 M instr", 54), "falling repetitions: %s", r.verdict);
+		a = verdict_run(db, "pmd_lazyfree", "time.wall", steady, 5);
+		db_exec(db, "UPDATE samples SET unit = 'instr' WHERE metric = 'time.wall'");
+		compare_sets(db, &a, 1, &b, 1, "time.wall", -1, &r);
+		check(!strcmp(r.verdict, "faster"), "steady repetitions 3.70 -> 1.45 M instr: faster (%s)", r.verdict);
+		b = verdict_run(db, "pmd_lazyfree", "time.wall", creep, 5);
+		check(!run_trend(db, b, "time.wall", &t) && t.p < 0.05 && !t.unsteady,
+		      "a significant trend of 0.8%% over the run (under %.0f%%) is steady", 100 * STEADY_DRIFT);
 	}
 	/* Timed repetitions first: a counting repetition's timing is never read. */
 	db_exec(db, "INSERT INTO samples (run_id, kind, rep, metric, value, unit) VALUES "
