@@ -179,6 +179,7 @@ const char *test_faults(void);
 int read_text(const char *path, char *buf, size_t cap);
 int write_text(const char *path, const char *value);
 uint64_t now_ns(int clock);
+uint64_t clock_step_ns(int clock);	/* smallest nonzero step seen, 0 if none */
 /* Parsers on text, so they can be tested on fixtures: -1 when missing. */
 int parse_vmstat(const char *text, const char *name, uint64_t *value);
 int parse_status_kb(const char *text, const char *name, long long *kb);

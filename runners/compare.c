@@ -156,6 +156,20 @@ static int unsteady_verdict(sqlite3 *db, const long long *runs, int n, const cha
 	return 0;
 }
 
+/* The coarsest clock step of the runs (0 when none was measured). */
+static double clock_step(sqlite3 *db, const long long *runs, int n)
+{
+	double step = 0;
+
+	for (int i = 0; i < n; i++) {
+		char *v = run_field(db, runs[i], "coalesce(clock_step_ns, 0)");
+
+		step = fmax(step, v ? atof(v) : 0);
+		free(v);
+	}
+	return step;
+}
+
 /* The verdict on the samples of one metric of the runs of two sides, by
  * the role its benchmark declares for it. */
 static void judge(sqlite3 *db, const long long *ra, int nra, const long long *rb, int nrb, double *a, int na,
@@ -189,7 +203,20 @@ static void judge(sqlite3 *db, const long long *ra, int nra, const long long *rb
 	} else if (r->role == METRIC_EXACT || r->role == METRIC_INVARIANT) {
 		judge_exact(a, b, d, r);
 	} else {
+		double step = r->role == METRIC_TIMING ? fmax(clock_step(db, ra, nra), clock_step(db, rb, nrb)) : 0;
+
 		judge_stat(a, b, threshold, r);
+		/* A clock that moves in steps cannot tell apart what differs
+		 * by less than one. */
+		if (step > 0 && fabs(r->mb - r->ma) < step && strcmp(r->verdict, "not enough data")) {
+			char *unit = metric_unit(db, ra[0], metric);
+			int instr = !strcmp(unit, "instr");
+
+			snprintf(r->verdict, sizeof(r->verdict), "no change (under the clock's step, %.4g %s)",
+				 step >= 1e6 && !instr ? step / 1e6 : step >= 1e3 && !instr ? step / 1e3 : step,
+				 instr ? "instr" : step >= 1e6 ? "ms" : step >= 1e3 ? "us" : "ns");
+			free(unit);
+		}
 		if (r->role == METRIC_TIMING && strcmp(r->verdict, "not enough data") &&
 		    !unsteady_verdict(db, ra, nra, metric, r))
 			unsteady_verdict(db, rb, nrb, metric, r);
@@ -314,7 +341,7 @@ char *run_field(sqlite3 *db, long long run, const char *expr)
 	static const char *const known[] = { "bench", "accel", "coalesce(guest_mem_mb, 0)", "coalesce(guest_cpus, 0)",
 					     "bench_version", "params", "emulator", "faults", "observer_overhead",
 					     "(SELECT build_id FROM kernels WHERE id = kernel_id)", "coalesce(alone, -1)",
-					     "printf('%.2f', others_cpus)", NULL };
+					     "printf('%.2f', others_cpus)", "coalesce(clock_step_ns, 0)", "clocksource", NULL };
 	char *sql = NULL, *v = NULL;
 	sqlite3_stmt *st;
 

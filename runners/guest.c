@@ -203,8 +203,17 @@ int guest_boot(const struct built *k, const char *cmdline, char *const plan[], s
 		 * for 100 ms of guest time, and each rdtsc ends QEMU's
 		 * translation block, so the spin took 10 of a boot's 12 s
 		 * (6.12 to its root-fs panic: 12.1 s, 2.1 s with noapictimer).
-		 * These boots have one vCPU, so no tick is broadcast. */
-		char *full = xasprintf("%s%s", cmdline, !strcmp(b->accel, ACCEL_ICOUNT) ? " noapictimer" : "");
+		 * These boots have one vCPU, so no tick is broadcast.
+		 *
+		 * Under the host's clock, TCG vCPUs with more than one of them
+		 * fail the kernel's TSC warp check ("TSCs unsynchronized"),
+		 * and with no ACPI there is no HPET or PM timer: the kernel
+		 * falls back to refined-jiffies, every timing a multiple of
+		 * 4 ms.  QEMU's TSC is one counter for all vCPUs (the host's
+		 * clock), so it is declared reliable; the hello record says
+		 * which clocksource the guest took and the step it measured. */
+		char *full = xasprintf("%s%s", cmdline, !strcmp(b->accel, ACCEL_ICOUNT) ? " noapictimer" :
+						    !strcmp(b->accel, "tcg") ? " tsc=reliable" : "");
 
 		for (char **e = environ; *e; e++)
 			if (!strncmp(*e, "RB_TEST_", 8) && !strchr(*e, ' ')) {

@@ -149,8 +149,8 @@ static int store(sqlite3 *db, const struct session_info *s, int64_t machine, str
 	if (sqlite3_prepare_v2(db,
 			       "INSERT INTO runs (session, machine_id, kernel_id, bench, bench_version, params, "
 			       "accel, guest_mem_mb, guest_cpus, status, reason, started_at, wall_s, command, "
-			       "console_log, faults, emulator, alone, others_cpus) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,"
-			       "?12,?13,?14,?15,?16,?17,?18,?19)",
+			       "console_log, faults, emulator, alone, others_cpus, clocksource, clock_step_ns) VALUES (?1,?2,?3,"
+			       "?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21)",
 			       -1, &st, NULL))
 		goto rollback;
 	sqlite3_bind_text(st, 1, s->session, -1, SQLITE_STATIC);
@@ -174,6 +174,9 @@ static int store(sqlite3 *db, const struct session_info *s, int64_t machine, str
 		sqlite3_bind_int(st, 18, s->alone);
 	if (s->others_cpus >= 0)
 		sqlite3_bind_double(st, 19, s->others_cpus);
+	sqlite3_bind_text(st, 20, s->clocksource ? s->clocksource : "", -1, SQLITE_STATIC);
+	if (s->clock_step_ns > 0 && isfinite(s->clock_step_ns))
+		sqlite3_bind_double(st, 21, s->clock_step_ns);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		goto rollback;
 	sqlite3_finalize(st);
@@ -403,7 +406,7 @@ int ingest(sqlite3 *db, const char *stream, struct session_info *s, struct inges
 	static struct record rec;
 	struct run *cur = NULL;
 	char **began = NULL;
-	static char release[128], version[256], faults[512];
+	static char release[128], version[256], faults[512], clocksource[64];
 	int nbegan = 0;
 	long lineno = 0;
 
@@ -449,6 +452,12 @@ int ingest(sqlite3 *db, const char *stream, struct session_info *s, struct inges
 			free(r), free(v);
 			s->kernel.release = release;
 			s->kernel.version = version;
+			/* Absent from streams older than the field: unknown. */
+			r = clean(record_get(&rec, "clocksource") ?: "", sizeof(clocksource) - 1);
+			snprintf(clocksource, sizeof(clocksource), "%s", r);
+			free(r);
+			s->clocksource = clocksource;
+			s->clock_step_ns = atof(record_get(&rec, "clock_step_ns") ?: "0");
 			/* The host's own record of fault injection comes first. */
 			if (!s->faults || !*s->faults) {
 				char *f = clean(record_get(&rec, "faults"), sizeof(faults) - 1);

@@ -75,6 +75,8 @@ struct session_info {
 	const char *emulator;		/* QEMU version and CPU model, "" on the host */
 	int alone;			/* no other job ran beside it: 1, 0, or -1 unknown */
 	double others_cpus;		/* the machine's other work beside it (CPUs), -1 unknown */
+	const char *clocksource;	/* from "hello": the clock that timed it */
+	double clock_step_ns;		/* its smallest step, 0 unknown */
 };
 
 struct ingest_result {

@@ -596,6 +596,21 @@ static void test_verdicts(void)
 		check(!run_trend(db, b, "time.wall", &t) && t.p < 0.05 && !t.unsteady,
 		      "a significant trend of 0.8%% over the run (under %.0f%%) is steady", 100 * STEADY_DRIFT);
 	}
+	{
+		/* On refined-jiffies every timing is a multiple of 4 ms. */
+		double four[] = { 4e6, 4e6, 4e6, 4e6, 4e6 }, six[] = { 6e6, 6e6, 6e6, 6e6, 6e6 };
+
+		a = verdict_run(db, "ttu_sync_race", "time.wall", four, 5);
+		b = verdict_run(db, "ttu_sync_race", "time.wall", six, 5);
+		db_exec(db, "UPDATE samples SET unit = 'ns' WHERE metric = 'time.wall'");
+		compare_sets(db, &a, 1, &b, 1, "time.wall", -1, &r);
+		check(!strcmp(r.verdict, "slower"), "4 -> 6 ms with no clock step known: slower (%s)", r.verdict);
+		db_exec(db, "UPDATE runs SET clock_step_ns = 4e6, clocksource = 'refined-jiffies' WHERE id IN (SELECT "
+			    "run_id FROM samples WHERE value IN (4e6, 6e6))");
+		compare_sets(db, &a, 1, &b, 1, "time.wall", -1, &r);
+		check(!strcmp(r.verdict, "no change (under the clock's step, 4 ms)"),
+		      "4 -> 6 ms on a clock of 4 ms steps: %s", r.verdict);
+	}
 	/* Timed repetitions first: a counting repetition's timing is never read. */
 	db_exec(db, "INSERT INTO samples (run_id, kind, rep, metric, value, unit) VALUES "
 		    "(101, 'counting', 0, 'time.wall', 150, 'ns'), (101, 'timed', 0, 'time.wall', 100, 'ns'), "
