@@ -6,6 +6,7 @@
  * THP whole, smaps shows the mapping PMD-mapped and pglazyfree shows every
  * page made lazyfree; after it the pagemap shows every page gone. */
 #include <errno.h>
+#include <sched.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,7 +16,8 @@
 
 static const char *const counters[] = {
 	"thp_split_pmd", "thp_split_page", "thp_deferred_split_page", "pglazyfree",
-	"pglazyfreed", "pgsteal_anon", "pswpout", "thp_swpout", NULL
+	"pglazyfreed", "pgsteal_anon", "pswpout", "thp_swpout", "pgfree", "pgalloc_normal", "pgalloc_dma32",
+	"compact_stall", "pgscan_anon", "thp_fault_alloc", NULL
 };
 
 static int setup(struct bench_ctx *ctx)
@@ -32,13 +34,20 @@ static int run(struct bench_ctx *ctx)
 
 	if (!p)
 		return bench_fail(ctx, "mmap of %zu bytes: %s", len, strerror(errno));
+	struct pcp_state b0 = { -1, -1, -1 }, b1 = { -1, -1, -1 };
 	ret = lazyfree_pmd_region(ctx, p, len);
 	if (ret)
 		goto unmap;
+	pcp_read(sched_getcpu(), &b0);
 	window_begin(ctx);
 	if (madvise(p, len, MADV_PAGEOUT))
 		err = errno;
 	window_end(ctx);
+	pcp_read(sched_getcpu(), &b1);
+	metric(ctx, "pcp.count", (double)b0.count, "pages");
+	metric(ctx, "pcp.high", (double)b0.high, "pages");
+	metric(ctx, "pcp.count_after", (double)b1.count, "pages");
+	metric(ctx, "pcp.high_after", (double)b1.high, "pages");
 	if (err) {
 		ret = bench_skip(ctx, "madvise(MADV_PAGEOUT): %s", strerror(err));
 		goto unmap;
