@@ -388,6 +388,16 @@ static void test_ingest(void)
 	check(query_int(db, "SELECT count(*) FROM samples s JOIN runs r ON r.id = s.run_id WHERE r.session = 'good' "
 			    "AND s.value IS NULL AND s.note = 'no'") == 1, "unsupported stored as NULL with its note");
 	db_close(db);
+	ingest_case("clock", stream("hello format=1 release=7.3 kversion=x clocksource=tsc clock_step_ns=37|begin "
+				    "bench=pt_reclaim version=1 params=reps=1|done status=ok samples=0|end count=3", -1, -1, -1),
+		    "ok", "");
+	db = db_open(dbpath);
+	check(query_int(db, "SELECT count(*) FROM runs WHERE session = 'clock' AND clocksource = 'tsc' AND "
+			    "clock_step_ns = 37") == 1 &&
+	      query_int(db, "SELECT count(*) FROM runs WHERE session = 'good' AND clocksource = '' AND "
+			    "clock_step_ns IS NULL") == 1,
+	      "the hello record's clocksource and clock step stored with the run (unknown without them)");
+	db_close(db);
 	ingest_case("truncated", stream("hello format=1|begin bench=pt_reclaim version=1 params=|sample rep=0 metric=a value=1 unit=ns", -1, -1, -1),
 		    "incomplete", "stream ended before the run was done");
 	ingest_case("lost", stream(GOOD, 2, -1, -1), "incomplete", "records lost");
@@ -397,7 +407,7 @@ static void test_ingest(void)
 		    "incomplete", "counts 3 samples, 0 arrived");
 	ingest_case("never-began", stream("hello format=1|end count=1", -1, -1, -1), "failed", "never started");
 	db = db_open(dbpath);
-	check(query_int(db, "SELECT count(*) FROM runs WHERE status = 'ok'") == 1, "only the good run is ok");
+	check(query_int(db, "SELECT count(*) FROM runs WHERE status = 'ok'") == 2, "only the good runs are ok");
 	{
 		char *ic = query_text(db, "PRAGMA integrity_check");
 		check(!strcmp(ic, "ok"), "integrity_check ok");
