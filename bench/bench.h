@@ -197,6 +197,17 @@ struct pcp_state {
 };
 int parse_pcp(const char *zoneinfo, int cpu, struct pcp_state *s);
 int pcp_read(int cpu, struct pcp_state *s);
+/* Settling the pcp list before a window (see lib.c): pcp_pin, in setup,
+ * pins us to the CPU we are on (pcp_cpu) and checks the knobs may be
+ * written; pcp_settle empties its list and gives it the defaults' largest
+ * limit, and fills open with what zoneinfo shows then. */
+extern int pcp_cpu;
+int pcp_pin(struct bench_ctx *ctx);
+int pcp_settle(struct bench_ctx *ctx, struct pcp_state *open);
+/* Pending RCU callbacks run before a window, not inside it (see lib.c):
+ * the sleeps it took, -1 when the RCU softirq never went quiet. */
+int rcu_settle(void);
+unsigned long long rcu_softirqs(void);	/* RCU softirqs so far, all CPUs */
 /* Sum of an smaps field (such as AnonHugePages) over the mappings that
  * overlap [start, end); -1 when none has it.  mapping_kb reads our own. */
 long long smaps_kb(const char *text, const char *field, unsigned long start, unsigned long end);
