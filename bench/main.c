@@ -210,8 +210,20 @@ static void hello(void)
 	char ncpu[16], mem[32], fmt[8], cs[64] = "", step[24];
 
 	uname(&u);
-	if (read_text(CLOCKSOURCE, cs, sizeof(cs)) > 0)
+	/* x86 boots on tsc-early and switches to tsc when a delayed work
+	 * has refined its calibration, a second or so after boot: inside a
+	 * benchmark's window that switch would be timed with it (and change
+	 * the clock's rate), so we wait for it, 5 s at most. */
+	for (int i = 0; i < 50; i++) {
+		struct timespec wait = { 0, 100000000 };
+
+		if (read_text(CLOCKSOURCE, cs, sizeof(cs)) <= 0)
+			cs[0] = '\0';
 		cs[strcspn(cs, "\n")] = '\0';
+		if (strcmp(cs, "tsc-early"))
+			break;
+		nanosleep(&wait, NULL);
+	}
 	snprintf(step, sizeof(step), "%llu", (unsigned long long)clock_step_ns(CLOCK_MONOTONIC));
 	snprintf(ncpu, sizeof(ncpu), "%ld", sysconf(_SC_NPROCESSORS_ONLN));
 	snprintf(mem, sizeof(mem), "%lld", meminfo_kb("MemTotal"));
