@@ -207,6 +207,8 @@ int pcp_settle(struct bench_ctx *ctx, struct pcp_state *open);
 /* Pending RCU callbacks run before a window, not inside it (see lib.c):
  * the sleeps it took, -1 when the RCU softirq never went quiet. */
 int rcu_settle(void);
+/* This CPU's batches of new LRU pages drained before a window (see lib.c). */
+int lru_settle(void);
 unsigned long long rcu_softirqs(void);	/* RCU softirqs so far, all CPUs */
 /* Sum of an smaps field (such as AnonHugePages) over the mappings that
  * overlap [start, end); -1 when none has it.  mapping_kb reads our own. */
