@@ -150,6 +150,7 @@ static int unsteady_verdict(sqlite3 *db, const long long *runs, int n, const cha
 		value_format(b, sizeof(b), t.last, unit);
 		snprintf(r->verdict, sizeof(r->verdict), "unsteady: repetitions %s from %s to %s (run %lld)",
 			 t.drift < 0 ? "fell" : "rose", a, b, runs[i]);
+		r->detectable = 0;	/* these samples can call nothing */
 		free(unit);
 		return 1;
 	}
@@ -514,7 +515,7 @@ int cmd_compare(int argc, char **argv)
 	};
 	const struct opt *const tables[] = { own, NULL };
 	parse_options(tables, argc, argv, "usage: reclaimbench compare --base VARIANT|RUN --new VARIANT|RUN [--bench NAME]...");
-	int slower = 0, compared = 0, jfirst = 1;
+	int slower = 0, compared = 0, jfirst = 1, unsteady = 0;
 	char broken[1024] = "", expected[1024] = "";
 	sqlite3 *db;
 
@@ -602,6 +603,7 @@ int cmd_compare(int argc, char **argv)
 				compare_metric(db, a, b, m, thr, &r);
 			print_row(&r, opt_format, bench, a, b, &jfirst);
 			slower |= !strcmp(r.verdict, "slower");
+			unsteady |= !strncmp(r.verdict, "unsteady", 8);
 			if (r.invariant_changed) {
 				char *to = metric_expected(&expect, m) ? expected : broken;
 				size_t n = strlen(to);
@@ -624,7 +626,8 @@ int cmd_compare(int argc, char **argv)
 		compared++;
 	}
 	if (!strcmp(opt_format, "json"))
-		printf("\n],\"verdict\":\"%s\"}\n", broken[0] ? "invariant changed" : slower ? "slower" : "no regression");
+		printf("\n],\"verdict\":\"%s\"}\n", broken[0] ? "invariant changed" : slower ? "slower" :
+		       unsteady ? "unsteady" : "no regression");
 	db_close(db);
 	if (!compared)
 		die(EXIT_USAGE, "nothing to compare: no benchmark has ok runs on both '%s' and '%s'%s", base, new,
@@ -636,7 +639,9 @@ int cmd_compare(int argc, char **argv)
 		if (expected[0])
 			printf("%sexpected invariant changes (--expect): %s\n", broken[0] ? "" : "\n", shown(expected));
 		printf("%sverdict: %s\n", broken[0] || expected[0] ? "" : "\n",
-		       slower ? "SLOWER (a timing metric regressed)" : "no timing regression");
+		       slower ? "SLOWER (a timing metric regressed)" :
+		       unsteady ? "UNSTEADY: no timing verdict (a run's repetitions trend, see above; run it again)" :
+		       "no timing regression");
 	}
 	return slower || broken[0] ? EXIT_VERDICT : EXIT_OK;
 }

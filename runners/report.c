@@ -276,7 +276,8 @@ static void bench_page(sqlite3 *db, const struct bench_info *b)
 			else
 				fputs("<td></td><td></td>", f);
 			fprintf(f, "<td class=num>%.3f</td><td class=\"%s\">%s</td>", r.cvb,
-				!strcmp(r.verdict, "slower") ? "bad" : !strcmp(r.verdict, "faster") ? "ok" : "",
+				!strcmp(r.verdict, "slower") ? "bad" : !strcmp(r.verdict, "faster") ? "ok" :
+				!strncmp(r.verdict, "unsteady", 8) ? "warn" : "",
 				i ? r.verdict : "base");
 		}
 		overhead_cell(db, f, s[i].run);
