@@ -7,9 +7,10 @@
  * page made lazyfree; after it the pagemap shows every page gone.
  *
  * The window frees 64 THPs (32,768 pages) onto the CPU's per-CPU free
- * list, more than its limit (31,848 on a one-CPU 1 GiB guest): the kernel
- * spills the excess into the buddy allocator, the list of the freed page
- * first, then the other lists, order-0 pages about 290 instructions each.
+ * list, more than its limit (32,032 on 7.3 in a one-CPU 1 GiB guest): the
+ * kernel spills the excess into the buddy allocator, the list of the freed
+ * page first, then the other lists, order-0 pages about 290 instructions
+ * each.
  * Unsettled, the repetitions fell (7.3 in one boot after pt_reclaim:
  * 6.10, 4.02, 3.84, 3.74, 3.69 M instr), for two causes measured there:
  * - the list arrived holding 31,433 pages that pt_reclaim and the setup

@@ -4,7 +4,7 @@
  * whole instead of being split.
  *
  * The call starts with lru_add_drain(): whatever setup left in the CPU's
- * batches of new LRU pages was put on the LRU inside the window, 1.4-2.0%
+ * batches of new LRU pages was put on the LRU inside the window, 1.1-2.0%
  * of the 0.13 M instr window on 7.3-pmd-discard, in some repetitions and
  * not others (130,507, 131,680, 131,680, 129,098, 129,092 in one boot).
  * Drained right before the window (lru_settle), seven repetitions took
