@@ -209,7 +209,8 @@ static void judge(sqlite3 *db, const long long *ra, int nra, const long long *rb
 		judge_stat(a, b, threshold, r);
 		/* A clock that moves in steps cannot tell apart what differs
 		 * by less than one. */
-		if (step > 0 && fabs(r->mb - r->ma) < step && strcmp(r->verdict, "not enough data")) {
+		if (step > 0 && fabs(r->mb - r->ma) < step && strcmp(r->verdict, "not enough data") &&
+		    strcmp(r->verdict, "no change")) {
 			char *unit = metric_unit(db, ra[0], metric);
 			int instr = !strcmp(unit, "instr");
 
