@@ -209,7 +209,7 @@ int pcp_settle(struct bench_ctx *ctx, struct pcp_state *open);
 int rcu_settle(void);
 /* This CPU's batches of new LRU pages drained before a window (see lib.c). */
 int lru_settle(void);
-unsigned long long rcu_softirqs(void);	/* RCU softirqs so far, all CPUs */
+unsigned long long rcu_softirqs(void);	/* RCU softirqs so far on pcp_cpu (all if unpinned) */
 /* Sum of an smaps field (such as AnonHugePages) over the mappings that
  * overlap [start, end); -1 when none has it.  mapping_kb reads our own. */
 long long smaps_kb(const char *text, const char *field, unsigned long start, unsigned long end);

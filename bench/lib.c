@@ -565,20 +565,26 @@ int pcp_settle(struct bench_ctx *ctx, struct pcp_state *open)
 	}
 }
 
-/* The RCU softirqs so far (all CPUs), from /proc/stat; 0 when unknown. */
+/* The RCU softirqs so far on the CPU we are pinned to (pcp_cpu; every CPU
+ * when not pinned), from /proc/softirqs; 0 when unknown. */
 unsigned long long rcu_softirqs(void)
 {
-	static char buf[16 << 10];	/* static: no page of ours faulted in here */
-	unsigned long long v[11] = { 0 };
-	char *l;
+	static char buf[64 << 10];	/* static: no page of ours faulted in here */
+	unsigned long long sum = 0, v;
+	char *l, *end;
 
-	if (read_text("/proc/stat", buf, sizeof(buf)) <= 0 || !(l = strstr(buf, "\nsoftirq ")))
+	if (read_text("/proc/softirqs", buf, sizeof(buf)) <= 0 || !(l = strstr(buf, " RCU:")))
 		return 0;
-	/* total hi timer net_tx net_rx block irq_poll tasklet sched hrtimer rcu */
-	if (sscanf(l + 9, "%llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
-		   &v[4], &v[5], &v[6], &v[7], &v[8], &v[9], &v[10]) != 11)
-		return 0;
-	return v[10];
+	l += 5;
+	for (int cpu = 0;; cpu++) {
+		v = strtoull(l, &end, 10);
+		if (end == l)
+			break;
+		if (pcp_cpu < 0 || cpu == pcp_cpu)
+			sum += v;
+		l = end;
+	}
+	return sum;
 }
 
 /* Callbacks queued with call_rcu() run in the RCU softirq on the CPU that
@@ -586,8 +592,9 @@ unsigned long long rcu_softirqs(void)
  * freed at its exit or munmap (x86 frees page tables through RCU) are
  * freed then, page by page, inside whatever window is open.  Sleeping lets
  * the ticks end the grace period and run them; we sleep 4 ms (a tick at
- * HZ=250) at a time until one passes without an RCU softirq, at most 250
- * times.  Returns the sleeps, or -1 when it never went quiet. */
+ * HZ=250) at a time until one passes without an RCU softirq on our CPU, at
+ * most 250 times (a busy host may never be quiet).  Returns the sleeps, or
+ * -1 when it never went quiet. */
 int rcu_settle(void)
 {
 	unsigned long long before = rcu_softirqs(), now;
