@@ -30,6 +30,10 @@ static struct event {
 	{ "perf.context_switches", "events", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CONTEXT_SWITCHES },
 	{ "perf.cpu_migrations", "events", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_MIGRATIONS },
 	{ "perf.tlb_flush", "events", PERF_TYPE_TRACEPOINT, 0, "tlb/tlb_flush" },
+	/* Free pages (of any order, one event each) moved from a per-CPU
+	 * free list to the buddy allocator: what a free into a full list
+	 * costs, per page (see pcp_settle in lib.c). */
+	{ "perf.pcpu_drain", "events", PERF_TYPE_TRACEPOINT, 0, "kmem/mm_page_pcpu_drain" },
 	{ "perf.cycles", "events", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES },
 	{ "perf.instructions", "events", PERF_TYPE_HARDWARE, PERF_COUNT_HW_INSTRUCTIONS },
 };

@@ -280,7 +280,8 @@ static void bench_page(sqlite3 *db, const struct bench_info *b)
 			else
 				fputs("<td></td><td></td>", f);
 			fprintf(f, "<td class=num>%.3f</td><td class=\"%s\">%s</td>", r.cvb,
-				!strcmp(r.verdict, "slower") ? "bad" : !strcmp(r.verdict, "faster") ? "ok" : "",
+				!strcmp(r.verdict, "slower") ? "bad" : !strcmp(r.verdict, "faster") ? "ok" :
+				!strncmp(r.verdict, "unsteady", 8) ? "warn" : "",
 				i ? r.verdict : "base");
 		}
 		overhead_cell(db, f, s[i].run);
@@ -465,7 +466,7 @@ struct claim_host {
 static void claim_compare(const struct claim_view *v, const char *metric, struct verdict_view *out)
 {
 	const struct claim_host *h = (const struct claim_host *)v;
-	static char verdict[32], unit[16];
+	static char verdict[128], unit[16];
 	char *u = metric_unit(h->db, h->new, metric);
 	double scale = timing_scale(u);
 	struct cmp_row r;
