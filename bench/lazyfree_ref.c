@@ -236,7 +236,9 @@ static const char *judge(const struct claim_view *v, char *ev, size_t cap)
 
 static const struct bench_claim claims[] = {
 	{ "a clean lazyfree folio holding an extra reference during reclaim is not made swap-backed "
-	  "(patch 1/4)", "7.3-no-swapbacked-iff-dirty", "7.3", judge },
+	  "(patch 1/4)", "7.3-no-swapbacked-iff-dirty", "7.3", judge,
+	  "no figure: &ldquo;the refcount may be temporarily or long-term increased, but this does not change "
+	  "the fundamental nature of the folio already being lazy-freed&rdquo; (seed 002, patch 1/4)" },
 	{ NULL }
 };
 
