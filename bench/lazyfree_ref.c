@@ -228,7 +228,7 @@ static const char *judge(const struct claim_view *v, char *ev, size_t cap)
 	double bk = v->base->get(v->base, "probe.kept"), nk = v->new->get(v->new, "probe.kept");
 
 	v->compare(v, "probe.swapbacked", &t);
-	snprintf(ev, cap, "%s (patch 1/4 off): %.0f of %.0f clean lazyfree folios holding a pipe's reference "
+	snprintf(ev, cap, "%s (without patch 1/4): %.0f of %.0f clean lazyfree folios holding a pipe's reference "
 		 "made swap-backed, %.0f never freed; %s: %.0f of %.0f, %.0f never freed; exact test p = %.2g (%s)",
 		 v->base->variant, b, bh, bk, v->new->variant, t.new, nh, nk, t.p, t.verdict);
 	return t.new == 0 && nk == 0 && b > 0 && t.p < 0.01 ? "reproduced" : "not reproduced";

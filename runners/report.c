@@ -525,14 +525,22 @@ static const char *preempt_model(const struct kconfig_change *c, int n, int side
 	return "the same in both";
 }
 
+/* Whether an option is off on both sides: "is not set" on one, not offered
+ * (absent) on the other. */
+static int kconfig_both_off(const struct kconfig_change *c)
+{
+	return (!c->a || !strcmp(c->a, "n")) && (!c->b || !strcmp(c->b, "n"));
+}
+
 /* What else differs between the 6.12 and 7.3 guest kernels of the context
- * runs: their .config files in the kernel cache. */
+ * runs: their .config files in the kernel cache.  Preemption options come
+ * first, options off on both sides are only counted. */
 static void config_differences(FILE *f, sqlite3 *db, const long long run[2])
 {
 	char *ida = run[0] >= 0 ? run_field(db, run[0], "(SELECT build_id FROM kernels WHERE id = kernel_id)") : NULL;
 	char *idb = run[1] >= 0 ? run_field(db, run[1], "(SELECT build_id FROM kernels WHERE id = kernel_id)") : NULL;
 	struct kconfig_change *c = NULL;
-	int n = ida && idb ? kconfig_diff(ida, idb, &c) : -1, both = 0;
+	int n = ida && idb ? kconfig_diff(ida, idb, &c) : -1, off = 0;
 
 	fputs("<h2>6.12 and 7.3: what differs besides the features</h2>\n", f);
 	if (n < 0) {
@@ -546,23 +554,25 @@ static void config_differences(FILE *f, sqlite3 *db, const long long run[2])
 		return;
 	}
 	for (int i = 0; i < n; i++)
-		both += c[i].a && c[i].b;
+		off += kconfig_both_off(&c[i]);
 	fputs("<p>Both guest kernels are tinyconfig plus the project's fragments, each completed by its own tree's "
 	      "defaults, so they differ in more than the features: preemption model ", f);
 	esc(f, preempt_model(c, n, 0));
 	fputs(" on 6.12, ", f);
 	esc(f, preempt_model(c, n, 1));
-	fprintf(f, " on 7.3 (7.3 offers x86 neither PREEMPT_NONE nor PREEMPT_VOLUNTARY, 6.12 has no PREEMPT_LAZY). "
-		"%d options set differently in both trees, %d in one tree only (new, removed or hidden there). "
-		"Builds ", both, n - both);
+	fprintf(f, " on 7.3 (on x86, 7.3 offers neither PREEMPT_NONE nor PREEMPT_VOLUNTARY and 6.12 has no "
+		"PREEMPT_LAZY: full PREEMPT is the one non-RT model both accept). %d options differ; %d more are off in "
+		"one and not offered by the other, not listed. Builds ", n - off, off);
 	esc(f, ida);
 	fputs(" (6.12) and ", f);
 	esc(f, idb);
-	fputs(" (7.3).</p>\n<details><summary>every difference</summary>\n"
+	fputs(" (7.3); &ldquo;absent&rdquo;: not in that .config (not offered by that tree, or an option "
+	      "without a prompt that is off).</p>\n"
+	      "<details><summary>every difference</summary>\n"
 	      "<table><tr><th>option</th><th>6.12</th><th>7.3</th></tr>\n", f);
 	for (int pass = 0; pass < 2; pass++)
 		for (int i = 0; i < n; i++) {
-			if ((c[i].a && c[i].b) != !pass)
+			if (kconfig_both_off(&c[i]) || (strncmp(c[i].name, "PREEMPT", 7) != 0) != pass)
 				continue;
 			fputs("<tr><td>CONFIG_", f);
 			esc(f, c[i].name);
