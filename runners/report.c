@@ -543,12 +543,17 @@ static void config_differences(FILE *f, sqlite3 *db, const long long run[2])
 	int n = ida && idb ? kconfig_diff(ida, idb, &c) : -1, off = 0;
 
 	fputs("<h2>6.12 and 7.3: what differs besides the features</h2>\n", f);
+	if (!ida || !idb) {
+		fputs("<p>No comparable ok runs of 6.12 and 7.3 in this database.</p>\n", f);
+		free(ida), free(idb);
+		return;
+	}
 	if (n < 0) {
 		fputs("<p>The .config files of the two context kernels are not in this machine's kernel cache "
 		      "(build ids ", f);
-		esc(f, ida ? ida : "none");
+		esc(f, ida);
 		fputs(", ", f);
-		esc(f, idb ? idb : "none");
+		esc(f, idb);
 		fputs(").</p>\n", f);
 		free(ida), free(idb);
 		return;
