@@ -78,15 +78,17 @@ static int folio_states(const char *p, size_t per, struct folio_state *st)
 }
 
 /* Splices the first page of every even folio into a pipe, which holds a
- * reference to each until it is closed. */
-static int hold_folios(struct bench_ctx *ctx, char *p, size_t folio, int pipefd[2])
+ * reference to each until it is closed; *held counts them.  On an error
+ * the pipe is closed. */
+static int hold_folios(struct bench_ctx *ctx, char *p, size_t folio, int pipefd[2], int *held)
 {
-	int held = 0;
+	int ret;
 
+	*held = 0;
 	if (pipe2(pipefd, O_CLOEXEC))
 		return bench_fail(ctx, "pipe2: %s", strerror(errno));
 	if (fcntl(pipefd[1], F_SETPIPE_SZ, REF_FOLIOS * 4096) < 0) {
-		bench_fail(ctx, "fcntl(F_SETPIPE_SZ, %d): %s", REF_FOLIOS * 4096, strerror(errno));
+		ret = bench_fail(ctx, "fcntl(F_SETPIPE_SZ, %d): %s", REF_FOLIOS * 4096, strerror(errno));
 		goto close_pipe;
 	}
 	for (int f = 0; f < REF_FOLIOS; f += 2) {
@@ -94,19 +96,19 @@ static int hold_folios(struct bench_ctx *ctx, char *p, size_t folio, int pipefd[
 		ssize_t n = vmsplice(pipefd[1], &iov, 1, SPLICE_F_NONBLOCK);
 
 		if (n != 4096) {
-			if (n < 0 && (errno == ENOSYS || errno == EINVAL))
-				bench_skip(ctx, "vmsplice: %s", strerror(errno));
+			if (n < 0 && errno == ENOSYS)
+				ret = bench_skip(ctx, "vmsplice: %s", strerror(errno));
 			else
-				bench_fail(ctx, "vmsplice of folio %d: %zd (%s)", f, n, strerror(errno));
+				ret = bench_fail(ctx, "vmsplice of folio %d: %zd (%s)", f, n, strerror(errno));
 			goto close_pipe;
 		}
-		held++;
+		(*held)++;
 	}
-	return held;
+	return BENCH_OK;
 close_pipe:
 	close(pipefd[0]);
 	close(pipefd[1]);
-	return -1;
+	return ret;
 }
 
 static int run(struct bench_ctx *ctx)
@@ -130,11 +132,9 @@ static int run(struct bench_ctx *ctx)
 		ret = bench_skip(ctx, "%d of %d folios still swap-backed after MADV_FREE", sb_before, REF_FOLIOS);
 		goto unmap;
 	}
-	held = hold_folios(ctx, p, folio, pipefd);
-	if (held < 0) {
-		ret = BENCH_FAIL;
+	ret = hold_folios(ctx, p, folio, pipefd, &held);
+	if (ret)
 		goto unmap;
-	}
 	window_begin(ctx);
 	if (madvise(p, len, MADV_PAGEOUT))
 		err = errno;
