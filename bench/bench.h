@@ -69,12 +69,18 @@ struct claim_view {
 	void (*compare)(const struct claim_view *v, const char *metric, struct verdict_view *out);
 	const void *host;
 };
-/* A claim of a seed mail this benchmark backs, judged on two variants. */
+/* A claim of a seed mail this benchmark backs, judged on the ablation pair:
+ * the two variants that differ by that feature alone (6.12 -> 7.3 differs
+ * in much more, and the report shows it only as context). */
 struct bench_claim {
 	const char *text;	/* the claim, HTML-safe text */
 	const char *base, *new;	/* the variants it compares */
-	/* Returns "reproduced" or "not reproduced" and writes the evidence. */
+	/* Returns "reproduced" or "not reproduced" and writes the evidence.
+	 * "reproduced" needs the verdict significant in the claimed direction
+	 * and the invariants moved as claimed, on both sides. */
 	const char *(*judge)(const struct claim_view *v, char *evidence, size_t cap);
+	const char *seed;	/* the seed's own figure, with its units and where it
+				 * was measured (HTML-safe text) */
 };
 
 /* Return values of setup and run. */

@@ -112,8 +112,8 @@ const char *bench_check(const struct bench_info *b)
 	if (metric_role(b, bench_timing(b)) != METRIC_TIMING)
 		return "its main timing is not declared a timing";
 	for (const struct bench_claim *c = b->claims; c && c->text; c++)
-		if (!c->base || !c->new || !c->judge)
-			return "declares a claim without variants or judge";
+		if (!c->base || !c->new || !c->judge || !c->seed)
+			return "declares a claim without variants, judge or the seed's figure";
 	return NULL;
 }
 

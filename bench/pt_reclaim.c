@@ -108,14 +108,18 @@ static const char *judge(const struct claim_view *v, char *ev, size_t cap)
 {
 	double b0 = v->base->get(v->base, "status.VmPTE_before"), b1 = v->base->get(v->base, "status.VmPTE_after");
 	double n0 = v->new->get(v->new, "status.VmPTE_before"), n1 = v->new->get(v->new, "status.VmPTE_after");
+	struct verdict_view t;
 
-	snprintf(ev, cap, "%s: VmPTE %.0f kB -> %.0f kB; %s (without PT reclaim): %.0f kB -> %.0f kB",
-		 v->new->variant, n0, n1, v->base->variant, b0, b1);
-	return n1 < 0.05 * n0 && b1 > 0.5 * b0 ? "reproduced" : "not reproduced";
+	v->compare(v, "status.VmPTE_after", &t);
+	snprintf(ev, cap, "%s: VmPTE %.0f kB -> %.0f kB; %s (without PT reclaim): %.0f kB -> %.0f kB; "
+		 "VmPTE after: %s", v->new->variant, n0, n1, v->base->variant, b0, b1, t.verdict);
+	return n1 < 0.05 * n0 && b1 > 0.5 * b0 && !strcmp(t.verdict, "CHANGED") ? "reproduced" : "not reproduced";
 }
 
 static const struct bench_claim claims[] = {
-	{ "VmPTE 102640 kB &rarr; 240 kB after MADV_DONTNEED", "6.12", "7.3", judge },
+	{ "VmPTE 102640 kB &rarr; 240 kB after MADV_DONTNEED", "7.3-no-pt-reclaim", "7.3", judge,
+	  "VmPTE 102640 kB &rarr; 240 kB after MADV_DONTNEED of a region touched once per 2 MiB (kB of page "
+	  "tables, the PT reclaim series' test; no timing claimed)" },
 	{ NULL }
 };
 

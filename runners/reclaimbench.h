@@ -311,6 +311,16 @@ void gp_label(FILE *f, const char *s);		/* one quoted field of a gnuplot data fi
 void html_escape(FILE *f, const char *s);
 void html_text(FILE *f, const char *s);		/* escape.c: markup, bad UTF-8 and controls */
 
+/* kconfig.c: options whose values differ between two built kernels' .config
+ * (cache/kernels/BUILD_ID/config), sorted by name without "CONFIG_"; a or b
+ * is "n" when "is not set", NULL when that .config lacks the option.  The
+ * count, or -1 when a .config is missing or a build id is not one. */
+struct kconfig_change {
+	char *name, *a, *b;
+};
+int kconfig_diff(const char *build_a, const char *build_b, struct kconfig_change **out);
+void kconfig_changes_free(struct kconfig_change *c, int n);
+
 /* Subcommands. */
 int cmd_run(int argc, char **argv);
 int cmd_build(int argc, char **argv);

@@ -811,6 +811,46 @@ static void test_escapes(void)
 	free(c);
 }
 
+/* Two builds' .config differences: values that differ, options one side
+ * lacks, "is not set" read as n; a build id that is not hex is refused.
+ * Runs first: cache_dir() is read once. */
+static void test_kconfig(void)
+{
+	char *cache = xasprintf("%s/cache", tmp), *d;
+	static const char *const cfg[2] = {
+		"# Linux/x86 6.12\nCONFIG_A=y\nCONFIG_PREEMPT_NONE=y\n# CONFIG_PREEMPT_LAZY is not set\nCONFIG_OLD=y\n"
+		"CONFIG_S=\"x\"\n",
+		"CONFIG_A=y\n# CONFIG_PREEMPT_NONE is not set\nCONFIG_PREEMPT_LAZY=y\nCONFIG_NEW=64\nCONFIG_S=\"x\"\n" };
+	static const char *const id[2] = { "00000000000000aa", "00000000000000bb" };
+	struct kconfig_change *c;
+	int n;
+
+	setenv("RECLAIMBENCH_CACHE", cache, 1);
+	for (int i = 0; i < 2; i++) {
+		d = xasprintf("%s/kernels/%s", cache, id[i]);
+		mkdirs(d);
+		free(d);
+		d = xasprintf("%s/kernels/%s/config", cache, id[i]);
+		FILE *f = fopen(d, "w");
+
+		if (f)
+			fputs(cfg[i], f), fclose(f);
+		free(d);
+	}
+	n = kconfig_diff(id[0], id[1], &c);
+	check(n == 4 && !strcmp(c[0].name, "NEW") && !c[0].a && !strcmp(c[0].b, "64") && !strcmp(c[1].name, "OLD") &&
+	      !strcmp(c[1].a, "y") && !c[1].b && !strcmp(c[2].name, "PREEMPT_LAZY") && !strcmp(c[2].a, "n") &&
+	      !strcmp(c[2].b, "y") && !strcmp(c[3].name, "PREEMPT_NONE") && !strcmp(c[3].a, "y") &&
+	      !strcmp(c[3].b, "n"), "kconfig_diff: values that differ, options on one side only, 'is not set' as n (%d)",
+	      n);
+	if (n > 0)
+		kconfig_changes_free(c, n);
+	check(kconfig_diff("../../etc", id[1], &c) == -1 && kconfig_diff(id[0], "00000000000000cc", &c) == -1,
+	      "kconfig_diff: a build id that is not hex, or a build without a .config, is refused");
+	unsetenv("RECLAIMBENCH_CACHE");
+	free(cache);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -818,6 +858,7 @@ int main(void)
 		puts("Bail out! mkdtemp");
 		return 1;
 	}
+	test_kconfig();
 	test_parsers();
 	test_smaps();
 	test_metric_scope();
