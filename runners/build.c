@@ -318,6 +318,10 @@ int variant_build(const struct variant *v, struct built *k)
 	h = fnv1a(&ch, sizeof(ch), h);
 	h = fnv1a(cc, strlen(cc) + 1, h);
 	h = hash_file(bscript, h);
+	/* Never the same entry for a trusted build and an untrusted one of
+	 * the same files: a trusted variant never takes what a layer made. */
+	k->trusted = variant_trusted(v);
+	h = fnv1a(k->trusted ? "trusted" : "untrusted", k->trusted ? 8 : 10, h);
 	k->patches_hash = hex(ph);
 	k->config_hash = hex(ch);
 	k->build_id = hex(h);
@@ -325,7 +329,6 @@ int variant_build(const struct variant *v, struct built *k)
 	k->dir = xasprintf("%s/kernels/%s", cache_dir(), k->build_id);
 	k->bzimage = xasprintf("%s/bzImage", k->dir);
 	k->gen_init_cpio = xasprintf("%s/gen_init_cpio", k->dir);
-	k->trusted = variant_trusted(v);
 	if (entry_valid(k)) {
 		progress("variant '%s': cached build %s", v->name, k->dir);
 		k->cached = 1;
