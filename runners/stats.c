@@ -288,16 +288,39 @@ static double inversions_cdf(int n, int k)
 /* The Mann-Kendall trend test of a series in its order: Kendall's tau of
  * value against position and the two-sided p (exact for up to 30 values
  * without ties, else the normal approximation with the tie term), and
- * Sen's slope (the median of the slopes of all pairs) per position. */
+ * Sen's slope (the median of the slopes of all pairs) per position.  A
+ * series longer than TREND_MAX (a stream may hold 200,000 samples a run;
+ * the test is quadratic) is taken as TREND_MAX medians of consecutive
+ * blocks, the slope scaled back to one position. */
+#define TREND_MAX 256
 void mann_kendall(const double *v, int n, double *tau, double *p, double *slope)
 {
-	int pairs = n * (n - 1) / 2, ties = 0, k = 0;
+	int pairs, ties = 0, k = 0;
 	double s = 0, var, *sl;
 
 	*tau = *p = *slope = NAN;
 	if (n < 3)
 		return;
-	sl = malloc(pairs * sizeof(*sl));
+	if (n > TREND_MAX) {
+		double *b = malloc(TREND_MAX * sizeof(*b));
+		long from = 0;
+
+		if (!b)
+			return;
+		for (int i = 0; i < TREND_MAX; i++) {
+			long to = (long)n * (i + 1) / TREND_MAX;
+
+			b[i] = median(v + from, to - from);
+			from = to;
+		}
+		mann_kendall(b, TREND_MAX, tau, p, slope);
+		*slope *= (double)TREND_MAX / n;
+		free(b);
+		return;
+	}
+	pairs = n * (n - 1) / 2;
+	if (!(sl = malloc(pairs * sizeof(*sl))))
+		return;
 	for (int i = 0; i < n; i++)
 		for (int j = i + 1; j < n; j++) {
 			s += (v[j] > v[i]) - (v[j] < v[i]);
