@@ -1,7 +1,7 @@
 /* Kernel builds: source ready (kernel-source.sh), then an out-of-tree
  * build (kernel-build.sh) into a folder of the cache named by the variant
- * and a content hash of source id, patches, config, compiler and build
- * script.  An unchanged variant is never rebuilt.
+ * and a content hash of source id, architecture, patches, config, compiler
+ * and build script.  An unchanged variant is never rebuilt.
  *
  * Trust: a build of a Debian source with nothing but the project's own
  * patches and fragments (kernels/) is trusted; it builds in the source's
@@ -122,8 +122,9 @@ static uint64_t hash_file(const char *path, uint64_t h)
 
 /* A build killed during its checkout (kill -9 of a bisection) leaves
  * .git/index.lock behind, and every later checkout of that tree fails.
- * Under the build folder's lock, which every build of the tree holds while
- * it runs git there, a lock file can only be such a leftover. */
+ * Under the lock of the source's build folder (its x86 one), which every
+ * build of the tree holds while it runs git there, whatever its arch, a
+ * lock file can only be such a leftover. */
 static void stale_git_lock_remove(const char *src, const char *build)
 {
 	char *lock = xasprintf("%s.lock", build), *index = xasprintf("%s/.git/index.lock", src);
@@ -141,9 +142,11 @@ static char *hex(uint64_t h)
 	return xasprintf("%016llx", (unsigned long long)h);
 }
 
-static char *compiler_version(void)
+/* The compiler of arch: gcc, or Debian's cross compiler for arm64. */
+static char *compiler_version(const char *arch)
 {
-	FILE *p = popen("gcc --version 2>/dev/null | head -n 1", "r");
+	FILE *p = popen(strcmp(arch, "arm64") ? "gcc --version 2>/dev/null | head -n 1"
+					      : "aarch64-linux-gnu-gcc --version 2>/dev/null | head -n 1", "r");
 	char buf[256] = "unknown";
 
 	if (p) {
@@ -289,7 +292,7 @@ static char *fragment_write(const struct variant *v, const char *dir)
 int variant_build(const struct variant *v, struct built *k)
 {
 	char *bscript = xasprintf("%s/../runners/kernel-build.sh", self_dir());
-	char *out = NULL, *path, *ref, *cc, *build, *shared_cc = xasprintf("%s/ccache", cache_dir());
+	char *out = NULL, *path, *ref, *cc, *build, *lockdir, *shared_cc = xasprintf("%s/ccache", cache_dir());
 	const char *srcname;
 	char **argv;
 	uint64_t h, ph = 0, ch = 0;
@@ -307,8 +310,10 @@ int variant_build(const struct variant *v, struct built *k)
 		ph = hash_file(v->patches[i], ph);
 	for (int i = 0; i < v->nconfigs; i++)
 		ch = hash_file(v->configs[i], ch);
-	cc = compiler_version();
+	k->arch = variant_arch(v);
+	cc = compiler_version(k->arch);
 	h = fnv1a(k->source_id, strlen(k->source_id) + 1, 0);
+	h = fnv1a(k->arch, strlen(k->arch) + 1, h);
 	h = fnv1a(&ph, sizeof(ph), h);
 	h = fnv1a(&ch, sizeof(ch), h);
 	h = fnv1a(cc, strlen(cc) + 1, h);
@@ -318,7 +323,7 @@ int variant_build(const struct variant *v, struct built *k)
 	k->build_id = hex(h);
 	/* Keyed by content alone: variants that build the same kernel share it. */
 	k->dir = xasprintf("%s/kernels/%s", cache_dir(), k->build_id);
-	k->bzimage = xasprintf("%s/bzImage", k->dir);
+	k->bzimage = xasprintf("%s/%s", k->dir, strcmp(k->arch, "arm64") ? "bzImage" : "Image");
 	k->gen_init_cpio = xasprintf("%s/gen_init_cpio", k->dir);
 	k->trusted = variant_trusted(v);
 	if (entry_valid(k)) {
@@ -332,9 +337,14 @@ int variant_build(const struct variant *v, struct built *k)
 			 v->name, k->dir, k->build_id);
 	mkdirs(k->dir);
 	srcname = strrchr(path, '/') + 1;
-	build = xasprintf("%s/build/%s", cache_dir(), srcname);
-	argv = calloc(16 + v->npatches, sizeof(char *));
+	/* One build folder per source and architecture: x86 and arm64
+	 * builds of a source never share objects.  They share the source
+	 * tree, so all hold the lock of the source's own folder (lockdir). */
+	lockdir = xasprintf("%s/build/%s", cache_dir(), srcname);
+	build = strcmp(k->arch, ARCH_DEFAULT) ? xasprintf("%s-%s", lockdir, k->arch) : xstrdup(lockdir);
+	argv = calloc(18 + v->npatches, sizeof(char *));
 	argv[n++] = bscript;
+	argv[n++] = "-a", argv[n++] = (char *)k->arch;
 	if (!own)	/* untrusted files on the source's folders: a layer */
 		argv[n++] = "-l", argv[n++] = xasprintf("%s/layers/%s", cache_dir(), k->build_id);
 	argv[n++] = "-i", argv[n++] = k->build_id;
@@ -360,7 +370,7 @@ int variant_build(const struct variant *v, struct built *k)
 	argv[n++] = fragment_write(v, k->dir);
 	for (int i = 0; i < v->npatches; i++)
 		argv[n++] = v->patches[i];
-	stale_git_lock_remove(path, build);
+	stale_git_lock_remove(path, lockdir);
 	progress("variant '%s': building%s (log: %s/build.log)", v->name,
 		 k->trusted ? "" : own ? ", untrusted source" : ", untrusted, in a layer of its own", k->dir);
 	rc = run_script(argv, &out, v->name);

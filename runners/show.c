@@ -64,7 +64,8 @@ int cmd_list(int argc, char **argv)
 		for (int i = 0; i < set.n; i++) {
 			struct variant *v = &set.v[i];
 
-			printf("%s\n  source  %s\n  cmdline %s\n", shown(v->name), shown(v->source), shown(v->cmdline));
+			printf("%s\n  source  %s\n  arch    %s\n  cmdline %s\n", shown(v->name), shown(v->source),
+			       variant_arch(v), shown(v->cmdline));
 			for (int j = 0; j < v->nconfigs; j++)
 				printf("  config  %s\n", shown(v->configs[j]));
 			for (int j = 0; j < v->npatches; j++)

@@ -234,6 +234,7 @@ static void test_variants(void)
 		{ "variants-cycle.conf", "inherits from itself" },
 		{ "variants-missing.conf", "variants-missing.conf:3: 'missing.config' does not exist" },
 		{ "variants-badname.conf", "variants-badname.conf:1: variant name 'a b'" },
+		{ "variants-badarch.conf", "variants-badarch.conf:4: arch 'riscv' is not x86_64 or arm64" },
 		{ "no-such.conf", "cannot be read" },
 	};
 
@@ -244,6 +245,16 @@ static void test_variants(void)
 	      "inherited patches come first");
 	check(g && !strcmp(g->source, "debian:7.3") && !strcmp(g->cmdline, "console=ttyS0 quiet"),
 	      "source inherited, cmdline replaced");
+	variants_free(&set);
+	variants_load(xasprintf("%s/fixtures/variants-arch.conf", FIXTURES), &set);
+	g = variant_find(&set, "arm-child");
+	check(variant_find(&set, "x86") && !strcmp(variant_arch(variant_find(&set, "x86")), "x86_64") &&
+	      !strcmp(variant_find(&set, "x86")->cmdline, "console=ttyS0 panic=-1"),
+	      "arch: x86_64 by default, with the console on ttyS0");
+	check(g && !strcmp(variant_arch(g), "arm64") && !strcmp(g->cmdline, "console=ttyAMA0 panic=-1"),
+	      "arch: arm64 inherited, the console on the PL011 (ttyAMA0) by default");
+	check(!strcmp(arch_machine("arm64"), "aarch64") && !strcmp(arch_machine("x86_64"), "x86_64"),
+	      "arch: arm64 runs as uname's aarch64");
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int code = in_child(load_spec, (void *)bad[i].file, err, sizeof(err));
 
