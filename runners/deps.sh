@@ -1,10 +1,11 @@
 #!/bin/sh
 # Install what reclaimbench needs from Debian's packages, once: the
-# compilers and libraries it builds with (and the arm64 cross compiler and
-# libc for arm64 variants), QEMU to boot guests (qemu-system-arm for arm64), what a kernel
-# build needs, perf and gnuplot, chromium for the report's browser test,
-# clang and its runtime for the fuzzers, bubblewrap for the sandbox of
-# builds and guests, and that sandbox's unprivileged user (rb-sandbox);
+# compilers and libraries it builds with (the arm64 cross compiler and
+# libc for arm64 variants too), QEMU to boot guests (qemu-system-arm for
+# arm64's), what a kernel build needs, perf and gnuplot, chromium for the
+# report's browser test, clang and its runtime for the fuzzers, bubblewrap
+# for the sandbox of builds and guests, and that sandbox's unprivileged
+# user (rb-sandbox);
 # Slurm and munge for the Slurm executor and its test (tests/t-slurm.sh
 # starts private daemons; the packages' own services are not used).
 # Does nothing when all is there.
