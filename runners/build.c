@@ -169,7 +169,7 @@ void spec_file_check(const char *what, const char *path)
 	struct stat st;
 
 	if (stat(path, &st))
-		die(EXIT_USAGE, "%s '%s': %s", what, path, strerror(errno));
+		die(EXIT_USAGE, "%s '%s' cannot be read: %s", what, path, strerror(errno));
 	if (!S_ISREG(st.st_mode))
 		die(EXIT_USAGE, "%s '%s' is not a plain file; name a regular file", what, path);
 	if (st.st_size > SPEC_FILE_MAX)
@@ -181,7 +181,7 @@ void spec_file_check(const char *what, const char *path)
 }
 
 /* Whether path lies in the project's own kernels/ folder. */
-static int project_file(const char *path)
+int project_file(const char *path)
 {
 	static char *kernels;
 	char *real = realpath(path, NULL);
@@ -192,6 +192,16 @@ static int project_file(const char *path)
 	in = real && !strncmp(real, kernels, strlen(kernels)) && real[strlen(kernels)] == '/';
 	free(real);
 	return in;
+}
+
+void variant_files_check(const struct variant *v)
+{
+	for (int i = 0; i < v->npatches; i++)
+		if (!project_file(v->patches[i]))
+			spec_file_check("patch", v->patches[i]);
+	for (int i = 0; i < v->nconfigs; i++)
+		if (!project_file(v->configs[i]))
+			spec_file_check("config fragment", v->configs[i]);
 }
 
 /* Whether everything v builds from, past its source, is the project's. */
@@ -299,12 +309,7 @@ int variant_build(const struct variant *v, struct built *k)
 	int rc, n = 0, own = variant_own_files(v);
 
 	memset(k, 0, sizeof(*k));
-	for (int i = 0; i < v->npatches; i++)
-		if (!project_file(v->patches[i]))
-			spec_file_check("patch", v->patches[i]);
-	for (int i = 0; i < v->nconfigs; i++)
-		if (!project_file(v->configs[i]))
-			spec_file_check("config fragment", v->configs[i]);
+	variant_files_check(v);
 	source_ready(v->source, v->name, &path, &ref, &k->source_id);
 	for (int i = 0; i < v->npatches; i++)
 		ph = hash_file(v->patches[i], ph);

@@ -236,6 +236,7 @@ char *patch_resolve(const char *what)
 	if (!strncmp(what, "http://", 7) || !strncmp(what, "https://", 8)) {
 		url = xstrdup(what);
 	} else if (stat(what, &st) == 0) {
+		spec_file_check("patch", what);
 		return realpath(what, NULL);
 	} else if (what[0] == '<' || (strchr(what, '@') && !strchr(what, '/'))) {
 		const char *base = archive ? archive : getenv("RECLAIMBENCH_ARCHIVE");

@@ -23,6 +23,11 @@
 #define CONSOLE_MAX_MB 16
 #define RECORDS_MAX_MB 32
 #define QEMU_FILE_MAX_MB 64
+#define INITRAMFS_MAX_MB 64
+/* QEMU's memory cgroup: the guest's RAM, TCG's code buffer (up to 1 GiB)
+ * and QEMU itself; the same as an address-space limit where there is no
+ * memory cgroup. */
+#define QEMU_MEM_EXTRA_MB 2048
 
 /* argv[] of runners/sandbox.sh with opts (NULL-ended) before "--": the
  * command that follows runs in the project's sandbox. */
@@ -88,8 +93,10 @@ static int make_initramfs(const struct built *k, struct boot *b, char *const pla
 		int fd = open(cpio, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), st;
 		char *init_path = getenv("RECLAIMBENCH_INIT") ? getenv("RECLAIMBENCH_INIT")
 							      : xasprintf("%s/rb-init", bin);
-		char *opts[] = { "-t", "120", "-r", k->gen_init_cpio, "-r", list, "-r", planf, "-r", init_path,
-				 "-r", xasprintf("%s/rb-bench", bin), NULL };
+		/* The initramfs it writes (our two programs and the plan: a
+		 * few MB) is cut at INITRAMFS_MAX_MB. */
+		char *opts[] = { "-t", "120", "-m", "256", "-o", xasprintf("%d", INITRAMFS_MAX_MB), "-r", k->gen_init_cpio,
+				 "-r", list, "-r", planf, "-r", init_path, "-r", xasprintf("%s/rb-bench", bin), NULL };
 		char *argv[32];
 		int n = sandbox_argv(argv, opts);
 		pid_t pid;
@@ -130,12 +137,13 @@ static char *first_line_with(const char *text, const char *needle)
 }
 
 #define KVM_CPU "host,-arch-capabilities"
-/* arm64 under TCG: QEMU's "max" CPU has what the seeds' phones have and
- * the kernels use (ARMv8.4's range TLBIs for batched flushes, hardware
- * access and dirty flags, contiguous PTEs are architectural); its pointer
- * authentication with QEMU's cheaper algorithm, since the architected
- * QARMA5 costs host time on every kernel function's entry and return
- * (instruction counts are the same either way). */
+/* arm64 under TCG: QEMU's "max" CPU, for what recent phones have and the
+ * kernels use: ARMv8.4's range TLBIs (one for a batch of a large folio's
+ * PTEs), LSE atomics (contiguous PTEs are in every ARMv8).  QEMU 7.2's max
+ * has no hardware access/dirty flag update: the kernel keeps young and
+ * dirty in software.  Its pointer authentication uses QEMU's cheaper
+ * algorithm: the architected QARMA5 costs host time on every kernel
+ * function's entry and return (instruction counts are the same). */
 #define ARM64_CPU "max,pauth-impdef=on"
 #define ARM64_KVM_CPU "host"
 
@@ -203,7 +211,8 @@ int guest_boot(const struct built *k, const char *cmdline, char *const plan[], s
 		close(fd);
 	}
 	{
-		char *opts[] = { "-f", xasprintf("%d", QEMU_FILE_MAX_MB), "-r", k->bzimage, "-r", b->initramfs,
+		char *opts[] = { "-f", xasprintf("%d", QEMU_FILE_MAX_MB), "-m", xasprintf("%d", b->mem_mb + QEMU_MEM_EXTRA_MB),
+				 "-r", k->bzimage, "-r", b->initramfs,
 				 "-w", console, "-w", recs, !strcmp(b->accel, "kvm") ? "-k" : NULL, NULL };
 
 		n = sandbox_argv(argv, opts);

@@ -27,10 +27,11 @@
 #              mounts live in a mount namespace of this script's own
 # Configuring and compiling run the tree's own Makefiles and scripts, code
 # the project did not write, so they run in the sandbox of sandbox.sh (as
-# rb-sandbox, no network, only BUILD and the written ccache writable; time
-# and disk limits from $RECLAIMBENCH_BUILD_TIMEOUT, default 3600 s, and
-# $RECLAIMBENCH_BUILD_DISK_MB, default 8192), calling this script with
-# --inside.  ccache reads no configuration from its folders
+# rb-sandbox, no network, only BUILD and the written ccache writable; time,
+# disk and memory limits from $RECLAIMBENCH_BUILD_TIMEOUT, default 3600 s,
+# $RECLAIMBENCH_BUILD_DISK_MB, default 8192, what a step may write, and
+# $RECLAIMBENCH_BUILD_MEM_MB, default 4096; the log at most 32 MB of each of
+# make's streams a step), calling this script with --inside.  ccache reads no configuration from its folders
 # (CCACHE_CONFIGPATH): a build cannot plant one for the next.
 # Exit 2: bad input (a patch that does not apply, an option that does not
 # survive olddefconfig); exit 3: the build itself failed or the sandbox
@@ -175,6 +176,9 @@ done
 # the index in step): named in the kernel beside the build id.
 tree=$(git write-tree) || fail 3 "cannot name the tree of '$src'"
 stamp=rb-$id-$tree
+# Reproducible: the time a build embeds (the default initramfs's mtimes)
+# is the commit's, so the same tree builds the same image.
+timestamp=$(git log -1 --format=%cd --date=iso-strict 2>/dev/null || echo 1970-01-01T00:00:00Z)
 # make trusts mtimes.  What differs from the tree BUILD last compiled gets
 # a fresh one, and a file of BUILD dated in the future (a clock set back)
 # goes: whatever the clocks did, make rebuilds what changed.
@@ -190,7 +194,9 @@ future=$(find "$build" -newermt "@$(($(date +%s) + 2))" -type f -print -delete 2
 secondary=
 for d in $ccr; do secondary="$secondary file:$d|read-only"; done
 # sandbox STEP: one step of --inside in the sandbox; its errors to the log
-# and to the user; exit 2 passes through, anything else is 3.
+# and to the user; exit 2 passes through, anything else is 3.  Its output
+# (make's, in the log) is cut at 32 MB a stream: a build that floods it
+# is stopped.
 sandbox() {
 	err=$out/.rb-err
 	rc=0
@@ -198,10 +204,12 @@ sandbox() {
 	for d in $ccr; do set -- "$@" -r "$d"; done
 	step=$1; shift
 	sh "$here/sandbox.sh" -t "${RECLAIMBENCH_BUILD_TIMEOUT:-3600}" -q "${RECLAIMBENCH_BUILD_DISK_MB:-8192}" \
+		-m "${RECLAIMBENCH_BUILD_MEM_MB:-4096}" -o 32 \
 		-w "$build" -w "$ccw" -r "$src" -r "$fragment" -r "$self" "$@" \
 		-e CCACHE_DIR="$ccw" -e CCACHE_CONFIGPATH=/dev/null -e CCACHE_DEPEND=1 \
 		-e "CCACHE_SECONDARY_STORAGE=${secondary# }" -e KBUILD_BUILD_VERSION="$stamp" \
-		-e KBUILD_BUILD_USER=reclaimbench -e KBUILD_BUILD_HOST=rb-sandbox -- \
+		-e KBUILD_BUILD_USER=reclaimbench -e KBUILD_BUILD_HOST=rb-sandbox \
+		-e "KBUILD_BUILD_TIMESTAMP=$timestamp" -- \
 		sh "$self" --inside "$step" "$src" "$build" "$fragment" "$arch" >> "$log" 2> "$err" || rc=$?
 	cat "$err" >> "$log"
 	why=$(grep '^error: ' "$err" | sed 's/^error: //' | awk 'NR > 1 { printf "; " } { printf "%s", $0 }')

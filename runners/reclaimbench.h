@@ -132,6 +132,8 @@ int variant_trusted(const struct variant *v);
  * user's own) of at most SPEC_FILE_MAX bytes; dies with exit 2 if not. */
 #define SPEC_FILE_MAX (16 << 20)
 void spec_file_check(const char *what, const char *path);
+int project_file(const char *path);		/* under the project's kernels/ */
+void variant_files_check(const struct variant *v);	/* its patches and fragments, not the project's */
 /* The version a kernel of build id and tree says it is ("#rb-ID-TREE ..."). */
 #define BUILD_STAMP_FMT "#rb-%s-%s"
 /* kernel-source.sh: a source made ready in the cache; its tree, ref, id. */

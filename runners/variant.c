@@ -240,13 +240,17 @@ int variants_parse(const char *file, const char *text, struct variant_set *set)
 
 void variants_load(const char *file, struct variant_set *set)
 {
-	char *text = read_file(file, NULL);
+	char *text;
 
-	if (!text)
+	if (!project_file(file))
+		spec_file_check("variant spec", file);
+	if (!(text = read_file(file, NULL)))
 		die(EXIT_USAGE, "variant spec '%s' cannot be read; pass --variants FILE", file);
 	if (variants_parse(file, text, set))
 		die(EXIT_USAGE, "%s", set->error);
 	free(text);
+	for (int i = 0; i < set->n; i++)
+		variant_files_check(&set->v[i]);
 }
 
 struct variant *variant_find(struct variant_set *set, const char *name)
