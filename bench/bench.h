@@ -69,12 +69,18 @@ struct claim_view {
 	void (*compare)(const struct claim_view *v, const char *metric, struct verdict_view *out);
 	const void *host;
 };
-/* A claim of a seed mail this benchmark backs, judged on two variants. */
+/* A claim of a seed mail this benchmark backs, judged on the ablation pair:
+ * the two variants that differ by that feature alone (6.12 -> 7.3 differs
+ * in much more, and the report shows it only as context). */
 struct bench_claim {
 	const char *text;	/* the claim, HTML-safe text */
 	const char *base, *new;	/* the variants it compares */
-	/* Returns "reproduced" or "not reproduced" and writes the evidence. */
+	/* Returns "reproduced" or "not reproduced" and writes the evidence.
+	 * "reproduced" needs the verdict significant in the claimed direction
+	 * and the invariants moved as claimed, on both sides. */
 	const char *(*judge)(const struct claim_view *v, char *evidence, size_t cap);
+	const char *seed;	/* the seed's own figure, with its units and where it
+				 * was measured (HTML-safe text) */
 };
 
 /* Return values of setup and run. */
@@ -179,6 +185,7 @@ const char *test_faults(void);
 int read_text(const char *path, char *buf, size_t cap);
 int write_text(const char *path, const char *value);
 uint64_t now_ns(int clock);
+uint64_t clock_step_ns(int clock);	/* smallest nonzero step seen, 0 if none */
 /* Parsers on text, so they can be tested on fixtures: -1 when missing. */
 int parse_vmstat(const char *text, const char *name, uint64_t *value);
 int parse_status_kb(const char *text, const char *name, long long *kb);
@@ -196,6 +203,19 @@ struct pcp_state {
 };
 int parse_pcp(const char *zoneinfo, int cpu, struct pcp_state *s);
 int pcp_read(int cpu, struct pcp_state *s);
+/* Settling the pcp list before a window (see lib.c): pcp_pin, in setup,
+ * pins us to the CPU we are on (pcp_cpu) and checks the knobs may be
+ * written; pcp_settle empties its list and gives it the defaults' largest
+ * limit, and fills open with what zoneinfo shows then. */
+extern int pcp_cpu;
+int pcp_pin(struct bench_ctx *ctx);
+int pcp_settle(struct bench_ctx *ctx, struct pcp_state *open);
+/* Pending RCU callbacks run before a window, not inside it (see lib.c):
+ * the sleeps it took, -1 when the RCU softirq never went quiet. */
+int rcu_settle(void);
+/* This CPU's batches of new LRU pages drained before a window (see lib.c). */
+int lru_settle(void);
+unsigned long long rcu_softirqs(void);	/* RCU softirqs so far on pcp_cpu (all if unpinned) */
 /* Sum of an smaps field (such as AnonHugePages) over the mappings that
  * overlap [start, end); -1 when none has it.  mapping_kb reads our own. */
 long long smaps_kb(const char *text, const char *field, unsigned long start, unsigned long end);

@@ -19,6 +19,7 @@
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -199,17 +200,37 @@ static int tracefs_mount(void)
 	return mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL) == 0;
 }
 
+#define CLOCKSOURCE "/sys/devices/system/clocksource/clocksource0/current_clocksource"
+
+/* The hello record: the kernel, the machine, and the clock that times the
+ * benchmarks (its source and the smallest step it takes). */
 static void hello(void)
 {
 	struct utsname u;
-	char ncpu[16], mem[32], fmt[8];
+	char ncpu[16], mem[32], fmt[8], cs[64] = "", step[24];
 
 	uname(&u);
+	/* x86 boots on tsc-early and switches to tsc when a delayed work
+	 * has refined its calibration, a second or so after boot: inside a
+	 * benchmark's window that switch would be timed with it (and change
+	 * the clock's rate), so we wait for it, 5 s at most. */
+	for (int i = 0; i < 50; i++) {
+		struct timespec wait = { 0, 100000000 };
+
+		if (read_text(CLOCKSOURCE, cs, sizeof(cs)) <= 0)
+			cs[0] = '\0';
+		cs[strcspn(cs, "\n")] = '\0';
+		if (strcmp(cs, "tsc-early"))
+			break;
+		nanosleep(&wait, NULL);
+	}
+	snprintf(step, sizeof(step), "%llu", (unsigned long long)clock_step_ns(CLOCK_MONOTONIC));
 	snprintf(ncpu, sizeof(ncpu), "%ld", sysconf(_SC_NPROCESSORS_ONLN));
 	snprintf(mem, sizeof(mem), "%lld", meminfo_kb("MemTotal"));
 	snprintf(fmt, sizeof(fmt), "%d", RECORD_FORMAT);
 	framef("hello", "format", fmt, "release", u.release, "kversion", u.version, "arch",
-	       u.machine, "ncpu", ncpu, "mem_kb", mem, "faults", test_faults(), NULL);
+	       u.machine, "ncpu", ncpu, "mem_kb", mem, "faults", test_faults(), "clocksource", cs,
+	       "clock_step_ns", step, NULL);
 }
 
 static void open_out(const char *path)

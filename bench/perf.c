@@ -35,6 +35,10 @@ static struct event {
 	 * a silent 0. */
 	{ "perf.tlb_flush", "events", PERF_TYPE_TRACEPOINT, 0, "tlb/tlb_flush",
 	  "tlb:tlb_flush is emitted by x86 code only" },
+	/* Free pages (of any order, one event each) moved from a per-CPU
+	 * free list to the buddy allocator: what a free into a full list
+	 * costs, per page (see pcp_settle in lib.c). */
+	{ "perf.pcpu_drain", "events", PERF_TYPE_TRACEPOINT, 0, "kmem/mm_page_pcpu_drain" },
 	{ "perf.cycles", "events", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES },
 	{ "perf.instructions", "events", PERF_TYPE_HARDWARE, PERF_COUNT_HW_INSTRUCTIONS },
 };

@@ -47,6 +47,31 @@ uint64_t now_ns(int clock)
 	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
 }
 
+/* The smallest nonzero step of a clock, read back to back: what a
+ * timing by it can tell apart (1 ns on its face, 4 ms on refined-jiffies
+ * at HZ=250).  Spins until 1000 steps or 50 ms of that clock have passed;
+ * 0 when it never moved. */
+uint64_t clock_step_ns(int clock)
+{
+	uint64_t t0 = now_ns(clock), prev = t0, least = 0;
+
+	for (int steps = 0; steps < 1000;) {
+		uint64_t t = now_ns(clock);
+
+		if (t == UINT64_MAX || t < prev)
+			break;
+		if (t > prev) {
+			if (!least || t - prev < least)
+				least = t - prev;
+			steps++;
+			prev = t;
+		}
+		if (t - t0 > 50000000)
+			break;
+	}
+	return least;
+}
+
 /* Find "name<sep>" at the start of a line; return what follows. */
 static const char *line_value(const char *text, const char *name, char sep)
 {

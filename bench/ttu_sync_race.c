@@ -327,14 +327,16 @@ static const char *judge(const struct claim_view *v, char *ev, size_t cap)
 	double k0 = v->base->get(v->base, "race.partial"), n0 = v->base->get(v->base, "race.folios");
 
 	v->compare(v, "race.partial", &t);
-	snprintf(ev, cap, "%s: %.0f of %.0f large folios partially mapped; %s (without TTU_SYNC): %.0f of %.0f; "
+	snprintf(ev, cap, "%s: %.0f of %.0f large folios partially mapped; %s: %.0f of %.0f; "
 		 "exact test p = %.2g (%s)", v->new->variant, t.new, v->new->get(v->new, "race.folios"),
 		 v->base->variant, k0, n0, t.p, t.verdict);
-	return t.new == 0 && t.p < 0.01 ? "reproduced" : "not reproduced";
+	return t.new == 0 && k0 > 0 && t.p < 0.01 ? "reproduced" : "not reproduced";
 }
 
 static const struct bench_claim claims[] = {
-	{ "no large folio left partially mapped with TTU_SYNC", "7.3-no-ttu-sync", "7.3", judge },
+	{ "no large folio left partially mapped with TTU_SYNC", "7.3-no-ttu-sync", "7.3", judge,
+	  "no figure: &ldquo;the folio will either be entirely reclaimed or entirely kept&rdquo;, &ldquo;this "
+	  "patch makes the number 100%&rdquo; (seed 000, arm64)" },
 	{ NULL }
 };
 

@@ -734,6 +734,8 @@ int cmd_nightly(int argc, char **argv)
 					bench = xstrdup(nnames.v[i]);
 					bmetric = xstrdup(m);
 					step_before = before, step_now = now;
+				} else if (!strncmp(r.verdict, "unsteady", 8)) {
+					printf("nightly: %s %s not judged: %s\n", nnames.v[i], m, r.verdict);
 				}
 			}
 			sqlite3_finalize(ms);

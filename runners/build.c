@@ -122,12 +122,11 @@ static uint64_t hash_file(const char *path, uint64_t h)
 
 /* A build killed during its checkout (kill -9 of a bisection) leaves
  * .git/index.lock behind, and every later checkout of that tree fails.
- * Under the lock of the source's build folder (its x86 one), which every
- * build of the tree holds while it runs git there, whatever its arch, a
- * lock file can only be such a leftover. */
-static void stale_git_lock_remove(const char *src, const char *build)
+ * Under the tree's lock, which every build of the tree holds while it runs
+ * git there, a lock file can only be such a leftover. */
+static void stale_git_lock_remove(const char *src)
 {
-	char *lock = xasprintf("%s.lock", build), *index = xasprintf("%s/.git/index.lock", src);
+	char *lock = xasprintf("%s.lock", src), *index = xasprintf("%s/.git/index.lock", src);
 	int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 
 	if (fd >= 0 && flock(fd, LOCK_EX) == 0 && unlink(index) == 0)
@@ -302,7 +301,7 @@ static char *fragment_write(const struct variant *v, const char *dir)
 int variant_build(const struct variant *v, struct built *k)
 {
 	char *bscript = xasprintf("%s/../runners/kernel-build.sh", self_dir());
-	char *out = NULL, *path, *ref, *cc, *build, *lockdir, *shared_cc = xasprintf("%s/ccache", cache_dir());
+	char *out = NULL, *path, *ref, *cc, *build, *shared_cc = xasprintf("%s/ccache", cache_dir());
 	const char *srcname;
 	char **argv;
 	uint64_t h, ph = 0, ch = 0;
@@ -323,6 +322,10 @@ int variant_build(const struct variant *v, struct built *k)
 	h = fnv1a(&ch, sizeof(ch), h);
 	h = fnv1a(cc, strlen(cc) + 1, h);
 	h = hash_file(bscript, h);
+	/* Never the same entry for a trusted build and an untrusted one of
+	 * the same files: a trusted variant never takes what a layer made. */
+	k->trusted = variant_trusted(v);
+	h = fnv1a(k->trusted ? "trusted" : "untrusted", k->trusted ? 8 : 10, h);
 	k->patches_hash = hex(ph);
 	k->config_hash = hex(ch);
 	k->build_id = hex(h);
@@ -330,7 +333,6 @@ int variant_build(const struct variant *v, struct built *k)
 	k->dir = xasprintf("%s/kernels/%s", cache_dir(), k->build_id);
 	k->bzimage = xasprintf("%s/%s", k->dir, strcmp(k->arch, "arm64") ? "bzImage" : "Image");
 	k->gen_init_cpio = xasprintf("%s/gen_init_cpio", k->dir);
-	k->trusted = variant_trusted(v);
 	if (entry_valid(k)) {
 		progress("variant '%s': cached build %s", v->name, k->dir);
 		k->cached = 1;
@@ -343,10 +345,10 @@ int variant_build(const struct variant *v, struct built *k)
 	mkdirs(k->dir);
 	srcname = strrchr(path, '/') + 1;
 	/* One build folder per source and architecture: x86 and arm64
-	 * builds of a source never share objects.  They share the source
-	 * tree, so all hold the lock of the source's own folder (lockdir). */
-	lockdir = xasprintf("%s/build/%s", cache_dir(), srcname);
-	build = strcmp(k->arch, ARCH_DEFAULT) ? xasprintf("%s-%s", lockdir, k->arch) : xstrdup(lockdir);
+	 * builds of a source never share objects (they share the source
+	 * tree, and with it its lock: kernel-build.sh). */
+	build = strcmp(k->arch, ARCH_DEFAULT) ? xasprintf("%s/build/%s-%s", cache_dir(), srcname, k->arch)
+					      : xasprintf("%s/build/%s", cache_dir(), srcname);
 	argv = calloc(18 + v->npatches, sizeof(char *));
 	argv[n++] = bscript;
 	argv[n++] = "-a", argv[n++] = (char *)k->arch;
@@ -375,7 +377,7 @@ int variant_build(const struct variant *v, struct built *k)
 	argv[n++] = fragment_write(v, k->dir);
 	for (int i = 0; i < v->npatches; i++)
 		argv[n++] = v->patches[i];
-	stale_git_lock_remove(path, lockdir);
+	stale_git_lock_remove(path);
 	progress("variant '%s': building%s (log: %s/build.log)", v->name,
 		 k->trusted ? "" : own ? ", untrusted source" : ", untrusted, in a layer of its own", k->dir);
 	rc = run_script(argv, &out, v->name);

@@ -111,6 +111,67 @@ static void judge_stat(const double *a, const double *b, double threshold, struc
 		strcpy(r->verdict, "no change");
 }
 
+int run_trend(sqlite3 *db, long long run, const char *metric, struct trend *t)
+{
+	double *v, med, lo, hi;
+	int n = db_samples_kind(db, run, metric, "timed", &v);
+
+	memset(t, 0, sizeof(*t));
+	t->n = n;
+	if (n < 3) {
+		free(v);
+		return -1;
+	}
+	mann_kendall(v, n, &t->tau, &t->p, &t->drift);
+	med = median(v, n);
+	lo = hi = v[0];
+	for (int i = 1; i < n; i++)
+		lo = fmin(lo, v[i]), hi = fmax(hi, v[i]);
+	t->drift = med ? t->drift * (n - 1) / med : NAN;
+	t->spread = med ? (hi - lo) / med : NAN;
+	t->first = v[0], t->last = v[n - 1];
+	t->unsteady = t->p < STEADY_P && fabs(t->drift) >= STEADY_DRIFT;
+	free(v);
+	return 0;
+}
+
+/* A timing of runs whose repetitions trend has no verdict: the kernel was
+ * not in a steady state, and where the runs stopped decides the medians.
+ * Says which run and how, in the verdict; 1 when one of them does. */
+static int unsteady_verdict(sqlite3 *db, const long long *runs, int n, const char *metric, struct cmp_row *r)
+{
+	for (int i = 0; i < n; i++) {
+		struct trend t;
+		char a[24], b[24], *unit;
+
+		if (run_trend(db, runs[i], metric, &t) || !t.unsteady)
+			continue;
+		unit = metric_unit(db, runs[i], metric);
+		value_format(a, sizeof(a), t.first, unit);
+		value_format(b, sizeof(b), t.last, unit);
+		snprintf(r->verdict, sizeof(r->verdict), "unsteady: repetitions %s from %s to %s (run %lld)",
+			 t.drift < 0 ? "fell" : "rose", a, b, runs[i]);
+		r->detectable = 0;	/* these samples can call nothing */
+		free(unit);
+		return 1;
+	}
+	return 0;
+}
+
+/* The coarsest clock step of the runs (0 when none was measured). */
+static double clock_step(sqlite3 *db, const long long *runs, int n)
+{
+	double step = 0;
+
+	for (int i = 0; i < n; i++) {
+		char *v = run_field(db, runs[i], "coalesce(clock_step_ns, 0)");
+
+		step = fmax(step, v ? atof(v) : 0);
+		free(v);
+	}
+	return step;
+}
+
 /* The verdict on the samples of one metric of the runs of two sides, by
  * the role its benchmark declares for it. */
 static void judge(sqlite3 *db, const long long *ra, int nra, const long long *rb, int nrb, double *a, int na,
@@ -144,7 +205,24 @@ static void judge(sqlite3 *db, const long long *ra, int nra, const long long *rb
 	} else if (r->role == METRIC_EXACT || r->role == METRIC_INVARIANT) {
 		judge_exact(a, b, d, r);
 	} else {
+		double step = r->role == METRIC_TIMING ? fmax(clock_step(db, ra, nra), clock_step(db, rb, nrb)) : 0;
+
 		judge_stat(a, b, threshold, r);
+		/* A clock that moves in steps cannot tell apart what differs
+		 * by less than one. */
+		if (step > 0 && fabs(r->mb - r->ma) < step && strcmp(r->verdict, "not enough data") &&
+		    strcmp(r->verdict, "no change")) {
+			char *unit = metric_unit(db, ra[0], metric);
+			int instr = !strcmp(unit, "instr");
+
+			snprintf(r->verdict, sizeof(r->verdict), "no change (under the clock's step, %.4g %s)",
+				 step >= 1e6 && !instr ? step / 1e6 : step >= 1e3 && !instr ? step / 1e3 : step,
+				 instr ? "instr" : step >= 1e6 ? "ms" : step >= 1e3 ? "us" : "ns");
+			free(unit);
+		}
+		if (r->role == METRIC_TIMING && strcmp(r->verdict, "not enough data") &&
+		    !unsteady_verdict(db, ra, nra, metric, r))
+			unsteady_verdict(db, rb, nrb, metric, r);
 	}
 	r->invariant_changed = r->role == METRIC_INVARIANT && !strcmp(r->verdict, "CHANGED");
 }
@@ -266,7 +344,7 @@ char *run_field(sqlite3 *db, long long run, const char *expr)
 	static const char *const known[] = { "bench", "arch", "accel", "coalesce(guest_mem_mb, 0)", "coalesce(guest_cpus, 0)",
 					     "bench_version", "params", "emulator", "faults", "observer_overhead",
 					     "(SELECT build_id FROM kernels WHERE id = kernel_id)", "coalesce(alone, -1)",
-					     "printf('%.2f', others_cpus)", NULL };
+					     "printf('%.2f', others_cpus)", "coalesce(clock_step_ns, 0)", "clocksource", NULL };
 	char *sql = NULL, *v = NULL;
 	sqlite3_stmt *st;
 
@@ -439,7 +517,7 @@ int cmd_compare(int argc, char **argv)
 	};
 	const struct opt *const tables[] = { own, NULL };
 	parse_options(tables, argc, argv, "usage: reclaimbench compare --base VARIANT|RUN --new VARIANT|RUN [--bench NAME]...");
-	int slower = 0, compared = 0, jfirst = 1;
+	int slower = 0, compared = 0, jfirst = 1, unsteady = 0;
 	char broken[1024] = "", expected[1024] = "";
 	sqlite3 *db;
 
@@ -527,6 +605,7 @@ int cmd_compare(int argc, char **argv)
 				compare_metric(db, a, b, m, thr, &r);
 			print_row(&r, opt_format, bench, a, b, &jfirst);
 			slower |= !strcmp(r.verdict, "slower");
+			unsteady |= !strncmp(r.verdict, "unsteady", 8);
 			if (r.invariant_changed) {
 				char *to = metric_expected(&expect, m) ? expected : broken;
 				size_t n = strlen(to);
@@ -549,7 +628,8 @@ int cmd_compare(int argc, char **argv)
 		compared++;
 	}
 	if (!strcmp(opt_format, "json"))
-		printf("\n],\"verdict\":\"%s\"}\n", broken[0] ? "invariant changed" : slower ? "slower" : "no regression");
+		printf("\n],\"verdict\":\"%s\"}\n", broken[0] ? "invariant changed" : slower ? "slower" :
+		       unsteady ? "unsteady" : "no regression");
 	db_close(db);
 	if (!compared)
 		die(EXIT_USAGE, "nothing to compare: no benchmark has ok runs on both '%s' and '%s'%s", base, new,
@@ -561,7 +641,9 @@ int cmd_compare(int argc, char **argv)
 		if (expected[0])
 			printf("%sexpected invariant changes (--expect): %s\n", broken[0] ? "" : "\n", shown(expected));
 		printf("%sverdict: %s\n", broken[0] || expected[0] ? "" : "\n",
-		       slower ? "SLOWER (a timing metric regressed)" : "no timing regression");
+		       slower ? "SLOWER (a timing metric regressed)" :
+		       unsteady ? "UNSTEADY: no timing verdict (a run's repetitions trend, see above; run it again)" :
+		       "no timing regression");
 	}
 	return slower || broken[0] ? EXIT_VERDICT : EXIT_OK;
 }

@@ -127,6 +127,8 @@ int cmd_gate(int argc, char **argv)
 		} else if (c.cva * 100 > max_cv || c.cvb * 100 > max_cv) {
 			undecided = 1;
 			snprintf(c.verdict, sizeof(c.verdict), "too noisy (CV %.0f%%/%.0f%%)", 100 * c.cva, 100 * c.cvb);
+		} else if (!strncmp(c.verdict, "unsteady", 8)) {
+			undecided = 1;	/* a boot's repetitions trend: its median is no sample */
 		}
 		regress |= !strcmp(c.verdict, "slower");
 		fprintf(r, "  %-14s %-18s %12.4g %12.4g %8.3f %-18s %-8.3g %s\n", shown(names.v[i]), shown(c.metric),
@@ -161,7 +163,7 @@ int cmd_gate(int argc, char **argv)
 	fprintf(r, "\nverdict: %s\n", failed ? "UNDECIDED: a build, boot or benchmark failed (see above)" :
 		broken ? "FAIL: the patch changes an invariant (a correctness counter, see above)" :
 		regress ? "FAIL: the patch makes reclaim slower" :
-		undecided ? "UNDECIDED: not enough data or too noisy" : "PASS: no timing regression");
+		undecided ? "UNDECIDED: not enough data, too noisy or unsteady" : "PASS: no timing regression");
 	fclose(r);
 	fputs(text, stdout);
 	/* A new file per gate (O_EXCL): two gates in one second never

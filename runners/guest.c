@@ -147,6 +147,48 @@ static char *first_line_with(const char *text, const char *needle)
 #define ARM64_CPU "max,pauth-impdef=on"
 #define ARM64_KVM_CPU "host"
 
+#if defined(__x86_64__)
+#include <x86intrin.h>
+
+/* A TSC reading and CLOCK_MONOTONIC_RAW's at the same moment: the clock
+ * read between two TSC reads less than 10,000 cycles apart (no preemption
+ * in between). */
+static int tsc_at(uint64_t *tsc, double *ns)
+{
+	for (int i = 0; i < 100; i++) {
+		struct timespec t;
+		uint64_t a = __rdtsc(), b;
+
+		clock_gettime(CLOCK_MONOTONIC_RAW, &t);
+		b = __rdtsc();
+		if (b - a < 10000) {
+			*tsc = a + (b - a) / 2, *ns = t.tv_sec * 1e9 + t.tv_nsec;
+			return 0;
+		}
+	}
+	return -1;
+}
+#endif
+
+/* The host's TSC rate in kHz, over 50 ms of its clock; 0 when unknown.
+ * Under TCG without icount a guest's rdtsc reads the host's TSC (QEMU's
+ * cpu_get_host_ticks), one counter for every vCPU. */
+static unsigned long host_tsc_khz(void)
+{
+	static unsigned long khz;
+#if defined(__x86_64__)
+	uint64_t t0, t1;
+	double n0, n1;
+
+	if (!khz && !tsc_at(&t0, &n0)) {
+		usleep(50000);
+		if (!tsc_at(&t1, &n1) && n1 > n0)
+			khz = (unsigned long)((t1 - t0) / ((n1 - n0) / 1e6) + 0.5);
+	}
+#endif
+	return khz;
+}
+
 static const char *qemu_binary(const char *arch)
 {
 	return strcmp(arch, "arm64") ? "qemu-system-x86_64" : "qemu-system-aarch64";
@@ -251,8 +293,24 @@ int guest_boot(const struct built *k, const char *cmdline, char *const plan[], s
 		 * translation block, so the spin took 10 of a boot's 12 s
 		 * (6.12 to its root-fs panic: 12.1 s, 2.1 s with noapictimer).
 		 * These boots have one vCPU, so no tick is broadcast.  arm64's
-		 * architected timer needs no calibration. */
-		char *full = xasprintf("%s%s", cmdline, !arm64 && !strcmp(b->accel, ACCEL_ICOUNT) ? " noapictimer" : "");
+		 * architected timer needs neither calibration nor these options.
+		 *
+		 * Under the host's clock, TCG vCPUs with more than one of them
+		 * fail the kernel's TSC warp check ("TSCs unsynchronized"),
+		 * and with no ACPI there is no HPET or PM timer: the kernel
+		 * falls back to refined-jiffies, every timing a multiple of
+		 * 4 ms.  QEMU's TSC is one counter for all vCPUs (the host's
+		 * TSC), so it is declared reliable, and its rate is given: on
+		 * a busy host the guest's PIT calibration fails ("Unable to
+		 * calibrate against PIT", "could not calculate TSC khz") and
+		 * the TSC is dropped whatever it is declared.  The hello
+		 * record says which clocksource the guest took and the step
+		 * it measured. */
+		char *full = arm64 ? xstrdup(cmdline) :
+			     !strcmp(b->accel, ACCEL_ICOUNT) ? xasprintf("%s noapictimer", cmdline) :
+			     strcmp(b->accel, "tcg") ? xstrdup(cmdline) :
+			     host_tsc_khz() ? xasprintf("%s tsc=reliable tsc_early_khz=%lu", cmdline, host_tsc_khz()) :
+			     xasprintf("%s tsc=reliable", cmdline);
 
 		for (char **e = environ; *e; e++)
 			if (!strncmp(*e, "RB_TEST_", 8) && !strchr(*e, ' ')) {

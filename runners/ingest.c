@@ -140,6 +140,29 @@ static int observer_overhead_store(sqlite3 *db, int64_t run)
 	return rc;
 }
 
+/* Whether the run's repetitions of its main timing trend (schema 7). */
+static int trend_store(sqlite3 *db, int64_t run, const char *bench)
+{
+	const struct bench_info *b = bench_find(bench);
+	struct trend t;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!b || run_trend(db, run, bench_timing(b), &t))
+		return 0;
+	if (sqlite3_prepare_v2(db, "UPDATE runs SET trend_tau = ?2, trend_p = ?3, trend_drift = ?4 WHERE id = ?1",
+			       -1, &st, NULL))
+		return -1;
+	sqlite3_bind_int64(st, 1, run);
+	sqlite3_bind_double(st, 2, t.tau);
+	sqlite3_bind_double(st, 3, t.p);
+	if (isfinite(t.drift))
+		sqlite3_bind_double(st, 4, t.drift);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static int store(sqlite3 *db, const struct session_info *s, int64_t machine, struct run *r)
 {
 	sqlite3_stmt *st = NULL;
@@ -154,8 +177,8 @@ static int store(sqlite3 *db, const struct session_info *s, int64_t machine, str
 	if (sqlite3_prepare_v2(db,
 			       "INSERT INTO runs (session, machine_id, kernel_id, bench, bench_version, params, "
 			       "accel, guest_mem_mb, guest_cpus, status, reason, started_at, wall_s, command, "
-			       "console_log, faults, emulator, alone, others_cpus, arch) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,"
-			       "?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20)",
+			       "console_log, faults, emulator, alone, others_cpus, clocksource, clock_step_ns, arch) VALUES (?1,"
+			       "?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22)",
 			       -1, &st, NULL))
 		goto rollback;
 	sqlite3_bind_text(st, 1, s->session, -1, SQLITE_STATIC);
@@ -179,7 +202,10 @@ static int store(sqlite3 *db, const struct session_info *s, int64_t machine, str
 		sqlite3_bind_int(st, 18, s->alone);
 	if (s->others_cpus >= 0)
 		sqlite3_bind_double(st, 19, s->others_cpus);
-	sqlite3_bind_text(st, 20, s->arch ? s->arch : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 20, s->clocksource ? s->clocksource : "", -1, SQLITE_STATIC);
+	if (s->clock_step_ns > 0 && isfinite(s->clock_step_ns))
+		sqlite3_bind_double(st, 21, s->clock_step_ns);
+	sqlite3_bind_text(st, 22, s->arch ? s->arch : "", -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		goto rollback;
 	sqlite3_finalize(st);
@@ -210,7 +236,7 @@ static int store(sqlite3 *db, const struct session_info *s, int64_t machine, str
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	if (observer_overhead_store(db, id))
+	if (observer_overhead_store(db, id) || trend_store(db, id, r->bench))
 		goto rollback;
 	if (db_commit(db))
 		goto rollback;
@@ -438,7 +464,7 @@ int ingest(sqlite3 *db, const char *stream, struct session_info *s, struct inges
 	static struct record rec;
 	struct run *cur = NULL;
 	char **began = NULL;
-	static char release[128], version[256], faults[512], arch[32];
+	static char release[128], version[256], faults[512], clocksource[64], arch[32];
 	int nbegan = 0;
 	long lineno = 0;
 
@@ -497,6 +523,12 @@ int ingest(sqlite3 *db, const char *stream, struct session_info *s, struct inges
 				res->wrong_kernel = 1;
 				problem(res, NULL, wrong_kernel_why);
 			}
+			/* Absent from streams older than the field: unknown. */
+			r = clean(record_get(&rec, "clocksource") ?: "", sizeof(clocksource) - 1);
+			snprintf(clocksource, sizeof(clocksource), "%s", r);
+			free(r);
+			s->clocksource = clocksource;
+			s->clock_step_ns = atof(record_get(&rec, "clock_step_ns") ?: "0");
 			/* The host's own record of fault injection comes first. */
 			if (!s->faults || !*s->faults) {
 				char *f = clean(record_get(&rec, "faults"), sizeof(faults) - 1);

@@ -10,11 +10,8 @@
 #   -a ARCH    x86_64 (the default) or arm64: cross-compiled with Debian's
 #              aarch64-linux-gnu- toolchain, the image is the uncompressed
 #              arch/arm64/boot/Image (OUT/Image instead of OUT/bzImage);
-#              gen_init_cpio is a host program (HOSTCC) either way.  BUILD
-#              of another arch than x86_64 is the source's build folder
-#              with -ARCH appended: the lock of that folder (BUILD less
-#              -ARCH, .lock) is every build's of the source, since they
-#              all check out and patch the one tree SRC
+#              gen_init_cpio is a host program (HOSTCC) either way; BUILD
+#              is a folder of arm64 builds alone
 #   -i ID      the build id: the kernel says "#rb-ID-TREE" in its version
 #              (uname -v, and the bzImage's own header), checked here
 #              before the image is taken
@@ -127,13 +124,11 @@ phase() { echo "phase: $*" >&2; echo "== $*" >> "$log"; }
 fail() { code=$1; shift; echo "error: variant '$variant': $* (log: $log)" >&2; exit "$code"; }
 
 lastf=$build.rb-tree	# the tree BUILD last compiled whole (trusted builds write it)
-# Trusted builds of BUILD take it alone; untrusted ones read it together,
-# through their overlays, while nothing changes it.
-lockf=$build.lock
-if [ "$arch" != x86_64 ]; then
-	case $build in *-"$arch") lockf=${build%-"$arch"}.lock ;; *) fail 2 "build folder '$build' of $arch does not end in '-$arch'" ;; esac
-fi
-exec 9> "$lockf"
+# The source tree's lock: a trusted build checks out, patches and builds
+# alone (builds of one source for two architectures share the tree);
+# untrusted ones read the tree and BUILD together, through their
+# overlays, while nothing changes them.
+exec 9> "$src.lock"
 flock ${layer:+-s} 9
 if [ -n "$layer" ]; then
 	case $src$build$layer in *[,:=[:space:]]*) fail 2 "a cache path with ',', ':', '=' or white space cannot hold an overlay; set RECLAIMBENCH_CACHE to a plain path" ;; esac

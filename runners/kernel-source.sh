@@ -120,10 +120,9 @@ plaindir() {
 	# any user may read (links are copied as links, never followed).
 	bad=$(find "$dir" \( \( -type d ! -perm -o+rx \) -o \( ! -type d ! -type l ! -perm -o+r \) \) -print -quit)
 	[ -z "$bad" ] || fail 2 "'$bad' in '$dir' is not readable by every user; a dir: source must be (chmod -R o+rX '$dir')"
-	# Made anew under the build folder's lock (kernel-build.sh takes it):
-	# no build reads the tree while it changes.
-	mkdir -p "$cache/build"
-	exec 8> "$cache/build/${dest##*/}.lock"
+	# Made anew under the tree's lock (kernel-build.sh takes it): no build
+	# reads the tree while it changes.
+	exec 8> "$dest.lock"
 	flock 8
 	say "copying $dir into $dest"
 	mkdir -p "$dest" && find "$dest" -mindepth 1 -maxdepth 1 ! -name .git -exec rm -rf {} + &&

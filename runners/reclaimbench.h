@@ -77,6 +77,8 @@ struct session_info {
 	const char *arch;		/* set from the hello record: uname -m of its kernel */
 	int alone;			/* no other job ran beside it: 1, 0, or -1 unknown */
 	double others_cpus;		/* the machine's other work beside it (CPUs), -1 unknown */
+	const char *clocksource;	/* from "hello": the clock that timed it */
+	double clock_step_ns;		/* its smallest step, 0 unknown */
 };
 
 struct ingest_result {
@@ -165,10 +167,13 @@ void bootstrap_ratio(const double *a, int na, const double *b, int nb, int iters
 void mann_whitney(const double *a, int na, const double *b, int nb, double *u, double *p);
 /* Fisher's exact test of k1 events in n1 trials against k2 in n2 (two-sided p). */
 double fisher_exact(double k1, double n1, double k2, double n2);
+/* Mann-Kendall trend test of a series in order: Kendall's tau against the
+ * position, the two-sided p, and Sen's slope (change per position). */
+void mann_kendall(const double *v, int n, double *tau, double *p, double *slope);
 
 /* compare.c */
 struct cmp_row {
-	char metric[96], unit[16], verdict[32];
+	char metric[96], unit[16], verdict[128];
 	enum metric_role role;	/* as its benchmark declares it */
 	int na, nb;
 	double ma, mb, ratio, lo, hi, p, cva, cvb;
@@ -178,6 +183,18 @@ struct cmp_row {
 	double detectable;	/* a timing: the smallest effect these samples could call */
 	int boot_bound;		/* a timing that needs boots as samples (compare --boots) */
 };
+/* A run's timed repetitions of a metric, in order, by the Mann-Kendall
+ * trend test: unsteady when they trend (p < STEADY_P) by STEADY_DRIFT of
+ * their median or more over the run.  Such a run gets no timing verdict. */
+#define STEADY_P 0.05
+#define STEADY_DRIFT 0.02
+struct trend {
+	int n;
+	double tau, p, drift;	/* drift: Sen's slope x (n - 1) over the median */
+	double first, last, spread;	/* spread: (max - min) over the median */
+	int unsteady;
+};
+int run_trend(sqlite3 *db, long long run, const char *metric, struct trend *t);	/* -1: under 3 reps */
 /* The smallest p the rank test can reach with na against nb samples, and
  * the fewest samples a side that can reach p < 0.05. */
 double min_p(int na, int nb);
@@ -302,6 +319,16 @@ int cmd_job(int argc, char **argv);
 void gp_label(FILE *f, const char *s);		/* one quoted field of a gnuplot data file */
 void html_escape(FILE *f, const char *s);
 void html_text(FILE *f, const char *s);		/* escape.c: markup, bad UTF-8 and controls */
+
+/* kconfig.c: options whose values differ between two built kernels' .config
+ * (cache/kernels/BUILD_ID/config), sorted by name without "CONFIG_"; a or b
+ * is "n" when "is not set", NULL when that .config lacks the option.  The
+ * count, or -1 when a .config is missing or a build id is not one. */
+struct kconfig_change {
+	char *name, *a, *b;
+};
+int kconfig_diff(const char *build_a, const char *build_b, struct kconfig_change **out);
+void kconfig_changes_free(struct kconfig_change *c, int n);
 
 /* Subcommands. */
 int cmd_run(int argc, char **argv);

@@ -136,7 +136,10 @@ int cmd_show(int argc, char **argv)
 		"r.guest_mem_mb, r.guest_cpus, r.status, r.reason, r.started_at, k.release, k.version, "
 		"k.variant, k.build_id, r.command, r.console_log, r.faults AS fault_injection, "
 		"r.alone, printf('%.2f', r.others_cpus) AS others_cpus, "
-		"printf('%+.2f%%', 100 * r.observer_overhead) AS observer_overhead "
+		"printf('%+.2f%%', 100 * r.observer_overhead) AS observer_overhead, "
+		"CASE WHEN r.trend_p IS NOT NULL THEN printf('tau %.2f, p %.3g, drift %+.2f%%', r.trend_tau, "
+		"r.trend_p, 100 * r.trend_drift) END AS trend, "
+		"r.clocksource, r.clock_step_ns "
 		"FROM runs r JOIN kernels k ON k.id = r.kernel_id WHERE r.id = ?1";
 	const char *run;
 	char *last = NULL;
@@ -180,7 +183,8 @@ int cmd_show(int argc, char **argv)
 				       shown((const char *)sqlite3_column_text(st, c)));
 		sqlite3_finalize(st);
 		printf("%-14s %s\n", "", "(observer_overhead: the main timing of counting repetitions, perf "
-		       "events on, against timed ones)");
+		       "events on, against timed ones; trend: Mann-Kendall of its timed repetitions in order, "
+		       "unsteady at p < 0.05 and a drift of 2% or more)");
 		putchar('\n');
 		print_samples(db, run);
 		sqlite3_prepare_v2(db, "SELECT note FROM samples WHERE run_id = ?1 AND metric = 'kernel.warnings' "

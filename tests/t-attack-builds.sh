@@ -52,7 +52,7 @@ echo 'int z;' > "$d/mm/private.c" && chmod 600 "$d/mm/private.c"
 [ $rc = 2 ] && grep -q "mm/private.c' in '$d' is not readable by every user" "$work/dir2.log"
 ok $? "a file of the folder that not every user may read is refused (exit $rc): $(cat "$work/dir2.log")"
 rm -f "$secret"
-[ -n "$dest" ] && rm -rf "$dest" "$cache/build/$(basename "$dest").lock"
+[ -n "$dest" ] && rm -rf "$dest" "$dest.lock"
 
 # --- 3. images that are not their build ----------------------------------------
 "$rb" build 6.12 7.3 --db "$db" > "$work/build.log" 2>&1 || { ok 1 "6.12 and 7.3 build"; done_testing; exit 0; }
@@ -103,7 +103,7 @@ sleep 1
 "$rb" build planted --variants "$work/both.conf" --db "$db" > "$work/plant.log" 2>&1; rc=$?
 pid=$(awk '$1 == "planted" { print $2 }' "$work/plant.log")
 changed=$(find "$trusted" "$cache/ccache" -newer "$work/marker" 2>/dev/null | head -n 3 | tr '\n' ' ')
-[ $rc = 0 ] && grep -q "untrusted, in a layer of its own" "$work/plant.log" && [ -z "$changed" ] &&
+[ $rc = 0 ] && grep -q "in the sandbox, in a layer of its own" "$cache/kernels/$pid/build.log" && [ -z "$changed" ] &&
 	[ ! -e "$trusted/rb-poison-$id" ] && [ ! -e "$cache/ccache/ccache.conf" ] && [ ! -e "$cache/layers/$pid" ]
 ok $? "the untrusted build (exit $rc) changed nothing in the trusted build folder or ccache (${changed:-nothing newer}) and left no layer"
 rm -f "$img73"

@@ -2,7 +2,8 @@
 # The project's own kernel side, on real trees and booted kernels: every
 # config fragment survives olddefconfig on 6.12 and 7.3, kernels/debug.conf
 # mirrors kernels/variants.conf, 7.3-pmd-discard skips redirtied PMD THPs
-# without a split and loses no data, 7.3-no-zap-batch zaps anonymous mTHPs
+# without a split and loses no data, 7.3-no-swapbacked-iff-dirty makes clean
+# lazyfree folios that hold a reference swap-backed (lazyfree_ref), 7.3-no-zap-batch zaps anonymous mTHPs
 # one PTE at a time, and the guest config can MADV_COLLAPSE a memfd range.
 # The probes boot as /init (RECLAIMBENCH_INIT): each such boot is stored as
 # a failed run (no records), which is expected; their consoles are read.
@@ -28,7 +29,7 @@ awk -v dbg="$kc/debug.config" '
 	END { if (name != "") flush() }' "$work/plain" > "$work/want"
 diff "$work/want" "$work/debug" > "$work/spec.diff"
 ok $? "debug.conf holds every variant of variants.conf plus debug.config ($(wc -l < "$work/spec.diff") lines differ)"
-for v in 7.3-pmd-discard 7.3-no-zap-batch; do
+for v in 7.3-pmd-discard 7.3-no-zap-batch 7.3-no-swapbacked-iff-dirty; do
 	grep -qx "$v" "$work/plain"; ok $? "variants.conf defines $v (built by the default run)"
 done
 
@@ -79,6 +80,18 @@ f=$(val 7.3-pmd-discard pmd_redirty vmstat.pglazyfreed)
 each "$f" 0; ok $? "7.3-pmd-discard: nothing redirtied was discarded, pglazyfreed 0 ($f)"
 w=$(val 7.3-pmd-discard pmd_redirty kernel.warnings)
 each "$w" 0 || [ "$w" = 0/1 ]; ok $? "7.3-pmd-discard: no kernel warning on the console ($w)"
+
+# 3b. lazyfree_ref, seed 002 patch 1/4's positive control: of the 32 clean
+# lazyfree mTHPs a pipe holds during MADV_PAGEOUT, 7.3 makes none
+# swap-backed and frees all once the pipe is gone; without the patch every
+# one is made swap-backed and stays (no swap device).
+"$rb" run 7.3 7.3-no-swapbacked-iff-dirty --bench lazyfree_ref --reps 2 --db "$db" --out "$work/out" > "$work/ref.log" 2>&1
+ok $? "run 7.3 7.3-no-swapbacked-iff-dirty --bench lazyfree_ref ($(tail -n 1 "$work/ref.log"))"
+for m in probe.swapbacked probe.kept; do
+	a=$(val 7.3 lazyfree_ref $m) b=$(val 7.3-no-swapbacked-iff-dirty lazyfree_ref $m)
+	each "$a" 0; ok $? "7.3: $m 0 of 32 held folios in every repetition ($a)"
+	each "$b" 32; ok $? "7.3-no-swapbacked-iff-dirty: $m 32 of 32 in every repetition ($b)"
+done
 
 # 4. zap_probe as the guest's /init: the batched zap queues no mTHP for
 # deferred split, the one-PTE zap queues every one (1024 of 64 MiB).

@@ -39,6 +39,19 @@ p=$("$rb" compare --base "$off" --new "$on" --bench ttu_sync_race --db "$db" --f
 awk -v p="${p% *}" 'BEGIN { exit !(p + 0 < 0.01) }' && [ "${p#* }" = CHANGED ]
 ok $? "exact test on race.partial: p < 0.01, CHANGED ($p)"
 
+# Two vCPUs on the host's clock time by the TSC, not refined-jiffies (a
+# step of 4 ms): the step rb-bench measured, and the console's own line.
+cs=$(q "$db" "SELECT group_concat(printf('run %d: %s, step %g ns', id, clocksource, clock_step_ns), '; ')
+	FROM runs WHERE id IN ($off, $on)")
+fine=0
+for r in $off $on; do
+	c=$(q "$db" "SELECT clocksource FROM runs WHERE id = $r AND clock_step_ns < 1e6 AND clocksource != ''
+		AND clocksource NOT LIKE '%jiffies%'")
+	[ -n "$c" ] && grep -q "clocksource: Switched to clocksource $c" "$(q "$db" "SELECT console_log FROM runs WHERE id = $r")" &&
+		fine=$((fine + 1))
+done
+[ $fine = 2 ]; ok $? "host-clock boots on a fine clock, which each console names ($cs)"
+
 # The kernel's nr_anon_partially_mapped, read before munmap, counts the same
 # folios as the pagemap, repetition by repetition.
 d=$(q "$db" "SELECT count(*) FROM samples a JOIN samples b ON b.run_id = a.run_id AND b.rep = a.rep AND

@@ -440,6 +440,16 @@ static void test_ingest(void)
 		      "and never compared across: %s", x, a, why ? why : "(compared)");
 	}
 	db_close(db);
+	ingest_case("clock", stream("hello format=1 release=7.3 kversion=x clocksource=tsc clock_step_ns=37|begin "
+				    "bench=pt_reclaim version=1 params=reps=1|done status=ok samples=0|end count=3", -1, -1, -1),
+		    "ok", "");
+	db = db_open(dbpath);
+	check(query_int(db, "SELECT count(*) FROM runs WHERE session = 'clock' AND clocksource = 'tsc' AND "
+			    "clock_step_ns = 37") == 1 &&
+	      query_int(db, "SELECT count(*) FROM runs WHERE session = 'good' AND clocksource = '' AND "
+			    "clock_step_ns IS NULL") == 1,
+	      "the hello record's clocksource and clock step stored with the run (unknown without them)");
+	db_close(db);
 	ingest_case("truncated", stream("hello format=1|begin bench=pt_reclaim version=1 params=|sample rep=0 metric=a value=1 unit=ns", -1, -1, -1),
 		    "incomplete", "stream ended before the run was done");
 	ingest_case("lost", stream(GOOD, 2, -1, -1), "incomplete", "records lost");
@@ -478,8 +488,8 @@ static void test_ingest(void)
 			    "samples");
 	}
 	db = db_open(dbpath);
-	check(query_int(db, "SELECT count(*) FROM runs WHERE status = 'ok' AND session NOT LIKE 'good-%'") == 1,
-	      "only the good run is ok");
+	check(query_int(db, "SELECT count(*) FROM runs WHERE status = 'ok' AND session NOT LIKE 'good-%'") == 2,
+	      "only the good runs are ok");
 	{
 		char *ic = query_text(db, "PRAGMA integrity_check");
 		check(!strcmp(ic, "ok"), "integrity_check ok");
@@ -529,6 +539,25 @@ static void test_stats(void)
 		double k[] = { 10, 10, 10, 10, 10 }, m[] = { 12, 12, 12, 12, 12 };
 		bootstrap_ratio(k, 5, m, 5, 500, 7, 0.95, &lo, &hi);
 		check(lo == 1.2 && hi == 1.2, "constant samples: interval is the ratio itself");
+	}
+	{
+		/* pmd_lazyfree on 7.3-pmd-discard before the fix (issue 21). */
+		double fell[] = { 4.04, 1.75, 1.59, 1.51, 1.45 }, one[] = { 1, 2, 3, 5, 4 }, flat[] = { 7, 7, 7, 7, 7 };
+		double w[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+			       21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40 };
+		double tau, slope;
+
+		mann_kendall(fell, 5, &tau, &p, &slope);
+		check(tau == -1 && fabs(p - 2.0 / 120) < 1e-12 && fabs(slope - (-0.14)) < 1e-9,
+		      "Mann-Kendall, 5 falling: tau=-1, exact p=2/120 (%g), Sen's slope -0.14 (%g)", p, slope);
+		mann_kendall(one, 5, &tau, &p, &slope);
+		/* one inversion: 1 + 4 = 5 of 120 permutations have at most one */
+		check(fabs(tau - 0.8) < 1e-12 && fabs(p - 10.0 / 120) < 1e-12, "one inversion: tau=0.8, p=10/120 (%g)", p);
+		mann_kendall(flat, 5, &tau, &p, &slope);
+		check(tau == 0 && p == 1 && slope == 0, "all tied: tau=0, p=1 (%g)", p);
+		mann_kendall(w, 40, &tau, &p, &slope);
+		/* S = 780, var = 40*39*85/18 = 7366.7: z = 779/85.83 = 9.08 */
+		check(tau == 1 && p < 1e-15 && slope == 1, "40 rising: the normal approximation, p=%.2g", p);
 	}
 }
 
@@ -700,6 +729,41 @@ static void test_verdicts(void)
 		      "6%% slower from 4 against 4 at a 5%% threshold: slower, sees >= %.1f%% (%s)", 100 * r.detectable,
 		      r.verdict);
 	}
+	{
+		/* Repetitions that fall every time get no timing verdict. */
+		double fell[] = { 6.02e6, 3.95e6, 3.85e6, 3.72e6, 3.67e6 }, fast[] = { 1.46e6, 1.45e6, 1.45e6, 1.46e6, 1.45e6 },
+		       steady[] = { 3.70e6, 3.71e6, 3.70e6, 3.72e6, 3.70e6 }, creep[] = { 100, 100.2, 100.4, 100.6, 100.8 };
+		struct trend t;
+
+		a = verdict_run(db, "pmd_lazyfree", "time.wall", fell, 5);
+		b = verdict_run(db, "pmd_lazyfree", "time.wall", fast, 5);
+		db_exec(db, "UPDATE samples SET unit = 'instr' WHERE metric = 'time.wall'");
+		compare_sets(db, &a, 1, &b, 1, "time.wall", -1, &r);
+		check(!run_trend(db, a, "time.wall", &t) && t.unsteady && !strncmp(r.verdict, "unsteady: repetitions fell "
+		      "from 6.02 M instr to 3.67 M instr", 54), "falling repetitions: %s", r.verdict);
+		a = verdict_run(db, "pmd_lazyfree", "time.wall", steady, 5);
+		db_exec(db, "UPDATE samples SET unit = 'instr' WHERE metric = 'time.wall'");
+		compare_sets(db, &a, 1, &b, 1, "time.wall", -1, &r);
+		check(!strcmp(r.verdict, "faster"), "steady repetitions 3.70 -> 1.45 M instr: faster (%s)", r.verdict);
+		b = verdict_run(db, "pmd_lazyfree", "time.wall", creep, 5);
+		check(!run_trend(db, b, "time.wall", &t) && t.p < 0.05 && !t.unsteady,
+		      "a significant trend of 0.8%% over the run (under %.0f%%) is steady", 100 * STEADY_DRIFT);
+	}
+	{
+		/* On refined-jiffies every timing is a multiple of 4 ms. */
+		double four[] = { 4e6, 4e6, 4e6, 4e6, 4e6 }, six[] = { 6e6, 6e6, 6e6, 6e6, 6e6 };
+
+		a = verdict_run(db, "ttu_sync_race", "time.wall", four, 5);
+		b = verdict_run(db, "ttu_sync_race", "time.wall", six, 5);
+		db_exec(db, "UPDATE samples SET unit = 'ns' WHERE metric = 'time.wall'");
+		compare_sets(db, &a, 1, &b, 1, "time.wall", -1, &r);
+		check(!strcmp(r.verdict, "slower"), "4 -> 6 ms with no clock step known: slower (%s)", r.verdict);
+		db_exec(db, "UPDATE runs SET clock_step_ns = 4e6, clocksource = 'refined-jiffies' WHERE id IN (SELECT "
+			    "run_id FROM samples WHERE value IN (4e6, 6e6))");
+		compare_sets(db, &a, 1, &b, 1, "time.wall", -1, &r);
+		check(!strcmp(r.verdict, "no change (under the clock's step, 4 ms)"),
+		      "4 -> 6 ms on a clock of 4 ms steps: %s", r.verdict);
+	}
 	/* Timed repetitions first: a counting repetition's timing is never read. */
 	db_exec(db, "INSERT INTO samples (run_id, kind, rep, metric, value, unit) VALUES "
 		    "(101, 'counting', 0, 'time.wall', 150, 'ns'), (101, 'timed', 0, 'time.wall', 100, 'ns'), "
@@ -777,6 +841,46 @@ static void test_escapes(void)
 	free(c);
 }
 
+/* Two builds' .config differences: values that differ, options one side
+ * lacks, "is not set" read as n; a build id that is not hex is refused.
+ * Runs first: cache_dir() is read once. */
+static void test_kconfig(void)
+{
+	char *cache = xasprintf("%s/cache", tmp), *d;
+	static const char *const cfg[2] = {
+		"# Linux/x86 6.12\nCONFIG_A=y\nCONFIG_PREEMPT_NONE=y\n# CONFIG_PREEMPT_LAZY is not set\nCONFIG_OLD=y\n"
+		"CONFIG_S=\"x\"\n",
+		"CONFIG_A=y\n# CONFIG_PREEMPT_NONE is not set\nCONFIG_PREEMPT_LAZY=y\nCONFIG_NEW=64\nCONFIG_S=\"x\"\n" };
+	static const char *const id[2] = { "00000000000000aa", "00000000000000bb" };
+	struct kconfig_change *c;
+	int n;
+
+	setenv("RECLAIMBENCH_CACHE", cache, 1);
+	for (int i = 0; i < 2; i++) {
+		d = xasprintf("%s/kernels/%s", cache, id[i]);
+		mkdirs(d);
+		free(d);
+		d = xasprintf("%s/kernels/%s/config", cache, id[i]);
+		FILE *f = fopen(d, "w");
+
+		if (f)
+			fputs(cfg[i], f), fclose(f);
+		free(d);
+	}
+	n = kconfig_diff(id[0], id[1], &c);
+	check(n == 4 && !strcmp(c[0].name, "NEW") && !c[0].a && !strcmp(c[0].b, "64") && !strcmp(c[1].name, "OLD") &&
+	      !strcmp(c[1].a, "y") && !c[1].b && !strcmp(c[2].name, "PREEMPT_LAZY") && !strcmp(c[2].a, "n") &&
+	      !strcmp(c[2].b, "y") && !strcmp(c[3].name, "PREEMPT_NONE") && !strcmp(c[3].a, "y") &&
+	      !strcmp(c[3].b, "n"), "kconfig_diff: values that differ, options on one side only, 'is not set' as n (%d)",
+	      n);
+	if (n > 0)
+		kconfig_changes_free(c, n);
+	check(kconfig_diff("../../etc", id[1], &c) == -1 && kconfig_diff(id[0], "00000000000000cc", &c) == -1,
+	      "kconfig_diff: a build id that is not hex, or a build without a .config, is refused");
+	unsetenv("RECLAIMBENCH_CACHE");
+	free(cache);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -784,6 +888,7 @@ int main(void)
 		puts("Bail out! mkdtemp");
 		return 1;
 	}
+	test_kconfig();
 	test_parsers();
 	test_smaps();
 	test_metric_scope();

@@ -1,4 +1,4 @@
--- Version 7: the architecture a run ran on, as its kernel's uname -m says
+-- Version 9: the architecture a run ran on, as its kernel's uname -m says
 -- it (the guest's hello record: x86_64, aarch64), so runs of different
 -- architectures are never compared.  Every guest before this version was
 -- booted by qemu-system-x86_64; what a host run ran on was not recorded
