@@ -189,6 +189,17 @@ static unsigned long host_tsc_khz(void)
 	return khz;
 }
 
+/* A path as a value of QEMU's option syntax, where ',' is written ',,'. */
+static char *qemu_opt_value(const char *path)
+{
+	char *v = calloc(2 * strlen(path) + 1, 1), *o = v;
+
+	for (const char *c = path; *c; c++)
+		if ((*o++ = *c) == ',')
+			*o++ = ',';
+	return v;
+}
+
 static const char *qemu_binary(const char *arch)
 {
 	return strcmp(arch, "arm64") ? "qemu-system-x86_64" : "qemu-system-aarch64";
@@ -325,7 +336,7 @@ int guest_boot(const struct built *k, const char *cmdline, char *const plan[], s
 	if (arm64) {
 		/* -M virt has one UART for the non-secure world: the records
 		 * take a virtio console on virtio-mmio, the guest's hvc0. */
-		argv[n++] = "-chardev", argv[n++] = xasprintf("file,id=records,path=%s", recs);
+		argv[n++] = "-chardev", argv[n++] = xasprintf("file,id=records,path=%s", qemu_opt_value(recs));
 		argv[n++] = "-device", argv[n++] = "virtio-serial-device";
 		argv[n++] = "-device", argv[n++] = "virtconsole,chardev=records";
 	} else {
