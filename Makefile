@@ -15,7 +15,7 @@ RUNNER_HDR := $(wildcard runners/*.h)
 SCHEMA     := $(sort $(wildcard schema/*.sql))
 
 .PHONY: all check run deps clean fuzzers
-all: $(B)/rb-bench $(B)/rb-init $(B)/reclaimbench
+all: $(B)/rb-bench $(B)/rb-init $(B)/reclaimbench $(B)/aarch64/rb-bench $(B)/aarch64/rb-init
 
 $(B)/rb-bench: bench/main.c $(BENCH_LIB) $(BENCH_SRC) $(BENCH_HDR)
 	@mkdir -p $(B)
@@ -30,6 +30,18 @@ $(B)/indep: tests/indep.c
 $(B)/rb-init: bench/init.c
 	@mkdir -p $(B)
 	$(CC) $(CFLAGS) -static -o $@ bench/init.c
+
+# The guest programs of arm64 variants, with Debian's cross compiler and
+# libc6-dev-arm64-cross: runners/guest.c packs build/aarch64/ for them.
+AARCH64_CC ?= aarch64-linux-gnu-gcc
+
+$(B)/aarch64/rb-bench: bench/main.c $(BENCH_LIB) $(BENCH_SRC) $(BENCH_HDR)
+	@mkdir -p $(B)/aarch64
+	$(AARCH64_CC) $(CFLAGS) -static -pthread -o $@ bench/main.c $(BENCH_LIB) $(BENCH_SRC) -lm
+
+$(B)/aarch64/rb-init: bench/init.c
+	@mkdir -p $(B)/aarch64
+	$(AARCH64_CC) $(CFLAGS) -static -o $@ bench/init.c
 
 $(B)/schema.c: $(SCHEMA) runners/embed-schema.sh
 	@mkdir -p $(B)

@@ -1,6 +1,7 @@
 /* /init of the reclaimbench guest: mounts what the benchmarks read, runs
  * rb-bench with the arguments in /plan (one a line), records going to the
- * second serial line, and resets the machine, which ends QEMU (-no-reboot).
+ * second serial line (arm64: the virtio console, QEMU's -M virt having one
+ * UART), and resets the machine, which ends QEMU (-no-reboot).
  * A reset needs no ACPI, which the guest kernel does not have; a power off
  * would without it only halt.  Static, libc only. */
 #include <errno.h>
@@ -12,10 +13,19 @@
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#ifdef __aarch64__
+#define RECORDS_TTY "/dev/hvc0"
+#else
 #define RECORDS_TTY "/dev/ttyS1"
+#endif
 #define MAX_ARGS 64
+/* A virtio console's port is added by a message from the host after the
+ * device probes, maybe after /init starts: it is waited for this long
+ * (guest time) before rb-bench fails to open it. */
+#define RECORDS_WAIT_MS 10000
 
 static void say(const char *fmt, const char *arg)
 {
@@ -53,6 +63,8 @@ int main(void)
 	mount_or_say("sysfs", "/sys", "sysfs");
 	mount_or_say("devtmpfs", "/dev", "devtmpfs");
 	mount_or_say("tracefs", "/sys/kernel/tracing", "tracefs");
+	for (int ms = 0; access(RECORDS_TTY, W_OK) && ms < RECORDS_WAIT_MS; ms += 10)
+		nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
 	argv[argc++] = "/bin/rb-bench";
 	argv[argc++] = "--out=" RECORDS_TTY;
 	fd = open("/plan", O_RDONLY);

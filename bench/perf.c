@@ -22,6 +22,7 @@ static struct event {
 	__u32 type;
 	__u64 config;		/* for tracepoints: filled from tracefs */
 	const char *tracepoint;	/* "subsystem/event" */
+	const char *x86_only;	/* emitted by x86 code alone: elsewhere unsupported, why */
 	int fd;
 	char why[96];		/* why it is unsupported */
 } events[] = {
@@ -29,7 +30,11 @@ static struct event {
 	{ "perf.page_faults", "events", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS },
 	{ "perf.context_switches", "events", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CONTEXT_SWITCHES },
 	{ "perf.cpu_migrations", "events", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_MIGRATIONS },
-	{ "perf.tlb_flush", "events", PERF_TYPE_TRACEPOINT, 0, "tlb/tlb_flush" },
+	/* Only arch/x86 calls trace_tlb_flush(); 6.12 defines the event on
+	 * every architecture (mm/rmap.c), so on arm64 it opened and counted
+	 * a silent 0. */
+	{ "perf.tlb_flush", "events", PERF_TYPE_TRACEPOINT, 0, "tlb/tlb_flush",
+	  "tlb:tlb_flush is emitted by x86 code only" },
 	/* Free pages (of any order, one event each) moved from a per-CPU
 	 * free list to the buddy allocator: what a free into a full list
 	 * costs, per page (see pcp_settle in lib.c). */
@@ -68,6 +73,12 @@ int perf_open(void)
 		};
 
 		e->fd = -1;
+#ifndef __x86_64__
+		if (e->x86_only) {
+			snprintf(e->why, sizeof(e->why), "%s", e->x86_only);
+			continue;
+		}
+#endif
 		if (e->tracepoint && tracepoint_id(e->tracepoint, &attr.config)) {
 			snprintf(e->why, sizeof(e->why), "no tracefs event %s", e->tracepoint);
 			continue;

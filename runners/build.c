@@ -1,7 +1,7 @@
 /* Kernel builds: source ready (kernel-source.sh), then an out-of-tree
  * build (kernel-build.sh) into a folder of the cache named by the variant
- * and a content hash of source id, patches, config, compiler and build
- * script.  An unchanged variant is never rebuilt.
+ * and a content hash of source id, architecture, patches, config, compiler
+ * and build script.  An unchanged variant is never rebuilt.
  *
  * Trust: a build of a Debian source with nothing but the project's own
  * patches and fragments (kernels/) is trusted; it builds in the source's
@@ -141,9 +141,11 @@ static char *hex(uint64_t h)
 	return xasprintf("%016llx", (unsigned long long)h);
 }
 
-static char *compiler_version(void)
+/* The compiler of arch: gcc, or Debian's cross compiler for arm64. */
+static char *compiler_version(const char *arch)
 {
-	FILE *p = popen("gcc --version 2>/dev/null | head -n 1", "r");
+	FILE *p = popen(strcmp(arch, "arm64") ? "gcc --version 2>/dev/null | head -n 1"
+					      : "aarch64-linux-gnu-gcc --version 2>/dev/null | head -n 1", "r");
 	char buf[256] = "unknown";
 
 	if (p) {
@@ -312,8 +314,10 @@ int variant_build(const struct variant *v, struct built *k)
 		ph = hash_file(v->patches[i], ph);
 	for (int i = 0; i < v->nconfigs; i++)
 		ch = hash_file(v->configs[i], ch);
-	cc = compiler_version();
+	k->arch = variant_arch(v);
+	cc = compiler_version(k->arch);
 	h = fnv1a(k->source_id, strlen(k->source_id) + 1, 0);
+	h = fnv1a(k->arch, strlen(k->arch) + 1, h);
 	h = fnv1a(&ph, sizeof(ph), h);
 	h = fnv1a(&ch, sizeof(ch), h);
 	h = fnv1a(cc, strlen(cc) + 1, h);
@@ -327,7 +331,7 @@ int variant_build(const struct variant *v, struct built *k)
 	k->build_id = hex(h);
 	/* Keyed by content alone: variants that build the same kernel share it. */
 	k->dir = xasprintf("%s/kernels/%s", cache_dir(), k->build_id);
-	k->bzimage = xasprintf("%s/bzImage", k->dir);
+	k->bzimage = xasprintf("%s/%s", k->dir, strcmp(k->arch, "arm64") ? "bzImage" : "Image");
 	k->gen_init_cpio = xasprintf("%s/gen_init_cpio", k->dir);
 	if (entry_valid(k)) {
 		progress("variant '%s': cached build %s", v->name, k->dir);
@@ -340,9 +344,14 @@ int variant_build(const struct variant *v, struct built *k)
 			 v->name, k->dir, k->build_id);
 	mkdirs(k->dir);
 	srcname = strrchr(path, '/') + 1;
-	build = xasprintf("%s/build/%s", cache_dir(), srcname);
-	argv = calloc(16 + v->npatches, sizeof(char *));
+	/* One build folder per source and architecture: x86 and arm64
+	 * builds of a source never share objects (they share the source
+	 * tree, and with it its lock: kernel-build.sh). */
+	build = strcmp(k->arch, ARCH_DEFAULT) ? xasprintf("%s/build/%s-%s", cache_dir(), srcname, k->arch)
+					      : xasprintf("%s/build/%s", cache_dir(), srcname);
+	argv = calloc(18 + v->npatches, sizeof(char *));
 	argv[n++] = bscript;
+	argv[n++] = "-a", argv[n++] = (char *)k->arch;
 	if (!own)	/* untrusted files on the source's folders: a layer */
 		argv[n++] = "-l", argv[n++] = xasprintf("%s/layers/%s", cache_dir(), k->build_id);
 	argv[n++] = "-i", argv[n++] = k->build_id;

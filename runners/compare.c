@@ -341,7 +341,7 @@ long long newest_run(sqlite3 *db, const char *side, const char *bench)
 char *run_field(sqlite3 *db, long long run, const char *expr)
 {
 	/* The SQL names only a column of this list, the run is bound. */
-	static const char *const known[] = { "bench", "accel", "coalesce(guest_mem_mb, 0)", "coalesce(guest_cpus, 0)",
+	static const char *const known[] = { "bench", "arch", "accel", "coalesce(guest_mem_mb, 0)", "coalesce(guest_cpus, 0)",
 					     "bench_version", "params", "emulator", "faults", "observer_overhead",
 					     "(SELECT build_id FROM kernels WHERE id = kernel_id)", "coalesce(alone, -1)",
 					     "printf('%.2f', others_cpus)", "coalesce(clock_step_ns, 0)", "clocksource", NULL };
@@ -383,7 +383,7 @@ const char *not_comparable(sqlite3 *db, long long a, long long b)
 {
 	static char why[512];
 	static const char *const fields[] = {
-		"bench", "accel", "coalesce(guest_mem_mb, 0)", "coalesce(guest_cpus, 0)", "bench_version",
+		"bench", "arch", "accel", "coalesce(guest_mem_mb, 0)", "coalesce(guest_cpus, 0)", "bench_version",
 		"params", "emulator", NULL
 	};
 

@@ -1,7 +1,9 @@
 /* Boot a built kernel under QEMU with the project's initramfs (its own
  * /init, rb-bench and the plan), records coming back on the second serial
  * line, the console on the first.  Every boot has a time limit; a hang, a
- * panic or missing records come back as a failure reason, never a crash. */
+ * panic or missing records come back as a failure reason, never a crash.
+ * arm64 kernels boot under qemu-system-aarch64 -M virt, whose one PL011 is
+ * the console; their records come back on a virtio console (hvc0). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -50,10 +52,18 @@ static int write_text_file(const char *path, const char *text)
 	return 0;
 }
 
+/* The folder of the guest programs (rb-init, rb-bench) of arch: the
+ * build folder for x86_64, its aarch64/ for arm64 (make all builds both). */
+static char *guest_bin_dir(const char *arch)
+{
+	return strcmp(arch, "arm64") ? xstrdup(self_dir()) : xasprintf("%s/aarch64", self_dir());
+}
+
 static int make_initramfs(const struct built *k, struct boot *b, char *const plan[])
 {
 	char *list = xasprintf("%s/initramfs.list", b->logdir), *planf = xasprintf("%s/plan", b->logdir);
 	char *cpio = xasprintf("%s/initramfs.cpio", b->logdir), *text, *p, *init;
+	char *bin = guest_bin_dir(k->arch);
 	size_t len = 0;
 	int rc;
 
@@ -66,12 +76,13 @@ static int make_initramfs(const struct built *k, struct boot *b, char *const pla
 		return -1;
 	free(text);
 	/* RECLAIMBENCH_INIT replaces /init: the tests boot a broken one. */
-	init = getenv("RECLAIMBENCH_INIT") ? xstrdup(getenv("RECLAIMBENCH_INIT"))
-					   : xasprintf("%s/rb-init", self_dir());
+	init = getenv("RECLAIMBENCH_INIT") ? xstrdup(getenv("RECLAIMBENCH_INIT")) : xasprintf("%s/rb-init", bin);
+	if (access(init, R_OK) || access(xasprintf("%s/rb-bench", bin), R_OK))
+		return error("no guest programs for %s in '%s' (%s): run 'make all'", k->arch, bin, strerror(errno));
 	text = xasprintf("dir /dev 0755 0 0\nnod /dev/console 0600 0 0 c 5 1\n"
 			 "dir /proc 0755 0 0\ndir /sys 0755 0 0\ndir /bin 0755 0 0\n"
 			 "file /init %s 0755 0 0\nfile /bin/rb-bench %s/rb-bench 0755 0 0\n"
-			 "file /plan %s 0644 0 0\n", init, self_dir(), planf);
+			 "file /plan %s 0644 0 0\n", init, bin, planf);
 	free(init);
 	if (write_text_file(list, text))
 		return -1;
@@ -81,11 +92,11 @@ static int make_initramfs(const struct built *k, struct boot *b, char *const pla
 	{
 		int fd = open(cpio, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), st;
 		char *init_path = getenv("RECLAIMBENCH_INIT") ? getenv("RECLAIMBENCH_INIT")
-							      : xasprintf("%s/rb-init", self_dir());
+							      : xasprintf("%s/rb-init", bin);
 		/* The initramfs it writes (our two programs and the plan: a
 		 * few MB) is cut at INITRAMFS_MAX_MB. */
 		char *opts[] = { "-t", "120", "-m", "256", "-o", xasprintf("%d", INITRAMFS_MAX_MB), "-r", k->gen_init_cpio,
-				 "-r", list, "-r", planf, "-r", init_path, "-r", xasprintf("%s/rb-bench", self_dir()), NULL };
+				 "-r", list, "-r", planf, "-r", init_path, "-r", xasprintf("%s/rb-bench", bin), NULL };
 		char *argv[32];
 		int n = sandbox_argv(argv, opts);
 		pid_t pid;
@@ -126,6 +137,15 @@ static char *first_line_with(const char *text, const char *needle)
 }
 
 #define KVM_CPU "host,-arch-capabilities"
+/* arm64 under TCG: QEMU's "max" CPU, for what recent phones have and the
+ * kernels use: ARMv8.4's range TLBIs (one for a batch of a large folio's
+ * PTEs), LSE atomics (contiguous PTEs are in every ARMv8).  QEMU 7.2's max
+ * has no hardware access/dirty flag update: the kernel keeps young and
+ * dirty in software.  Its pointer authentication uses QEMU's cheaper
+ * algorithm: the architected QARMA5 costs host time on every kernel
+ * function's entry and return (instruction counts are the same). */
+#define ARM64_CPU "max,pauth-impdef=on"
+#define ARM64_KVM_CPU "host"
 
 #if defined(__x86_64__)
 #include <x86intrin.h>
@@ -169,26 +189,52 @@ static unsigned long host_tsc_khz(void)
 	return khz;
 }
 
-const char *guest_emulator(const char *accel)
+/* A path as a value of QEMU's option syntax, where ',' is written ',,'. */
+static char *qemu_opt_value(const char *path)
 {
-	static char version[128];
+	char *v = calloc(2 * strlen(path) + 1, 1), *o = v;
 
-	if (!version[0]) {	/* "QEMU emulator version 7.2.19 (Debian ...)" */
-		FILE *p = popen("qemu-system-x86_64 --version 2>/dev/null", "r");
+	for (const char *c = path; *c; c++)
+		if ((*o++ = *c) == ',')
+			*o++ = ',';
+	return v;
+}
 
-		if (!p || !fgets(version, sizeof(version), p))
-			snprintf(version, sizeof(version), "qemu-system-x86_64 (version unknown)");
-		version[strcspn(version, "\n")] = '\0';
+static const char *qemu_binary(const char *arch)
+{
+	return strcmp(arch, "arm64") ? "qemu-system-x86_64" : "qemu-system-aarch64";
+}
+
+const char *guest_emulator(const char *arch, const char *accel)
+{
+	static char version[2][128];
+	int a = !strcmp(arch, "arm64");
+	const char *cpu;
+
+	if (!version[a][0]) {	/* "QEMU emulator version 7.2.19 (Debian ...)" */
+		char *cmd = xasprintf("%s --version 2>/dev/null", qemu_binary(arch));
+		FILE *p = popen(cmd, "r");
+
+		if (!p || !fgets(version[a], sizeof(version[a]), p))
+			snprintf(version[a], sizeof(version[a]), "%s (version unknown)", qemu_binary(arch));
+		version[a][strcspn(version[a], "\n")] = '\0';
 		if (p)
 			pclose(p);
+		free(cmd);
 	}
-	return xasprintf("%s; -cpu %s", version, !strcmp(accel, "kvm") ? KVM_CPU : "default (qemu64)");
+	if (a)	/* another machine than x86's: named with its binary */
+		cpu = !strcmp(accel, "kvm") ? ARM64_KVM_CPU : ARM64_CPU;
+	else
+		cpu = !strcmp(accel, "kvm") ? KVM_CPU : "default (qemu64)";
+	return xasprintf("%s%s%s; -cpu %s", a ? qemu_binary(arch) : "", a ? " -M virt: " : "", version[a], cpu);
 }
 
 int guest_boot(const struct built *k, const char *cmdline, char *const plan[], struct boot *b)
 {
 	char *console, *recs, *abs;
-	char *m = xasprintf("%d", b->mem_mb), *c = xasprintf("%d,sockets=%d", b->cpus, b->cpus);
+	int arm64 = !strcmp(k->arch, "arm64");
+	char *m = xasprintf("%d", b->mem_mb);
+	char *c = arm64 ? xasprintf("%d", b->cpus) : xasprintf("%d,sockets=%d", b->cpus, b->cpus);
 	char *s1, *s2, *argv[64], *limit = NULL, *qemu_log;
 	int n = 0, st, timed_out = 0;
 	struct timespec t0, t1;
@@ -224,20 +270,24 @@ int guest_boot(const struct built *k, const char *cmdline, char *const plan[], s
 
 		n = sandbox_argv(argv, opts);
 	}
-	argv[n++] = "qemu-system-x86_64";
+	argv[n++] = (char *)qemu_binary(k->arch);
 	argv[n++] = "-sandbox", argv[n++] = "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny";
 	argv[n++] = "-accel";
 	if (!strcmp(b->accel, "kvm")) {
 		argv[n++] = "kvm";
 		argv[n++] = "-cpu";
-		argv[n++] = KVM_CPU;
+		argv[n++] = arm64 ? ARM64_KVM_CPU : KVM_CPU;
 	} else {
 		argv[n++] = "tcg";
 		/* The guest clock counts instructions, 1 ns each, and no
 		 * time passes while a vCPU idles: see bench_clock() in plan.c. */
 		if (!strcmp(b->accel, ACCEL_ICOUNT))
 			argv[n++] = "-icount", argv[n++] = "shift=0,sleep=off";
+		if (arm64)
+			argv[n++] = "-cpu", argv[n++] = ARM64_CPU;
 	}
+	if (arm64)	/* no ACPI: QEMU's device tree names the CPUs and devices */
+		argv[n++] = "-M", argv[n++] = "virt";
 	/* One CPU a socket: the guest has no ACPI, and the firmware's MP
 	 * table names only the first CPU of each socket. */
 	argv[n++] = "-m", argv[n++] = m, argv[n++] = "-smp", argv[n++] = c;
@@ -253,7 +303,8 @@ int guest_boot(const struct built *k, const char *cmdline, char *const plan[], s
 		 * for 100 ms of guest time, and each rdtsc ends QEMU's
 		 * translation block, so the spin took 10 of a boot's 12 s
 		 * (6.12 to its root-fs panic: 12.1 s, 2.1 s with noapictimer).
-		 * These boots have one vCPU, so no tick is broadcast.
+		 * These boots have one vCPU, so no tick is broadcast.  arm64's
+		 * architected timer needs neither calibration nor these options.
 		 *
 		 * Under the host's clock, TCG vCPUs with more than one of them
 		 * fail the kernel's TSC warp check ("TSCs unsynchronized"),
@@ -266,7 +317,8 @@ int guest_boot(const struct built *k, const char *cmdline, char *const plan[], s
 		 * the TSC is dropped whatever it is declared.  The hello
 		 * record says which clocksource the guest took and the step
 		 * it measured. */
-		char *full = !strcmp(b->accel, ACCEL_ICOUNT) ? xasprintf("%s noapictimer", cmdline) :
+		char *full = arm64 ? xstrdup(cmdline) :
+			     !strcmp(b->accel, ACCEL_ICOUNT) ? xasprintf("%s noapictimer", cmdline) :
 			     strcmp(b->accel, "tcg") ? xstrdup(cmdline) :
 			     host_tsc_khz() ? xasprintf("%s tsc=reliable tsc_early_khz=%lu", cmdline, host_tsc_khz()) :
 			     xasprintf("%s tsc=reliable", cmdline);
@@ -280,7 +332,16 @@ int guest_boot(const struct built *k, const char *cmdline, char *const plan[], s
 		argv[n++] = "-append", argv[n++] = full;
 	}
 	argv[n++] = "-display", argv[n++] = "none", argv[n++] = "-nodefaults", argv[n++] = "-no-reboot";
-	argv[n++] = "-serial", argv[n++] = s1, argv[n++] = "-serial", argv[n++] = s2;
+	argv[n++] = "-serial", argv[n++] = s1;
+	if (arm64) {
+		/* -M virt has one UART for the non-secure world: the records
+		 * take a virtio console on virtio-mmio, the guest's hvc0. */
+		argv[n++] = "-chardev", argv[n++] = xasprintf("file,id=records,path=%s", qemu_opt_value(recs));
+		argv[n++] = "-device", argv[n++] = "virtio-serial-device";
+		argv[n++] = "-device", argv[n++] = "virtconsole,chardev=records";
+	} else {
+		argv[n++] = "-serial", argv[n++] = s2;
+	}
 	argv[n] = NULL;
 	qemu_log = xasprintf("%s/qemu.log", b->logdir);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -292,7 +353,7 @@ int guest_boot(const struct built *k, const char *cmdline, char *const plan[], s
 		setpgid(0, 0);			/* a terminal's ^C goes to the harness, which stops us */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);	/* and if the harness dies, so do we */
 		execvp(argv[0], argv);
-		fprintf(stderr, "cannot run qemu-system-x86_64: %s\n", strerror(errno));
+		fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
 	for (;;) {
@@ -385,6 +446,8 @@ const char *accel_choose(const struct built *k, const char *cmdline)
 	struct boot b = { .accel = "kvm", .mem_mb = 256, .cpus = 1, .timeout_s = 20,
 			  .label = "kvm probe", .quiet = 1 };
 
+	if (!arch_native(k->arch))	/* KVM runs only the host's own architecture */
+		return "tcg";
 	if (accel_known())
 		return accel_known();
 	file = accel_file();

@@ -177,8 +177,8 @@ static int store(sqlite3 *db, const struct session_info *s, int64_t machine, str
 	if (sqlite3_prepare_v2(db,
 			       "INSERT INTO runs (session, machine_id, kernel_id, bench, bench_version, params, "
 			       "accel, guest_mem_mb, guest_cpus, status, reason, started_at, wall_s, command, "
-			       "console_log, faults, emulator, alone, others_cpus, clocksource, clock_step_ns) VALUES (?1,?2,?3,"
-			       "?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21)",
+			       "console_log, faults, emulator, alone, others_cpus, clocksource, clock_step_ns, arch) VALUES (?1,"
+			       "?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22)",
 			       -1, &st, NULL))
 		goto rollback;
 	sqlite3_bind_text(st, 1, s->session, -1, SQLITE_STATIC);
@@ -205,6 +205,7 @@ static int store(sqlite3 *db, const struct session_info *s, int64_t machine, str
 	sqlite3_bind_text(st, 20, s->clocksource ? s->clocksource : "", -1, SQLITE_STATIC);
 	if (s->clock_step_ns > 0 && isfinite(s->clock_step_ns))
 		sqlite3_bind_double(st, 21, s->clock_step_ns);
+	sqlite3_bind_text(st, 22, s->arch ? s->arch : "", -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		goto rollback;
 	sqlite3_finalize(st);
@@ -463,7 +464,7 @@ int ingest(sqlite3 *db, const char *stream, struct session_info *s, struct inges
 	static struct record rec;
 	struct run *cur = NULL;
 	char **began = NULL;
-	static char release[128], version[256], faults[512], clocksource[64];
+	static char release[128], version[256], faults[512], clocksource[64], arch[32];
 	int nbegan = 0;
 	long lineno = 0;
 
@@ -509,6 +510,12 @@ int ingest(sqlite3 *db, const char *stream, struct session_info *s, struct inges
 			free(r), free(v);
 			s->kernel.release = release;
 			s->kernel.version = version;
+			/* The machine the kernel says it runs on (uname -m): the
+			 * build id checked below vouches for it. */
+			r = clean(record_get(&rec, "arch"), sizeof(arch) - 1);
+			snprintf(arch, sizeof(arch), "%s", r);
+			free(r);
+			s->arch = arch;
 			if (!kernel_is_build(&s->kernel, version)) {
 				snprintf(wrong_kernel_why, sizeof(wrong_kernel_why),
 					 "the guest's kernel is not build %s of '%s': it says '%.64s'", s->kernel.build_id,

@@ -7,7 +7,7 @@
  * result was stopped from outside (killed, cancelled, out of time).
  *
  *   source SPEC                                   a kernel source made ready
- *   build NAME SOURCE CMDLINE N CONFIG... M PATCH...   a variant built
+ *   build NAME SOURCE ARCH CMDLINE N CONFIG... M PATCH...   a variant built
  *   boot BUILD_DIR CMDLINE LOGDIR ACCEL MB CPUS TIMEOUT PLAN...
  *                                                 a plan booted on the kernel
  *                                                 that BUILD_DIR's job built
@@ -50,11 +50,13 @@ static int job_build(char **a, int n)
 {
 	struct variant v = { 0 };
 	struct built k;
-	int i = 4;
+	int i = 5;
 
-	if (n < 6)
-		die(EXIT_USAGE, "job build takes NAME SOURCE CMDLINE N CONFIG... M PATCH...");
-	v.name = a[1], v.source = a[2], v.cmdline = a[3];
+	if (n < 7)
+		die(EXIT_USAGE, "job build takes NAME SOURCE ARCH CMDLINE N CONFIG... M PATCH...");
+	v.name = a[1], v.source = a[2], v.arch = a[3], v.cmdline = a[4];
+	if (!arch_valid(v.arch))
+		die(EXIT_USAGE, "job build: arch '%s' is not x86_64 or arm64", v.arch);
 	v.nconfigs = atoi(a[i++]);
 	if (v.nconfigs < 0 || i + v.nconfigs >= n)
 		die(EXIT_USAGE, "job build: bad config count");
@@ -67,7 +69,7 @@ static int job_build(char **a, int n)
 	variant_build(&v, &k);
 	put("build_id", k.build_id), put("source_id", k.source_id), put("patches_hash", k.patches_hash);
 	put("config_hash", k.config_hash), put("dir", k.dir), put("bzimage", k.bzimage);
-	put("gen_init_cpio", k.gen_init_cpio), put("tree", k.tree);
+	put("gen_init_cpio", k.gen_init_cpio), put("tree", k.tree), put("arch", k.arch);
 	put("cached", k.cached ? "1" : "0");
 	return 0;
 }
@@ -83,7 +85,8 @@ static int job_boot(char **a, int n)
 		die(EXIT_USAGE, "job boot takes BUILD_DIR CMDLINE LOGDIR ACCEL MB CPUS TIMEOUT PLAN...");
 	k.bzimage = result_get(a[1], "bzimage");
 	k.gen_init_cpio = result_get(a[1], "gen_init_cpio");
-	if (!k.bzimage || !k.gen_init_cpio)
+	k.arch = result_get(a[1], "arch");
+	if (!k.bzimage || !k.gen_init_cpio || !k.arch || !arch_valid(k.arch))
 		die(EXIT_INFRA, "the build job '%s' left no kernel", a[1]);
 	b.logdir = a[3], b.accel = a[4], b.mem_mb = atoi(a[5]), b.cpus = atoi(a[6]), b.timeout_s = atoi(a[7]);
 	b.label = a[3], b.quiet = 1;
@@ -101,7 +104,7 @@ static int job_boot(char **a, int n)
 		die(EXIT_INFRA, "the guest could not be started");
 	/* A guest that failed is data (the runs' reason), not a failed job. */
 	put("failure", b.failure ? b.failure : "");
-	put("emulator", guest_emulator(b.accel));
+	put("emulator", guest_emulator(k.arch, b.accel));
 	put("boot_wall_s", xasprintf("%.3f", b.wall_s));
 	if (strcmp(b.accel, ACCEL_ICOUNT) && (others = load_others(&load)) >= 0)
 		put("others_cpus", xasprintf("%.3f", others));

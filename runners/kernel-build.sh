@@ -1,12 +1,17 @@
 #!/bin/sh
 # Build one kernel variant.  Usage:
-#   kernel-build.sh [-l LAYER] -i ID -c CCACHE [-s CCACHE]... SRC REF BUILD OUT VARIANT FRAGMENT [PATCH...]
+#   kernel-build.sh [-a ARCH] [-l LAYER] -i ID -c CCACHE [-s CCACHE]... SRC REF BUILD OUT VARIANT FRAGMENT [PATCH...]
 # SRC is a git tree made ready by kernel-source.sh, checked out at REF
 # before the patches apply (unchanged files keep their mtimes, so the
 # build folder stays incremental); BUILD is the out-of-tree build folder of
 # that source; OUT receives bzImage, .config, gen_init_cpio and tree (the
 # git tree compiled, patches applied), bzImage last: a build stopped
 # anywhere leaves no bzImage, so no cache entry.  Logs go to OUT/build.log.
+#   -a ARCH    x86_64 (the default) or arm64: cross-compiled with Debian's
+#              aarch64-linux-gnu- toolchain, the image is the uncompressed
+#              arch/arm64/boot/Image (OUT/Image instead of OUT/bzImage);
+#              gen_init_cpio is a host program (HOSTCC) either way; BUILD
+#              is a folder of arm64 builds alone
 #   -i ID      the build id: the kernel says "#rb-ID-TREE" in its version
 #              (uname -v, and the bzImage's own header), checked here
 #              before the image is taken
@@ -33,12 +38,15 @@ phase() { echo "phase: $*" >&2; }
 
 if [ "${1:-}" = --inside ]; then
 	# In the sandbox: make's output on stdout (the log), errors on stderr.
-	step=$2 src=$3 build=$4 fragment=$5
+	step=$2 src=$3 build=$4 fragment=$5 arch=$6
 	cd "$build"	# merge_config.sh makes its temporary files here
 	fail() { code=$1; shift; echo "error: $*" >&2; exit "$code"; }
-	cc="ccache gcc"
-	command -v ccache >/dev/null && ccache -s >/dev/null 2>&1 || cc=gcc	# e.g. no cache folder
-	mk() { make -s -C "$src" O="$build" CC="$cc" HOSTCC=gcc "$@" 2>&1; }
+	cross= target=bzImage
+	[ "$arch" = x86_64 ] || cross=aarch64-linux-gnu- target=Image
+	cc="ccache ${cross}gcc"
+	command -v ccache >/dev/null && ccache -s >/dev/null 2>&1 || cc=${cross}gcc	# e.g. no cache folder
+	# x86 builds keep the make command line they always had (ARCH from the host).
+	mk() { make -s -C "$src" O="$build" ${cross:+ARCH=$arch CROSS_COMPILE=$cross} CC="$cc" HOSTCC=gcc "$@" 2>&1; }
 	tmp=$build/.rb-config
 	case $step in
 	configure)
@@ -74,7 +82,7 @@ if [ "${1:-}" = --inside ]; then
 	compile)
 		mark=$build/.rb-compiling	# until it ends well: see configure
 		touch "$mark"
-		mk -j"$(nproc)" bzImage || fail 3 "compile failed; see the first 'error:' in the log"
+		mk -j"$(nproc)" "$target" || fail 3 "compile failed; see the first 'error:' in the log"
 		rm -f "$mark" ;;
 	esac
 	exit 0
@@ -87,14 +95,15 @@ here=$(dirname "$self")
 if [ "${1:-}" = -l ] && [ "${RB_LAYER_NS:-}" != 1 ]; then
 	RB_LAYER_NS=1 exec unshare --mount --propagation private -- sh "$self" "$@"
 fi
-layer= id= ccw= ccr=
-while getopts l:i:c:s: o; do
+layer= id= ccw= ccr= arch=x86_64
+while getopts a:l:i:c:s: o; do
 	case $o in
+	a) arch=$OPTARG ;;
 	l) layer=$OPTARG ;;
 	i) id=$OPTARG ;;
 	c) ccw=$OPTARG ;;
 	s) ccr="$ccr $OPTARG" ;;
-	*) echo "error: usage: kernel-build.sh [-l LAYER] -i ID -c CCACHE [-s CCACHE]... SRC REF BUILD OUT VARIANT FRAGMENT [PATCH...]" >&2; exit 2 ;;
+	*) echo "error: usage: kernel-build.sh [-a ARCH] [-l LAYER] -i ID -c CCACHE [-s CCACHE]... SRC REF BUILD OUT VARIANT FRAGMENT [PATCH...]" >&2; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -102,6 +111,11 @@ src=$1 ref=$2 build=$3 out=$4 variant=$5 fragment=$(realpath "$6")
 shift 6
 log=$out/build.log
 case $id in ''|*[!0-9a-f]*) echo "error: build id '$id' is not hex" >&2; exit 2 ;; esac
+case $arch in
+x86_64) image=bzImage boot=arch/x86/boot/bzImage ;;
+arm64)  image=Image boot=arch/arm64/boot/Image ;;
+*)      echo "error: arch '$arch' is not x86_64 or arm64" >&2; exit 2 ;;
+esac
 [ -n "$layer$ccw" ] || { echo "error: no ccache folder to write (-c)" >&2; exit 2; }
 mkdir -p "$build" "$out"
 [ -n "$layer" ] || mkdir -p "$ccw"
@@ -191,35 +205,35 @@ sandbox() {
 		-e "CCACHE_SECONDARY_STORAGE=${secondary# }" -e KBUILD_BUILD_VERSION="$stamp" \
 		-e KBUILD_BUILD_USER=reclaimbench -e KBUILD_BUILD_HOST=rb-sandbox \
 		-e "KBUILD_BUILD_TIMESTAMP=$timestamp" -- \
-		sh "$self" --inside "$step" "$src" "$build" "$fragment" >> "$log" 2> "$err" || rc=$?
+		sh "$self" --inside "$step" "$src" "$build" "$fragment" "$arch" >> "$log" 2> "$err" || rc=$?
 	cat "$err" >> "$log"
 	why=$(grep '^error: ' "$err" | sed 's/^error: //' | awk 'NR > 1 { printf "; " } { printf "%s", $0 }')
 	rm -f "$err"
 	[ "$rc" = 0 ] || fail "$([ "$rc" = 2 ] && echo 2 || echo 3)" "$step in the sandbox failed (status $rc): ${why:-no reason given}"
 }
 
-phase "configuring (tinyconfig + $(basename "$fragment")) in the sandbox${layer:+, in a layer of its own}"
+phase "configuring (tinyconfig + $(basename "$fragment"), $arch) in the sandbox${layer:+, in a layer of its own}"
 sandbox configure
-phase "compiling bzImage with -j$(nproc) in the sandbox"
+phase "compiling $image with -j$(nproc) in the sandbox"
 sandbox compile
 # What the sandbox left belongs to its user: only regular files of a sane
 # size are taken (a link could name any file of the host, a fifo or a
-# device would hang the copy).  bzImage last: with it the entry is complete.
+# device would hang the copy).  The image last: with it the entry is complete.
 take() {
 	[ -f "$1" ] && [ ! -L "$1" ] && [ "$(stat -c %s "$1")" -le $((256 << 20)) ] ||
 		fail 3 "the build left no plain file '$1'"
 	cp -P "$1" "$2"
 }
-rm -f "$out/bzImage"
+rm -f "$out/$image"
 take "$build/.config" "$out/config"
 take "$build/usr/gen_init_cpio" "$out/gen_init_cpio"
-take "$build/arch/x86/boot/bzImage" "$out/bzImage.tmp"
+take "$build/$boot" "$out/$image.tmp"
 # The image this compile wrote names this build and this tree; any other
 # (one a compile left before, an object not rebuilt) is not taken.
-said=$(grep -a -o -m 1 '#rb-[0-9a-f]*-[0-9a-f]*' "$out/bzImage.tmp" | head -n 1)
-[ "$said" = "#$stamp" ] || { rm -f "$out/bzImage.tmp";
+said=$(grep -a -o -m 1 '#rb-[0-9a-f]*-[0-9a-f]*' "$out/$image.tmp" | head -n 1)
+[ "$said" = "#$stamp" ] || { rm -f "$out/$image.tmp";
 	fail 3 "the image in '$build' is not this build: it says '${said:-no build id}', not '#$stamp'"; }
 printf '%s\n' "$tree" > "$out/tree"
 [ -n "$layer" ] || printf '%s\n' "$tree" > "$lastf"
-mv "$out/bzImage.tmp" "$out/bzImage"
+mv "$out/$image.tmp" "$out/$image"
 phase "done"

@@ -189,7 +189,8 @@ static void graph_builds(struct plan *p)
 		dep_add(j, src);
 		dep_add(j, prev);
 		last[i] = p->njobs - 1;
-		args[n++] = "build", args[n++] = v->name, args[n++] = v->source, args[n++] = v->cmdline;
+		args[n++] = "build", args[n++] = v->name, args[n++] = v->source, args[n++] = (char *)variant_arch(v);
+		args[n++] = v->cmdline;
 		args[n++] = xasprintf("%d", v->nconfigs);
 		for (int c = 0; c < v->nconfigs && n < 120; c++)
 			args[n++] = abs_path(v->configs[c]);
@@ -213,12 +214,18 @@ static const char *bench_clock(const char *name, const char *accel, const struct
 	return ACCEL_ICOUNT;
 }
 
+/* The accelerator of an item: the plan's, or TCG for a kernel of another
+ * architecture than the host's (KVM runs only the host's own). */
+static const char *item_accel(const struct plan *p, const struct plan_item *it)
+{
+	return arch_native(variant_arch(it->v)) ? p->accel : "tcg";
+}
+
 /* Boot jobs, once the accelerator is known: per round, per item, one
  * boot per clock its benchmarks need.  Rounds go in turns (a gate boots
  * base and patched alternately). */
 static void graph_boots(struct plan *p)
 {
-	const char *where[2] = { ACCEL_ICOUNT, p->accel };
 	int rounds = 0;
 
 	for (int i = 0; i < p->nitems; i++)
@@ -228,6 +235,7 @@ static void graph_boots(struct plan *p)
 		for (int i = 0; i < p->nitems; i++)
 			for (int w = 0; w < 2 && r < p->items[i].rounds; w++) {
 				struct plan_item *it = &p->items[i];
+				const char *where[2] = { ACCEL_ICOUNT, item_accel(p, it) };
 				struct opt_list g = { .n = 0 };
 				int build = -1;
 				struct job *j;
@@ -235,7 +243,7 @@ static void graph_boots(struct plan *p)
 				int n = 0;
 
 				for (int b = 0; b < p->names->n; b++)
-					if (!strcmp(bench_clock(p->names->v[b], p->accel, p->o), where[w]))
+					if (!strcmp(bench_clock(p->names->v[b], where[1], p->o), where[w]))
 						g.v[g.n++] = p->names->v[b];
 				if (!g.n || (w == 1 && !strcmp(where[0], where[1])))
 					continue;
@@ -284,7 +292,7 @@ static uint64_t plan_key(const struct plan *p)
 		char *files[256];
 		int n = 0;
 
-		s = xasprintf("%s|%s|%s|%d", v->name, v->source, v->cmdline, p->items[i].rounds);
+		s = xasprintf("%s|%s|%s|%s|%d", v->name, v->source, variant_arch(v), v->cmdline, p->items[i].rounds);
 		h = fnv1a(s, strlen(s) + 1, h);
 		free(s);
 		for (int c = 0; c < v->nconfigs && n < 128; c++)
@@ -371,6 +379,7 @@ static void built_read(const struct job *j, struct built *k)
 	k->patches_hash = result_get(j->dir, "patches_hash");
 	k->config_hash = result_get(j->dir, "config_hash");
 	k->tree = result_get(j->dir, "tree");
+	k->arch = result_get(j->dir, "arch");
 }
 
 /* A boot's records into the database (one transaction per run), its
@@ -401,7 +410,7 @@ static void boot_store(struct plan *p, struct job *j, const char *failure)
 	s.faults = test_faults();
 	s.emulator = result_get(j->dir, "emulator");
 	if (!s.emulator)
-		s.emulator = guest_emulator(j->accel);
+		s.emulator = guest_emulator(variant_arch(it->v), j->accel);
 	s.command = joined_argv(p->argc, p->argv);
 	s.console_log = xasprintf("%s/console.log", logdir);
 	s.wall_s = wall ? atof(wall) : j->wall_s;
@@ -793,6 +802,14 @@ int plan_run(struct plan *p)
 		die(EXIT_USAGE, "unknown executor '%s'; use --executor local or --executor slurm", ex);
 	if (!p->accel)
 		p->accel = accel_known();
+	if (!p->accel) {	/* no kernel KVM could run: no probe */
+		int native = 0;
+
+		for (int i = 0; i < p->nitems; i++)
+			native |= arch_native(variant_arch(p->items[i].v));
+		if (!native)
+			p->accel = "tcg";
+	}
 	cpu_account_start();
 	plan_open(p);
 	graph_builds(p);
@@ -828,7 +845,8 @@ int plan_run(struct plan *p)
 		/* A KVM probe boots the first kernel built, then the boots join. */
 		if (!boots_added) {
 			for (int i = 0; i < p->njobs && !p->accel; i++)
-				if (p->jobs[i].kind == JOB_BUILD && p->jobs[i].state == JOB_DONE)
+				if (p->jobs[i].kind == JOB_BUILD && p->jobs[i].state == JOB_DONE &&
+				    arch_native(variant_arch(p->items[p->jobs[i].item].v)))
 					p->accel = accel_choose(&p->items[p->jobs[i].item].k,
 								p->items[p->jobs[i].item].v->cmdline);
 			if (p->accel || over) {

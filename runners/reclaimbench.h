@@ -74,6 +74,7 @@ struct session_info {
 	const char *failure;		/* why the session failed, for unstarted runs */
 	const char *faults;		/* RB_TEST_* fault injection, "" for none */
 	const char *emulator;		/* QEMU version and CPU model, "" on the host */
+	const char *arch;		/* set from the hello record: uname -m of its kernel */
 	int alone;			/* no other job ran beside it: 1, 0, or -1 unknown */
 	double others_cpus;		/* the machine's other work beside it (CPUs), -1 unknown */
 	const char *clocksource;	/* from "hello": the clock that timed it */
@@ -94,6 +95,7 @@ int console_warnings(const char *log, const char *bench, char *lines, size_t cap
 /* variant.c: kernel variant specs. */
 struct variant {
 	char *name, *source, *cmdline, *inherit;
+	char *arch;		/* "x86_64" or "arm64" (the kernel's ARCH); NULL: x86_64 */
 	char **patches, **configs;
 	int npatches, nconfigs, line, resolved;
 };
@@ -110,10 +112,17 @@ void variants_load(const char *file, struct variant_set *set);	/* dies on bad in
 void variants_free(struct variant_set *set);
 struct variant *variant_find(struct variant_set *set, const char *name);
 const char *default_variants_file(void);
+/* Architectures a variant may name, as the kernel's ARCH spells them. */
+#define ARCH_DEFAULT "x86_64"
+const char *variant_arch(const struct variant *v);	/* v->arch or ARCH_DEFAULT */
+int arch_valid(const char *arch);
+const char *arch_machine(const char *arch);	/* what uname -m says: x86_64, aarch64 */
+int arch_native(const char *arch);		/* the host's own: KVM can run it */
 
 /* build.c: a variant built (or found in the cache). */
 struct built {
-	char *dir, *bzimage, *gen_init_cpio;
+	char *dir, *bzimage, *gen_init_cpio;	/* bzimage: the image booted (arm64's is Image) */
+	const char *arch;	/* the variant's: x86_64 or arm64 */
 	char *build_id, *source_id, *patches_hash, *config_hash;
 	char *tree;		/* the git tree compiled, patches applied */
 	int cached;		/* found in the cache, not built now */
@@ -143,8 +152,8 @@ struct boot {
 int guest_boot(const struct built *k, const char *cmdline, char *const plan[], struct boot *b);
 const char *accel_choose(const struct built *k, const char *cmdline);
 const char *accel_known(void);	/* without a probe boot, or NULL */
-/* QEMU's version and the CPU model a guest under accel gets. */
-const char *guest_emulator(const char *accel);
+/* QEMU's version and the CPU model a guest of arch under accel gets. */
+const char *guest_emulator(const char *arch, const char *accel);
 /* TCG with QEMU's instruction counter as the guest clock. */
 #define ACCEL_ICOUNT "tcg-icount"
 

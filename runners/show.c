@@ -64,7 +64,8 @@ int cmd_list(int argc, char **argv)
 		for (int i = 0; i < set.n; i++) {
 			struct variant *v = &set.v[i];
 
-			printf("%s\n  source  %s\n  cmdline %s\n", shown(v->name), shown(v->source), shown(v->cmdline));
+			printf("%s\n  source  %s\n  arch    %s\n  cmdline %s\n", shown(v->name), shown(v->source),
+			       variant_arch(v), shown(v->cmdline));
 			for (int j = 0; j < v->nconfigs; j++)
 				printf("  config  %s\n", shown(v->configs[j]));
 			for (int j = 0; j < v->npatches; j++)
@@ -131,7 +132,7 @@ int cmd_show(int argc, char **argv)
 {
 	int first = parse_common(argc, argv, "usage: reclaimbench show RUN|last [--db PATH] [--format text|json]");
 	static const char run_sql[] =
-		"SELECT r.id AS run, r.session, r.bench, r.bench_version, r.params, r.accel, "
+		"SELECT r.id AS run, r.session, r.bench, r.bench_version, r.params, r.arch, r.accel, "
 		"r.guest_mem_mb, r.guest_cpus, r.status, r.reason, r.started_at, k.release, k.version, "
 		"k.variant, k.build_id, r.command, r.console_log, r.faults AS fault_injection, "
 		"r.alone, printf('%.2f', r.others_cpus) AS others_cpus, "

@@ -1,11 +1,12 @@
-/* Variant specs: an INI-like file of [name] sections with source, patch,
- * config, cmdline and inherit keys.  Errors name file:line. */
+/* Variant specs: an INI-like file of [name] sections with source, arch,
+ * patch, config, cmdline and inherit keys.  Errors name file:line. */
 #include <ctype.h>
 #include <stdarg.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "reclaimbench.h"
@@ -117,6 +118,8 @@ static int resolve(struct variant_set *set, struct variant *v, int depth)
 		v->source = p->source;
 	if (!v->cmdline)
 		v->cmdline = p->cmdline;
+	if (!v->arch)
+		v->arch = p->arch;
 	if (!v->nconfigs)
 		for (int i = 0; i < p->nconfigs; i++)
 			add(&v->configs, &v->nconfigs, p->configs[i]);
@@ -199,12 +202,16 @@ int variants_parse(const char *file, const char *text, struct variant_set *set)
 				return fail(set, copy, dirbuf, "%s:%d: '%s' does not exist; fix the path (relative to the spec file)",
 					    file, lineno, val);
 			add(&cur->configs, &cur->nconfigs, path);
+		} else if (!strcmp(key, "arch")) {
+			if (!arch_valid(val))
+				return fail(set, copy, dirbuf, "%s:%d: arch '%s' is not x86_64 or arm64", file, lineno, val);
+			cur->arch = own(set, xstrdup(val));
 		} else if (!strcmp(key, "cmdline")) {
 			cur->cmdline = own(set, xstrdup(val));
 		} else if (!strcmp(key, "inherit")) {
 			cur->inherit = own(set, xstrdup(val));
 		} else {
-			return fail(set, copy, dirbuf, "%s:%d: unknown key '%s'; use source, patch, config, cmdline or inherit",
+			return fail(set, copy, dirbuf, "%s:%d: unknown key '%s'; use source, arch, patch, config, cmdline or inherit",
 			    file, lineno, key);
 		}
 	}
@@ -220,8 +227,11 @@ int variants_parse(const char *file, const char *text, struct variant_set *set)
 			return fail(set, copy, dirbuf, "%s:%d: variant '%s' has no source", file, v->line, v->name);
 		if (!v->nconfigs)
 			return fail(set, copy, dirbuf, "%s:%d: variant '%s' has no config fragment", file, v->line, v->name);
+		if (!v->arch)
+			v->arch = own(set, xstrdup(ARCH_DEFAULT));
 		if (!v->cmdline)
-			v->cmdline = own(set, xstrdup("console=ttyS0 panic=-1"));
+			v->cmdline = own(set, xstrdup(strcmp(v->arch, "arm64") ? "console=ttyS0 panic=-1"
+									: "console=ttyAMA0 panic=-1"));
 	}
 	free(copy);
 	free(dirbuf);
@@ -246,6 +256,28 @@ void variants_load(const char *file, struct variant_set *set)
 struct variant *variant_find(struct variant_set *set, const char *name)
 {
 	return lookup(set, name);
+}
+
+const char *variant_arch(const struct variant *v)
+{
+	return v->arch ? v->arch : ARCH_DEFAULT;
+}
+
+int arch_valid(const char *arch)
+{
+	return !strcmp(arch, "x86_64") || !strcmp(arch, "arm64");
+}
+
+const char *arch_machine(const char *arch)
+{
+	return !strcmp(arch, "arm64") ? "aarch64" : arch;
+}
+
+int arch_native(const char *arch)
+{
+	struct utsname u;
+
+	return uname(&u) == 0 && !strcmp(u.machine, arch_machine(arch));
 }
 
 const char *default_variants_file(void)
