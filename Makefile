@@ -17,9 +17,75 @@ SCHEMA     := $(sort $(wildcard schema/*.sql))
 .PHONY: all check run deps clean fuzzers
 all: $(B)/rb-bench $(B)/rb-init $(B)/reclaimbench $(B)/aarch64/rb-bench $(B)/aarch64/rb-init
 
-$(B)/rb-bench: bench/main.c $(BENCH_LIB) $(BENCH_SRC) $(BENCH_HDR)
-	@mkdir -p $(B)
-	$(CC) $(CFLAGS) -static -pthread -o $@ bench/main.c $(BENCH_LIB) $(BENCH_SRC) -lm
+# Each source is compiled once per set of flags, into a folder of that
+# set, with its dependency file (-MMD); programs link what they need from
+# a static library of the set, so a fuzzer takes the parsers it calls and
+# not the Slurm executor.
+#   $(O)   the host program, the unit tests and the x86 guest programs
+#   $(OS)  address and undefined-behaviour sanitizers (unit-asan)
+#   $(OF)  clang with libFuzzer's coverage (the fuzzers)
+#   $(OA)  Debian's aarch64 cross compiler (the arm64 guest programs)
+O  := $(B)/obj
+OS := $(B)/obj-san
+OF := $(B)/obj-fuzz
+OA := $(B)/obj-aarch64
+SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+FUZZ_CC  := clang -g -O1 -std=gnu11 -D_GNU_SOURCE
+FUZZ_SAN := -fsanitize=fuzzer-no-link,address,undefined
+# The guest programs of arm64 variants, with Debian's cross compiler and
+# libc6-dev-arm64-cross: runners/guest.c packs build/aarch64/ for them.
+AARCH64_CC ?= aarch64-linux-gnu-gcc
+
+LIB_SRC   := $(filter-out runners/main.c,$(RUNNER_SRC)) $(BENCH_LIB) $(BENCH_SRC) $(B)/schema.c
+GUEST_SRC := bench/main.c $(BENCH_LIB) $(BENCH_SRC)
+objs = $(addprefix $(1)/,$(2:.c=.o))
+# The tests find their fixtures here.
+$(O)/tests/%.o $(OS)/tests/%.o $(OF)/tests/%.o: XFLAGS = -DFIXTURES='"$(CURDIR)/tests"'
+
+$(O)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(XFLAGS) -pthread -MMD -MP -c -o $@ $<
+$(OS)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) $(XFLAGS) -pthread -MMD -MP -c -o $@ $<
+$(OF)/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_SAN) $(XFLAGS) -pthread -MMD -MP -c -o $@ $<
+$(OA)/%.o: %.c
+	@mkdir -p $(@D)
+	$(AARCH64_CC) $(CFLAGS) -pthread -MMD -MP -c -o $@ $<
+# The schema, generated, is built from build/ like any source.
+$(O)/$(B)/schema.o $(OS)/$(B)/schema.o $(OF)/$(B)/schema.o: $(B)/schema.c
+
+%/lib.a:
+	@rm -f $@
+	ar rcs $@ $^
+
+$(O)/lib.a: $(call objs,$(O),$(LIB_SRC))
+$(OS)/lib.a: $(call objs,$(OS),$(LIB_SRC))
+$(OF)/lib.a: $(call objs,$(OF),$(LIB_SRC))
+
+LIBS := -lsqlite3 -lcurl -lm -pthread
+
+$(B)/reclaimbench: $(O)/runners/main.o $(O)/lib.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+$(B)/unit: $(O)/tests/unit.o $(O)/lib.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+$(B)/unit-asan: $(OS)/tests/unit.o $(OS)/lib.a
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LIBS)
+$(B)/fuzz-%: $(OF)/tests/fuzz/fuzz_%.o $(OF)/lib.a
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
+
+$(B)/rb-bench: $(call objs,$(O),$(GUEST_SRC))
+	$(CC) $(CFLAGS) -static -pthread -o $@ $^ -lm
+$(B)/rb-init: $(O)/bench/init.o
+	$(CC) $(CFLAGS) -static -o $@ $^
+$(B)/aarch64/rb-bench: $(call objs,$(OA),$(GUEST_SRC))
+	@mkdir -p $(@D)
+	$(AARCH64_CC) $(CFLAGS) -static -pthread -o $@ $^ -lm
+$(B)/aarch64/rb-init: $(OA)/bench/init.o
+	@mkdir -p $(@D)
+	$(AARCH64_CC) $(CFLAGS) -static -o $@ $^
 
 # An independent check of three benchmarks (tests/t-indep.sh): no code
 # shared with bench/.
@@ -27,50 +93,14 @@ $(B)/indep: tests/indep.c
 	@mkdir -p $(B)
 	$(CC) $(CFLAGS) -O2 -static -o $@ tests/indep.c
 
-$(B)/rb-init: bench/init.c
-	@mkdir -p $(B)
-	$(CC) $(CFLAGS) -static -o $@ bench/init.c
-
-# The guest programs of arm64 variants, with Debian's cross compiler and
-# libc6-dev-arm64-cross: runners/guest.c packs build/aarch64/ for them.
-AARCH64_CC ?= aarch64-linux-gnu-gcc
-
-$(B)/aarch64/rb-bench: bench/main.c $(BENCH_LIB) $(BENCH_SRC) $(BENCH_HDR)
-	@mkdir -p $(B)/aarch64
-	$(AARCH64_CC) $(CFLAGS) -static -pthread -o $@ bench/main.c $(BENCH_LIB) $(BENCH_SRC) -lm
-
-$(B)/aarch64/rb-init: bench/init.c
-	@mkdir -p $(B)/aarch64
-	$(AARCH64_CC) $(CFLAGS) -static -o $@ bench/init.c
-
 $(B)/schema.c: $(SCHEMA) runners/embed-schema.sh
 	@mkdir -p $(B)
 	sh runners/embed-schema.sh $(SCHEMA) > $@.tmp && mv $@.tmp $@
 
-$(B)/reclaimbench: $(RUNNER_SRC) $(RUNNER_HDR) $(B)/schema.c $(BENCH_LIB) $(BENCH_SRC) $(BENCH_HDR)
-	$(CC) $(CFLAGS) -pthread -o $@ $(RUNNER_SRC) $(B)/schema.c $(BENCH_LIB) $(BENCH_SRC) \
-		-lsqlite3 -lcurl -lm
-
-$(B)/unit: tests/unit.c $(filter-out runners/main.c,$(RUNNER_SRC)) $(RUNNER_HDR) $(B)/schema.c $(BENCH_LIB) $(BENCH_SRC) $(BENCH_HDR)
-	$(CC) $(CFLAGS) -DFIXTURES='"$(CURDIR)/tests"' -pthread -o $@ tests/unit.c \
-		$(filter-out runners/main.c,$(RUNNER_SRC)) $(B)/schema.c $(BENCH_LIB) $(BENCH_SRC) -lsqlite3 -lcurl -lm
-
-# Sanitizer build of the unit tests, and libFuzzer targets of every parser
-# of outside input (tests/t-sanitize.sh runs them).
-RUNNER_LIB := $(filter-out runners/main.c,$(RUNNER_SRC)) $(B)/schema.c
-SAN        := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-FUZZERS    := record ingest variants procfs report
-
-$(B)/unit-asan: tests/unit.c $(RUNNER_LIB) $(RUNNER_HDR) $(BENCH_LIB) $(BENCH_SRC) $(BENCH_HDR)
-	$(CC) $(CFLAGS) $(SAN) -DFIXTURES='"$(CURDIR)/tests"' -pthread -o $@ tests/unit.c \
-		$(RUNNER_LIB) $(BENCH_LIB) $(BENCH_SRC) -lsqlite3 -lcurl -lm
-
-$(B)/fuzz-%: tests/fuzz/fuzz_%.c $(RUNNER_LIB) $(RUNNER_HDR) $(BENCH_LIB) $(BENCH_SRC) $(BENCH_HDR)
-	clang -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
-		-DFIXTURES='"$(CURDIR)/tests"' -o $@ $< $(RUNNER_LIB) $(BENCH_LIB) $(BENCH_SRC) \
-		-lsqlite3 -lcurl -lm -pthread
-
+FUZZERS := record ingest variants procfs report
 fuzzers: $(FUZZERS:%=$(B)/fuzz-%)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
 
 deps:
 	sh runners/deps.sh
