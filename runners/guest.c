@@ -77,8 +77,14 @@ static int make_initramfs(const struct built *k, struct boot *b, char *const pla
 	free(text);
 	/* RECLAIMBENCH_INIT replaces /init: the tests boot a broken one. */
 	init = getenv("RECLAIMBENCH_INIT") ? xstrdup(getenv("RECLAIMBENCH_INIT")) : xasprintf("%s/rb-init", bin);
-	if (access(init, R_OK) || access(xasprintf("%s/rb-bench", bin), R_OK))
-		return error("no guest programs for %s in '%s' (%s): run 'make all'", k->arch, bin, strerror(errno));
+	{
+		char *bench = xasprintf("%s/rb-bench", bin), *missing = access(init, R_OK) ? init :
+			access(bench, R_OK) ? bench : NULL;
+
+		if (missing)
+			return error("'%s' does not exist (a guest program for %s): run 'make all'", missing, k->arch);
+		free(bench);
+	}
 	text = xasprintf("dir /dev 0755 0 0\nnod /dev/console 0600 0 0 c 5 1\n"
 			 "dir /proc 0755 0 0\ndir /sys 0755 0 0\ndir /bin 0755 0 0\n"
 			 "file /init %s 0755 0 0\nfile /bin/rb-bench %s/rb-bench 0755 0 0\n"
