@@ -60,16 +60,13 @@ img612=$(awk '$1 == "6.12" { print $3 }' "$work/build.log") img73=$(awk '$1 == "
 id73=$(awk '$1 == "7.3" { print $2 }' "$work/build.log")
 stamp() { grep -a -o -m 1 '#rb-[0-9a-f]*-[0-9a-f]*' "$1" | head -n 1; }
 sum73=$(sha256sum < "$img73")
-cp "$img73" "$work/first73"
 [ "$(stamp "$img73")" = "#rb-$id73-$(cat "$(dirname "$img73")/tree")" ]
 ok $? "the 7.3 image names its build id and tree in its header: $(stamp "$img73")"
 cp "$img612" "$img73"
 "$rb" build 7.3 --db "$db" > "$work/rebuild.log" 2>&1; rc=$?
-[ $rc = 0 ] && grep -q "does not name build $id73" "$work/rebuild.log" &&
-	[ "$(stamp "$img73")" = "#rb-$id73-$(cat "$(dirname "$img73")/tree")" ]
-ok $? "6.12's image planted as 7.3's is built again (exit $rc) and names its build: $(stamp "$img73")"
-# shellcheck disable=SC2016
-[ "$(sha256sum < "$img73")" = "$sum73" ] || echo "# the rebuilt image differs from the first in $(cmp -l "$img73" "$work/first73" 2>/dev/null | wc -l) bytes"
+# (the build job's progress is in its log in the plan's folder)
+[ $rc = 0 ] && grep -rq "does not name build $id73" "$RECLAIMBENCH_SPOOL" && [ "$(sha256sum < "$img73")" = "$sum73" ]
+ok $? "6.12's image planted as 7.3's is built again (exit $rc), the same image as before"
 # 6.12's image with 7.3's stamp written into its header: the cache takes
 # it, the guest says what it is.
 cp "$img612" "$work/forged"
