@@ -339,7 +339,8 @@ int variant_build(const struct variant *v, struct built *k)
 		free(cc);
 		return 0;
 	}
-	if (unlink(k->bzimage) == 0)
+	k->rebuilt = unlink(k->bzimage) == 0;	/* there, and not this build */
+	if (k->rebuilt)
 		progress("variant '%s': the image cached in %s does not name build %s and its tree; building it again",
 			 v->name, k->dir, k->build_id);
 	mkdirs(k->dir);

@@ -70,7 +70,7 @@ static int job_build(char **a, int n)
 	put("build_id", k.build_id), put("source_id", k.source_id), put("patches_hash", k.patches_hash);
 	put("config_hash", k.config_hash), put("dir", k.dir), put("bzimage", k.bzimage);
 	put("gen_init_cpio", k.gen_init_cpio), put("tree", k.tree), put("arch", k.arch);
-	put("cached", k.cached ? "1" : "0");
+	put("cached", k.cached ? "1" : "0"), put("rebuilt", k.rebuilt ? "1" : "0");
 	return 0;
 }
 

@@ -507,12 +507,15 @@ void job_ended(struct plan *p, struct job *j, int ok, const char *why)
 	}
 	if (j->kind == JOB_BUILD) {
 		if (ok) {
-			char *cached = result_get(j->dir, "cached");
+			char *cached = result_get(j->dir, "cached"), *again = result_get(j->dir, "rebuilt");
 
 			built_read(j, &p->items[j->item].k);
 			if (cached && !strcmp(cached, "1"))
 				progress("variant '%s': cached build %s", j->label, p->items[j->item].k.dir);
-			free(cached);
+			if (again && !strcmp(again, "1"))
+				progress("variant '%s': the image cached in %s did not name build %s and its tree; built "
+					 "again", j->label, p->items[j->item].k.dir, p->items[j->item].k.build_id);
+			free(cached), free(again);
 		} else {
 			p->items[j->item].failed = 1;
 			p->items[j->item].usage_error = st && !strcmp(st, "2");

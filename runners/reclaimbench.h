@@ -126,6 +126,7 @@ struct built {
 	char *build_id, *source_id, *patches_hash, *config_hash;
 	char *tree;		/* the git tree compiled, patches applied */
 	int cached;		/* found in the cache, not built now */
+	int rebuilt;		/* its cache entry was not that build: built again */
 	int trusted;		/* a Debian source with the project's own files only */
 };
 int variant_build(const struct variant *v, struct built *k);	/* exits 2/3 on failure */
