@@ -90,11 +90,6 @@ fi
 
 self=$(realpath "$0")
 here=$(dirname "$self")
-# An untrusted build runs in a mount namespace of its own: its overlays
-# vanish with it, however it ends.
-if [ "${1:-}" = -l ] && [ "${RB_LAYER_NS:-}" != 1 ]; then
-	RB_LAYER_NS=1 exec unshare --mount --propagation private -- sh "$self" "$@"
-fi
 layer= id= ccw= ccr= arch=x86_64
 while getopts a:l:i:c:s: o; do
 	case $o in
@@ -106,6 +101,12 @@ while getopts a:l:i:c:s: o; do
 	*) echo "error: usage: kernel-build.sh [-a ARCH] [-l LAYER] -i ID -c CCACHE [-s CCACHE]... SRC REF BUILD OUT VARIANT FRAGMENT [PATCH...]" >&2; exit 2 ;;
 	esac
 done
+# An untrusted build runs in a mount namespace of its own (getopts left
+# the arguments as they were): its overlays are seen by nothing else and
+# vanish with it, however it ends.
+if [ -n "$layer" ] && [ "${RB_LAYER_NS:-}" != 1 ]; then
+	RB_LAYER_NS=1 exec unshare --mount --propagation private -- sh "$self" "$@"
+fi
 shift $((OPTIND - 1))
 src=$1 ref=$2 build=$3 out=$4 variant=$5 fragment=$(realpath "$6")
 shift 6
