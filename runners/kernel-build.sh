@@ -215,6 +215,13 @@ sandbox() {
 
 phase "configuring (tinyconfig + $(basename "$fragment"), $arch) in the sandbox${layer:+, in a layer of its own}"
 sandbox configure
+# The kernel's own version string (linux_banner, uname -v) is compiled
+# into vmlinux only when vmlinux is linked, and make links it only when an
+# object changed; the boot header's copy follows the version at once.  A
+# build of the same tree under a new id would take a header naming the new
+# id round a kernel naming the old one (seen: the guest said the old id):
+# init/version.o goes, so vmlinux is always linked anew.
+rm -f "$build/init/version.o"
 phase "compiling $image with -j$(nproc) in the sandbox"
 sandbox compile
 # What the sandbox left belongs to its user: only regular files of a sane
@@ -234,6 +241,10 @@ take "$build/$boot" "$out/$image.tmp"
 said=$(grep -a -o -m 1 '#rb-[0-9a-f]*-[0-9a-f]*' "$out/$image.tmp" | head -n 1)
 [ "$said" = "#$stamp" ] || { rm -f "$out/$image.tmp";
 	fail 3 "the image in '$build' is not this build: it says '${said:-no build id}', not '#$stamp'"; }
+# ...and so does the kernel inside it (the x86 header is only the loader's).
+kernel=$(grep -a -o -m 1 '#rb-[0-9a-f]*-[0-9a-f]*' "$build/vmlinux" | head -n 1)
+[ "$kernel" = "#$stamp" ] || { rm -f "$out/$image.tmp";
+	fail 3 "the kernel linked in '$build' is not this build: it says '${kernel:-no build id}', not '#$stamp'"; }
 printf '%s\n' "$tree" > "$out/tree"
 [ -n "$layer" ] || printf '%s\n' "$tree" > "$lastf"
 mv "$out/$image.tmp" "$out/$image"
