@@ -178,6 +178,29 @@ static int setup(struct bench_ctx *ctx)
 	return BENCH_OK;
 }
 
+/* What both processes counted: the collapses, the race, the checks. */
+static void race_metrics(struct bench_ctx *ctx, const struct tally *t, const struct shared *sh)
+{
+	metric(ctx, "collapse.rounds", (double)params.collapse_rounds, "count");
+	metric(ctx, "collapse.calls", (double)t->calls, "count");
+	metric(ctx, "collapse.ok", (double)t->ok, "count");
+	metric(ctx, "collapse.eagain", (double)t->eagain, "count");
+	metric(ctx, "collapse.gave_up", (double)t->gave_up, "count");
+	metric(ctx, "collapse.enomem", (double)t->enomem, "count");
+	metric(ctx, "collapse.einval", (double)t->einval, "count");
+	metric(ctx, "collapse.other", (double)t->other, "count");
+	if (t->other)
+		metric(ctx, "collapse.other_errno", (double)t->other_errno, "errno");
+	metric(ctx, "time.collapse_sum", (double)t->collapse_ns, "ns");
+	metric(ctx, "race.a_rounds", (double)sh->rounds, "count");
+	metric(ctx, "race.a_pt_freed", (double)sh->pt_freed, "count");
+	metric(ctx, "race.a_retracted", (double)sh->retracted, "count");
+	metric(ctx, "race.b_retracted", (double)t->b_retracted, "count");
+	metric(ctx, "check.data_errors", (double)(sh->bad + t->b_bad), "pages");
+	metric(ctx, "check.a_errors", (double)sh->errors, "count");
+	metric(ctx, "check.a_pte_leak_kb", (double)sh->pte_leak_kb, "kB");
+}
+
 static int run(struct bench_ctx *ctx)
 {
 	size_t len = region_len();
@@ -253,24 +276,7 @@ static int run(struct bench_ctx *ctx)
 		ret = bench_fail(ctx, "the reclaiming process ended with status %#x", st);
 		goto unmap_shared;
 	}
-	metric(ctx, "collapse.rounds", (double)params.collapse_rounds, "count");
-	metric(ctx, "collapse.calls", (double)t.calls, "count");
-	metric(ctx, "collapse.ok", (double)t.ok, "count");
-	metric(ctx, "collapse.eagain", (double)t.eagain, "count");
-	metric(ctx, "collapse.gave_up", (double)t.gave_up, "count");
-	metric(ctx, "collapse.enomem", (double)t.enomem, "count");
-	metric(ctx, "collapse.einval", (double)t.einval, "count");
-	metric(ctx, "collapse.other", (double)t.other, "count");
-	if (t.other)
-		metric(ctx, "collapse.other_errno", (double)t.other_errno, "errno");
-	metric(ctx, "time.collapse_sum", (double)t.collapse_ns, "ns");
-	metric(ctx, "race.a_rounds", (double)sh->rounds, "count");
-	metric(ctx, "race.a_pt_freed", (double)sh->pt_freed, "count");
-	metric(ctx, "race.a_retracted", (double)sh->retracted, "count");
-	metric(ctx, "race.b_retracted", (double)t.b_retracted, "count");
-	metric(ctx, "check.data_errors", (double)(sh->bad + t.b_bad), "pages");
-	metric(ctx, "check.a_errors", (double)sh->errors, "count");
-	metric(ctx, "check.a_pte_leak_kb", (double)sh->pte_leak_kb, "kB");
+	race_metrics(ctx, &t, sh);
 	if (sh->errors)
 		ret = bench_fail(ctx, "the reclaiming process could not map or MADV_DONTNEED the memfd");
 	else if (!t.ok)
