@@ -1,6 +1,6 @@
 #!/bin/sh
 # The shape of the code, checked so it stays so: no function in runners/
-# or bench/ longer than 100 lines.
+# or bench/ longer than 100 lines; no test named by its output.
 . "$(dirname "$0")/lib.sh"
 long=$top/tests/helper/long-functions.sh
 
@@ -23,4 +23,21 @@ rc=$?
 sed 's/^/# /' "$work/long.out"
 [ $rc = 0 ]
 ok $? "no function in runners/ or bench/ is longer than 100 lines"
+
+# Test names: the same in every run, so a test is known by its name.
+names=$top/tests/helper/test-names.py
+printf '%s\n' 'for v in a b; do ok $? "fixed $v"; done' 'ok $? "fixed" "diagnostic $(date)"' \
+	'ok $? "named by its exit ($rc)"' 'ok $? "named by output: $(cat f)"' > "$work/names.sh"
+python3 "$names" "$work/names.sh" > "$work/names.out"
+rc=$?
+sed 's/^/# /' "$work/names.out"
+[ $rc = 1 ] && [ "$(cut -d: -f2 "$work/names.out" | tr '\n' ' ')" = "3 4 " ]
+ok $? "the check lists names holding a value or output, not loop names or diagnostics, and fails"
+
+for f in "$top"/tests/t-*.sh "$top"/tests/experiments/*.sh; do [ -f "$f" ] && echo "$f"; done |
+	xargs python3 "$names" > "$work/names.out"
+rc=$?
+sed 's/^/# /' "$work/names.out"
+[ $rc = 0 ]
+ok $? "no test in tests/ is named by a value or an output"
 done_testing
