@@ -89,9 +89,9 @@ $(B)/aarch64/rb-init: $(OA)/bench/init.o
 
 # An independent check of three benchmarks (tests/t-indep.sh): no code
 # shared with bench/.
-$(B)/indep: tests/indep.c
+$(B)/indep: tests/helper/indep.c
 	@mkdir -p $(B)
-	$(CC) $(CFLAGS) -O2 -static -o $@ tests/indep.c
+	$(CC) $(CFLAGS) -O2 -static -o $@ tests/helper/indep.c
 
 $(B)/schema.c: $(SCHEMA) runners/embed-schema.sh
 	@mkdir -p $(B)

@@ -98,8 +98,8 @@ ok $? "sandbox: a file stops at the file size limit" "$(stat -c %s "$work/sb/rw/
 release='a" 1, "b" system("touch '"$canary"'-gp")) #'"'"'$(touch '"$canary"'-sh)`touch '"$canary"'-bq`<script>x</script>'
 reason='<img src=x onerror=alert(1)><script>alert(2)</script>'"'"'; touch '"$canary"'-r; $(touch '"$canary"'-r2) '"$(printf '\033[31m')"'red'"'"'); DROP TABLE runs; --'
 db=$work/attack.db
-python3 "$top/tests/gen_records.py" 3 5 "$reason" "$release" > "$work/hostile.rec"
-python3 "$top/tests/gen_records.py" 3 5 "" "6.12.0-plain" > "$work/plain.rec"
+python3 "$top/tests/helper/gen_records.py" 3 5 "$reason" "$release" > "$work/hostile.rec"
+python3 "$top/tests/helper/gen_records.py" 3 5 "" "6.12.0-plain" > "$work/plain.rec"
 "$rb" ingest "$work/hostile.rec" --db "$db" > "$work/ingest.log" 2>&1 &&
 	"$rb" ingest "$work/plain.rec" --db "$db" >> "$work/ingest.log" 2>&1 &&
 	"$rb" ingest "$work/plain.rec" --variant 'v"); system("touch '"$canary"'-v") #' --db "$db" >> "$work/ingest.log" 2>&1
@@ -221,7 +221,7 @@ ok $? "crafted database: JSON parses (strict, UTF-8) with the text intact, CSV p
 rlo=$(printf '\342\200\256')
 rel2="<img src=x onerror=alert(3)>]]>${rlo}x"
 rdb=$work/readers.db
-python3 "$top/tests/gen_records.py" 3 5 "" "$rel2" > "$work/rel2.rec"
+python3 "$top/tests/helper/gen_records.py" 3 5 "" "$rel2" > "$work/rel2.rec"
 "$rb" ingest "$work/rel2.rec" --db "$rdb" > /dev/null 2>&1 && "$rb" ingest "$work/plain.rec" --db "$rdb" > /dev/null 2>&1 &&
 	"$rb" report --db "$rdb" --out "$work/site2" > "$work/report2.log" 2>&1; rc=$?
 python3 - "$work/site2" <<'PY'
@@ -247,7 +247,7 @@ ok $? "compare, list and show: the release shown with its U+202E as \\xNN" \
 # Sizes a stream sets: 2 runs of 46,341 samples (46,341^2 > 2^31, the exact
 # U test's size once overflowed an int), no ties.  Compare and report must
 # neither crash nor stall (the rank sort was O(n^2)).
-python3 "$top/tests/gen_records.py" 2 46341 > "$work/big.rec"
+python3 "$top/tests/helper/gen_records.py" 2 46341 > "$work/big.rec"
 bdb=$work/big.db
 "$rb" ingest "$work/big.rec" --db "$bdb" > "$work/big.log" 2>&1
 start=$(date +%s)
@@ -285,7 +285,7 @@ done
 ok $? "no bisection started for any of them"
 
 # --- 4. a guest that floods its console ------------------------------------
-cc -static -O2 -o "$work/flood" "$top/tests/flood-init.c"
+cc -static -O2 -o "$work/flood" "$top/tests/helper/flood-init.c"
 RECLAIMBENCH_INIT=$work/flood "$rb" run 6.12 --bench pt_reclaim --timeout 300 --db "$work/flood.db" \
 	--out "$work/fout" > "$work/flood.log" 2>&1 &
 runpid=$!

@@ -67,7 +67,7 @@ r=$(q "$db" "SELECT status||': '||reason FROM runs ORDER BY id DESC LIMIT 1")
 case $r in failed:*"kernel panic"*) ok 0 "panic stored as failed with the reason" "$r";; *) ok 1 "panic stored as failed with the reason" "$r";; esac
 
 # A hang: an /init that never ends.
-cc -static -O2 -o "$work/hang" "$top/tests/hang-init.c"
+cc -static -O2 -o "$work/hang" "$top/tests/helper/hang-init.c"
 start=$(date +%s)
 RECLAIMBENCH_INIT=$work/hang "$rb" run 6.12 --bench pt_reclaim --timeout 20 --db "$db" --out "$work/out" > "$work/hang.log" 2>&1; rc=$?
 took=$(( $(date +%s) - start ))

@@ -42,10 +42,10 @@ ok $(( $(q "$db" "SELECT count(*) FROM runs WHERE status = 'ok' AND observer_ove
 	"$(q "$db" "SELECT group_concat(bench||' '||round(100*observer_overhead,1)||'%', '; ') FROM runs")"
 # Whether this kernel unmaps lazyfree mTHPs whole (batched) is asked of the
 # kernel itself, not of its version string (distributions backport): an
-# independent probe (tests/pageout_probe.c, none of rb-bench's code) pages
+# independent probe (tests/helper/pageout_probe.c, none of rb-bench's code) pages
 # out 64 kB mTHPs and reads the size's own counters.
 sd=$(q "$db" "SELECT group_concat(value) $lf AND metric='mthp.split_deferred'")
-cc -O2 -o "$work/probe" "$top/tests/pageout_probe.c"
+cc -O2 -o "$work/probe" "$top/tests/helper/pageout_probe.c"
 set -- $(mthp64_only "$work/probe" 3 stats)
 if [ "${2:--1}" -lt 6144 ] || [ "${3:--1}" -lt 0 ]; then
 	skip "the probe cannot tell batched lazyfree unmap: it made ${2:-?} of 6144 64 kB mTHPs, split_deferred moved by ${3:-?}"

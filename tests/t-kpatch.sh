@@ -96,7 +96,7 @@ done
 
 # 4. zap_probe as the guest's /init: the batched zap queues no mTHP for
 # deferred split, the one-PTE zap queues every one (1024 of 64 MiB).
-for p in zap_probe collapse_probe pmd_free_probe; do cc -static -O2 -o "$work/$p" "$top/tests/$p.c" || break; done
+for p in zap_probe collapse_probe pmd_free_probe; do cc -static -O2 -o "$work/$p" "$top/tests/helper/$p.c" || break; done
 ok $? "probes compile"
 console() { # console VARIANT INIT: boot it with INIT as /init, print the console
 	RECLAIMBENCH_INIT=$2 "$rb" run "$1" --bench pmd_redirty --timeout 600 --db "$db" --out "$work/out" > "$work/boot.log" 2>&1

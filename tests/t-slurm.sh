@@ -8,7 +8,7 @@
 # boots timed on the host's clock run alone on both executors.
 . "$(dirname "$0")/lib.sh"
 cluster=$work/slurm
-trap 'sh "$top/tests/slurm-cluster.sh" stop "$cluster"; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+trap 'sh "$top/tests/helper/slurm-cluster.sh" stop "$cluster"; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 plan="6.12 7.3 --bench lazyfree_mthp --bench pmd_redirty --reps 3 --out $work/out"
 runs() { q "$1" "SELECT k.variant || ' ' || r.bench || ' ' || r.status FROM runs r JOIN kernels k ON k.id = r.kernel_id ORDER BY 1"; }
 
@@ -21,7 +21,7 @@ boot=$(q "$work/local.db" "SELECT CAST(total(wall_s) AS INTEGER) FROM jobs WHERE
 # sandboxed QEMU (they did not, through rusage, before the cgroup).
 [ "${cpu:-0}" -ge $((boot / 2)) ]; ok $? "the run's CPU-seconds count its sandboxed QEMUs" "$cpu s for $boot s of boots"
 
-if ! out=$(sh "$top/tests/slurm-cluster.sh" start "$cluster" 2>&1); then
+if ! out=$(sh "$top/tests/helper/slurm-cluster.sh" start "$cluster" 2>&1); then
 	ok 1 "a private Slurm cluster started" "$out"
 	done_testing; exit 0
 fi
