@@ -172,7 +172,7 @@ double fisher_exact(double k1, double n1, double k2, double n2);
  * position, the two-sided p, and Sen's slope (change per position). */
 void mann_kendall(const double *v, int n, double *tau, double *p, double *slope);
 
-/* compare.c */
+/* verdict.c: statistics and verdicts of two sides of a metric. */
 struct cmp_row {
 	char metric[96], unit[16], verdict[128];
 	enum metric_role role;	/* as its benchmark declares it */
@@ -207,6 +207,10 @@ int compare_sets(sqlite3 *db, const long long *base, int nbase, const long long 
 int compare_boots(sqlite3 *db, const long long *base, int nbase, const long long *new, int nnew,
 		  const char *metric, double threshold, struct cmp_row *r);	/* a median per run */
 
+/* Whether the user declared a change of this metric expected (--expect). */
+int metric_expected(const struct opt_list *expect, const char *metric);
+
+/* runs.c: runs looked up. */
 int variant_runs(sqlite3 *db, const char *side, const char *bench, long long *out, int max);
 extern int with_faults;		/* variant_runs takes fault-injected runs too */
 long long newest_run(sqlite3 *db, const char *side, const char *bench);
@@ -217,8 +221,6 @@ void metrics_free(char **m, int n);
 /* One column (or expression) of a run, mallocd, or NULL. */
 char *run_field(sqlite3 *db, long long run, const char *expr);
 const char *not_comparable(sqlite3 *db, long long a, long long b);
-/* Whether the user declared a change of this metric expected (--expect). */
-int metric_expected(const struct opt_list *expect, const char *metric);
 
 /* summary.c */
 double run_metric(sqlite3 *db, long long run, const char *metric, enum agg agg);
