@@ -243,7 +243,8 @@ struct run_view_host {
 };
 void run_view_init(struct run_view_host *h, sqlite3 *db, long long run, const char *variant);
 
-/* run.c: boot a built variant and store its session. */
+/* session.c: the options of commands that boot variants; a built variant booted
+ * for a plan and stored as one session. */
 struct run_opts {
 	const char *variants, *tree, *ref, *out;
 	int mem_mb, cpus, timeout_s, host_clock;
@@ -254,7 +255,6 @@ struct run_opts {
 extern const struct opt guest_opts[];	/* --variants, --guest-mem-mb, --timeout, --out, --db ... */
 void guest_opts_get(struct run_opts *o);
 void bench_names_check(struct opt_list *names);
-void on_interrupt_install(void);
 int variant_session(const struct variant *v, const struct built *k, const char *accel, const struct run_opts *o,
 		    const struct opt_list *names, int argc, char **argv, char **session);
 
@@ -308,6 +308,7 @@ struct plan {
 int plan_run(struct plan *p);		/* nonzero when anything failed */
 void job_ended(struct plan *p, struct job *j, int ok, const char *why);
 extern volatile sig_atomic_t interrupted;	/* SIGINT/SIGTERM seen */
+void on_interrupt_install(void);
 struct executor {
 	const char *name;
 	int eager;			/* submits jobs whose inputs are still being made */
