@@ -366,9 +366,13 @@ int cmd_bisect(int argc, char **argv);
 int cmd_bisect_step(int argc, char **argv);
 int cmd_nightly(int argc, char **argv);
 
-/* fetch.c */
-extern const struct opt *const fetch_opts;	/* --archive, --http-timeout, --http-retries */
+/* http.c */
+extern const struct opt http_opts[];		/* --archive, --http-timeout, --http-retries */
+extern const struct opt *const fetch_opts;	/* the same */
 char *patch_resolve(const char *what);	/* a file, URL or Message-ID as a local file */
+/* A GET into out_path or a JSON POST of post (with a bearer token, if
+ * any): 0 ok, -1 failed (err says why), -2 the answer is refused. */
+int http(const char *url, const char *out_path, const char *post, const char *token, char *err, size_t errlen);
 
 /* Options every subcommand takes. */
 extern const char *opt_db;
