@@ -206,6 +206,8 @@ int compare_sets(sqlite3 *db, const long long *base, int nbase, const long long 
 		 const char *metric, double threshold, struct cmp_row *r);	/* samples pooled */
 int compare_boots(sqlite3 *db, const long long *base, int nbase, const long long *new, int nnew,
 		  const char *metric, double threshold, struct cmp_row *r);	/* a median per run */
+int runs_differ(sqlite3 *db, const long long *a, int na, const long long *b, int nb, const char *metric,
+		struct cmp_row *r);	/* by the verdict rules, any direction */
 
 /* Whether the user declared a change of this metric expected (--expect). */
 int metric_expected(const struct opt_list *expect, const char *metric);
@@ -257,6 +259,18 @@ void guest_opts_get(struct run_opts *o);
 void bench_names_check(struct opt_list *names);
 int variant_session(const struct variant *v, const struct built *k, const char *accel, const struct run_opts *o,
 		    const struct opt_list *names, int argc, char **argv, char **session);
+
+/* bisection.c: a bisection of a git tree by a benchmark's metric, stored
+ * step by step and resumed by the same command. */
+struct bisect_args {
+	const char *tree, *good, *bad;	/* the tree, a good ref and a bad ref */
+	const char *bench, *metric;
+};
+int bisect_run(const struct bisect_args *a, int argc, char **argv);	/* to the first bad commit */
+const char *bisect_step(const struct bisect_args *a, int argc, char **argv);	/* "good", "bad" or "skip" */
+int sane_ref(const char *s);	/* a git ref: no shell text, no leading '-' */
+int safe_path(const char *s);	/* no quote, no newline */
+char *commit_of(const char *dir, const char *what, const char *ref);	/* exit 2 when not a commit */
 
 /* plan.c: the work of run, gate, bisect and nightly as a graph of jobs
  * (a source made ready, a variant built, a plan booted on a built kernel),

@@ -292,3 +292,12 @@ int compare_metric(sqlite3 *db, long long base, long long new, const char *metri
 	free(accel);
 	return 0;
 }
+
+/* Whether the verdict rules call the runs a and b different in the metric. */
+int runs_differ(sqlite3 *db, const long long *a, int na, const long long *b, int nb, const char *metric,
+		struct cmp_row *r)
+{
+	compare_sets(db, a, na, b, nb, metric, -1, r);
+	return !strcmp(r->verdict, "faster") || !strcmp(r->verdict, "slower") || !strcmp(r->verdict, "changed") ||
+	       !strcmp(r->verdict, "CHANGED");
+}
