@@ -93,9 +93,9 @@ $(B)/indep: tests/helper/indep.c
 	@mkdir -p $(B)
 	$(CC) $(CFLAGS) -O2 -static -o $@ tests/helper/indep.c
 
-$(B)/schema.c: $(SCHEMA) runners/embed-schema.sh
+$(B)/schema.c: $(SCHEMA) runners/scripts/embed-schema.sh
 	@mkdir -p $(B)
-	sh runners/embed-schema.sh $(SCHEMA) > $@.tmp && mv $@.tmp $@
+	sh runners/scripts/embed-schema.sh $(SCHEMA) > $@.tmp && mv $@.tmp $@
 
 FUZZERS := record ingest variants procfs report
 fuzzers: $(FUZZERS:%=$(B)/fuzz-%)
@@ -103,7 +103,7 @@ fuzzers: $(FUZZERS:%=$(B)/fuzz-%)
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 
 deps:
-	sh runners/deps.sh
+	sh runners/scripts/deps.sh
 
 check: deps all $(B)/unit $(B)/unit-asan $(B)/indep fuzzers
 	sh tests/run.sh

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Hostile input against the real program: nothing it sends may run a
 # command, write outside its place, or corrupt the database.
-#  1. the sandbox itself (runners/sandbox.sh): user, network, files, limits;
+#  1. the sandbox itself (runners/scripts/sandbox.sh): user, network, files, limits;
 #  2. a guest record stream whose release and reason carry gnuplot, shell
 #     and HTML text, through ingest, report, compare, show and list;
 #  2b. what readers show and how much a stream makes them do: a release
@@ -15,7 +15,7 @@
 #     the results database, the source tree), opens a network socket and
 #     forks without limit.
 . "$(dirname "$0")/lib.sh"
-sb=$top/runners/sandbox.sh
+sb=$top/runners/scripts/sandbox.sh
 canary=$work/canary
 id=$(basename "$work")
 pwned() { ls "$canary"* /root/rb-attack-"$id"* 2>/dev/null | tr '\n' ' '; }
@@ -314,7 +314,7 @@ ok $? "a console flood is stopped at the limit, run failed with the reason" "exi
 
 # --- 5. a gate of a hostile patch ------------------------------------------
 cache=${RECLAIMBENCH_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/reclaimbench}
-src=$("$top/runners/kernel-source.sh" debian:7.3 | head -n 1) || { ok 1 "7.3 source ready"; done_testing; exit 0; }
+src=$("$top/runners/scripts/kernel-source.sh" debian:7.3 | head -n 1) || { ok 1 "7.3 source ready"; done_testing; exit 0; }
 gdb=$work/gate.db
 "$rb" list runs --db "$gdb" > /dev/null && "$rb" ingest "$work/plain.rec" --db "$gdb" > /dev/null
 before=$(q "$gdb" "SELECT count(*) FROM runs")

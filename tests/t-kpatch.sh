@@ -47,7 +47,7 @@ survives() { # survives SRC NAME FRAGMENT...
 	done
 }
 for ver in 6.12 7.3; do
-	src=$("$top/runners/kernel-source.sh" "debian:$ver" 2> "$work/src.log" | head -n 1)
+	src=$("$top/runners/scripts/kernel-source.sh" "debian:$ver" 2> "$work/src.log" | head -n 1)
 	if [ ! -f "$src/Makefile" ]; then skip "no linux-source-$ver: $(tail -n 1 "$work/src.log")"; continue; fi
 	extra=; [ $ver = 7.3 ] && extra=$kc/7.3.config
 	m=$(survives "$src" "$ver" "$kc/guest.config" $extra)

@@ -108,7 +108,7 @@ ok $? "Slurm: host-clock boots went as exclusive jobs" "$a; $ids: $ex"
 # nightly as a systemd timer (checked by systemd's own verifier) or a
 # Slurm cron entry; a path that would be a command is refused.
 git init -q "$work/tree"
-sh "$top/runners/nightly-install.sh" systemd "$work/tree" "$work/night" "$work/units" 2> "$work/units.log"; rc=$?
+sh "$top/runners/scripts/nightly-install.sh" systemd "$work/tree" "$work/night" "$work/units" 2> "$work/units.log"; rc=$?
 if command -v systemd-analyze >/dev/null; then
 	systemd-analyze verify "$work/units/reclaimbench-nightly.timer" "$work/units/reclaimbench-nightly.service" \
 		>> "$work/units.log" 2>&1; v=$?
@@ -116,9 +116,9 @@ if command -v systemd-analyze >/dev/null; then
 else
 	skip "systemd-analyze is missing"
 fi
-line=$(sh "$top/runners/nightly-install.sh" scrontab "$work/tree" "$work/night" | grep -v '^#')
+line=$(sh "$top/runners/scripts/nightly-install.sh" scrontab "$work/tree" "$work/night" | grep -v '^#')
 case $line in "0 2 * * * $top/build/reclaimbench nightly --tree $work/tree --executor slurm "*) ok 0 "nightly's scrontab entry" "$line";;
 	*) ok 1 "nightly's scrontab entry" "$line";; esac
-sh "$top/runners/nightly-install.sh" scrontab "$work/tree" "$work/n;touch $work/pwned" > /dev/null 2>&1; rc=$?
+sh "$top/runners/scripts/nightly-install.sh" scrontab "$work/tree" "$work/n;touch $work/pwned" > /dev/null 2>&1; rc=$?
 [ $rc = 2 ] && [ ! -e "$work/pwned" ]; ok $? "a work folder with a command in its name is refused" "exit $rc"
 done_testing
