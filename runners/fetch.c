@@ -364,8 +364,9 @@ int cmd_publish(int argc, char **argv)
 	};
 	const struct opt *const tables[] = { own, http_opts, NULL };
 	parse_options(tables, argc, argv,
-		      "usage: reclaimbench publish (--url URL | --output FILE|-) [--format reclaimbench|kcidb]\n"
+		      "usage: reclaimbench publish [--url URL] [--output FILE|-] [--format reclaimbench|kcidb]\n"
 		      "                            (--run RUN|last | --session SESSION|last | --all)\n\n"
+		      "POSTs to --url, writes to --output, or both (at least one).\n"
 		      "--format reclaimbench (one --run): {\"schema\":\"reclaimbench-run\",\"version\":1,\"machine\":...,"
 		      "\"run\":...,\"samples\":[...]}\n"
 		      "--format kcidb: a KCIDB report (schema 5.3): a checkout per source and patch set, a build per\n"

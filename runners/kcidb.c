@@ -121,9 +121,11 @@ static int column(sqlite3_stmt *st, const char *name)
 	die(EXIT_INFRA, "kcidb: no column '%s' in the query", name);
 }
 
-static const char *text(sqlite3_stmt *st, const char *name)	/* NULL for NULL */
+static const char *text(sqlite3_stmt *st, const char *name)	/* "" for NULL */
 {
-	return (const char *)sqlite3_column_text(st, column(st, name));
+	const char *t = (const char *)sqlite3_column_text(st, column(st, name));
+
+	return t ? t : "";
 }
 
 static double real(sqlite3_stmt *st, const char *name)	/* NAN for NULL */
@@ -150,6 +152,8 @@ static void path_append(char *buf, size_t cap, const char *name)
 	}
 	if (!*name && n + 1 < cap)
 		buf[n++] = '_';
+	while (n && buf[n - 1] == '.')	/* cut short by cap */
+		n--;
 	buf[n] = '\0';
 }
 
@@ -292,7 +296,7 @@ static void checkout(struct jw *w, sqlite3_stmt *st)
 		jw_str(w, "git_commit_hash", source + 4);
 	jw_str(w, "comment", comment);
 	jw_bool(w, "valid", 1);	/* a kernel of it ran: its patches applied */
-	if (gate)
+	if (*gate)
 		patch_file = gate_patch(w, gate);
 	jw_open(w, "misc", '{');
 	jw_text(w, "source", source);

@@ -139,6 +139,9 @@ assert runs == {'gate-1796000000-4242-0', 'gate-1796000000-4242-1', '7.3+0123456
 assert sorted(b['config_name'] for b in d['builds']) == ['7.3', '7.3+0123456789abcdef']
 PY
 ok $? "--session: every run of the command that made the session (both sides of the gate, both rounds), no other"
+"$rb" publish --format kcidb --session 6.12-1796000999-77 --output "$work/six.json" --db "$db" 2> "$work/err" &&
+	check_doc "$work/six.json" && [ "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sorted({t["misc"]["session"] for t in d["tests"] if "bench" in t["misc"]}), len(d["builds"]))' "$work/six.json")" = "['6.12-1796000999-77'] 1" ]
+ok $? "--session of a command that booted once: its runs only"
 
 "$rb" publish --format kcidb --run last --output - --db "$db" > "$work/last.json" 2> "$work/err"
 rc=$?
@@ -147,7 +150,7 @@ ok $? "--run last --output -: one run, its build and checkout, on standard outpu
 
 python3 "$top/tests/http_server.py" "$work/posted.json" "$top/tests/gen_records.py" > "$work/port" &
 srv=$!
-trap 'kill $srv 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $srv 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 for i in 1 2 3 4 5 6 7 8 9 10; do [ -s "$work/port" ] && break; sleep 0.2; done
 RECLAIMBENCH_TOKEN=secret "$rb" publish --format kcidb --all --url "http://127.0.0.1:$(cat "$work/port")/collect" \
 	--db "$db" > "$work/pub" 2>&1
