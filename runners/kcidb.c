@@ -245,13 +245,23 @@ static const struct number_unit *number_unit(const char *stored)
 
 /* ---- Checkouts ------------------------------------------------------------ */
 
+/* Whether a URL is printable ASCII with no space (a URI's characters). */
+static int url_plain(const char *s)
+{
+	for (; *s; s++)
+		if (*s <= ' ' || *s >= 0x7f)
+			return 0;
+	return 1;
+}
+
 /* The patch a gate's command line names (--patch X or --patch=X): a
- * Message-ID, a URL, or a file, whose name alone is returned for misc (a
- * local path says nothing to KCIDB).  Words are split at spaces, as
- * joined_argv() joined them; none of the three holds one. */
+ * Message-ID or a URL as KCIDB's, or a file, whose name alone is returned
+ * for misc (a local path says nothing to KCIDB).  Words are split at
+ * spaces, as joined_argv() joined them; none of the three holds one.
+ * A database is untrusted: what is not one of them is left out. */
 static char *gate_patch(struct jw *w, const char *command)
 {
-	char *words = xstrdup(command), *save = NULL, *patch = NULL, *file = NULL;
+	char *words = xstrdup(command), *save = NULL, *patch = NULL, *file = NULL, *id;
 
 	for (char *t = strtok_r(words, " ", &save); t && !patch; t = strtok_r(NULL, " ", &save)) {
 		if (!strncmp(t, "--patch=", 8))
@@ -259,22 +269,29 @@ static char *gate_patch(struct jw *w, const char *command)
 		else if (!strcmp(t, "--patch"))
 			patch = strtok_r(NULL, " ", &save);
 	}
-	if (patch && (!strncmp(patch, "https://", 8) || !strncmp(patch, "http://", 7))) {
+	if (!patch) {
+		/* no patch named */
+	} else if (!strncmp(patch, "https://", 8) || !strncmp(patch, "http://", 7)) {
 		const char *name = strrchr(patch, '/') + 1;
 
-		jw_open(w, "patchset_files", '[');
-		jw_open(w, NULL, '{');
-		jw_str(w, "name", *name ? name : "patch.mbox");
-		jw_str(w, "url", patch);
-		jw_close(w, '}');
-		jw_close(w, ']');
-	} else if (patch && strchr(patch, '@') && !strchr(patch, '/')) {
+		if (url_plain(patch)) {
+			jw_open(w, "patchset_files", '[');
+			jw_open(w, NULL, '{');
+			jw_str(w, "name", *name ? name : "patch.mbox");
+			jw_str(w, "url", patch);
+			jw_close(w, '}');
+			jw_close(w, ']');
+		}
+	} else if (strchr(patch, '@') && !strchr(patch, '/')) {
 		size_t n = strlen(patch);
 
-		if (patch[0] == '<' && n > 2 && patch[n - 1] == '>')
-			patch[n - 1] = '\0', patch++;
-		jw_str(w, "message_id", patch);
-	} else if (patch) {
+		if ((id = msgid_segment(patch))) {	/* the check of fetch: a Message-ID */
+			if (patch[0] == '<')
+				patch[n - 1] = '\0', patch++;
+			jw_str(w, "message_id", patch);
+		}
+		free(id);
+	} else {
 		file = xstrdup(strrchr(patch, '/') ? strrchr(patch, '/') + 1 : patch);
 	}
 	free(words);

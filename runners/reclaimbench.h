@@ -380,6 +380,9 @@ void kcidb_write(FILE *out, sqlite3 *db);
 /* fetch.c */
 extern const struct opt *const fetch_opts;	/* --archive, --http-timeout, --http-retries */
 char *patch_resolve(const char *what);	/* a file, URL or Message-ID as a local file */
+/* A Message-ID (in <> or not) as one URL path segment, mallocd; NULL
+ * when it is not one (RFC 5322 characters, one '@', at most 250). */
+char *msgid_segment(const char *what);
 
 /* Options every subcommand takes. */
 extern const char *opt_db;

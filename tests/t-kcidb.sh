@@ -128,6 +128,26 @@ assert any(t.get('log_excerpt') == H for t in d['tests']), 'reason'
 PY
 ok $? "quotes, backslashes, control characters, </script> and U+2028 in a reason, a variant and a benchmark name come back as the same text"
 
+# The gate's patch named by a URL, or by something that is not a
+# Message-ID (a hostile database): a patchset file, or nothing.
+cp "$db" "$work/url.db"
+i=0
+for patch in https://lists.example.org/x/0001-lazyfree.patch '<a"b@c@d>'; do
+	i=$((i + 1))
+	q "$work/url.db" "UPDATE runs SET command = 'gate --base 7.3 --patch=$patch' WHERE command LIKE 'gate %'"
+	"$rb" publish --format kcidb --all --output "$work/url-$i.json" --db "$work/url.db" 2> "$work/err" &&
+		check_doc "$work/url-$i.json" || echo "# $patch: $(cat "$work/err" "$work/check.out")"
+done
+python3 - "$work/url-1.json" "$work/url-2.json" <<'PY'
+import json, sys
+url, hostile = (json.load(open(f)) for f in sys.argv[1:])
+g = [c for c in url['checkouts'] if 'patchset_files' in c]
+assert len(g) == 1 and g[0]['patchset_files'] == [{'name': '0001-lazyfree.patch',
+    'url': 'https://lists.example.org/x/0001-lazyfree.patch'}] and 'message_id' not in g[0], g
+assert not any('message_id' in c or 'patchset_files' in c for c in hostile['checkouts'])
+PY
+ok $? "a gate's patch by URL is its patchset file; what is not a Message-ID is left out"
+
 "$rb" publish --format kcidb --session gate-1796000000-4242-1 --output "$work/gate.json" --db "$db" 2> "$work/err"
 rc=$?
 check_doc "$work/gate.json" && [ $rc = 0 ] && python3 - "$work/gate.json" <<'PY'
