@@ -161,6 +161,10 @@ const char *guest_emulator(const char *arch, const char *accel);
 /* stats.c */
 double median(const double *v, int n);
 double coef_var(const double *v, int n);
+/* A distribution-free interval of the median (order statistics) at
+ * level or, when v is too small to reach it, its whole range; coverage
+ * is the interval's own confidence. */
+void median_ci(const double *v, int n, double level, double *lo, double *hi, double *coverage);
 void bootstrap_ratio(const double *a, int na, const double *b, int nb, int iters, uint64_t seed,
 		     double level, double *lo, double *hi);
 /* U of the first sample and the two-sided p (exact without ties for small
@@ -330,6 +334,9 @@ struct kconfig_change {
 };
 int kconfig_diff(const char *build_a, const char *build_b, struct kconfig_change **out);
 void kconfig_changes_free(struct kconfig_change *c, int n);
+/* One option's value in a built kernel's .config (a string's without its
+ * quotes), mallocd; NULL when not there. */
+char *kconfig_value(const char *build_id, const char *name);
 
 /* Subcommands. */
 int cmd_run(int argc, char **argv);
@@ -360,9 +367,22 @@ int cmd_bisect(int argc, char **argv);
 int cmd_bisect_step(int argc, char **argv);
 int cmd_nightly(int argc, char **argv);
 
+/* kcidb.c: runs as one report for KernelCI's database (KCIDB schema v5.3).
+ * kcidb_select keeps the runs chosen (one run, every run of the invocation
+ * that made a session, or all; "last" the newest) and returns how many,
+ * dying with exit 2 when a run or session named is not there. */
+struct kcidb_selection {
+	const char *run, *session;	/* both NULL: every run */
+};
+int kcidb_select(sqlite3 *db, const struct kcidb_selection *sel);
+void kcidb_write(FILE *out, sqlite3 *db);
+
 /* fetch.c */
 extern const struct opt *const fetch_opts;	/* --archive, --http-timeout, --http-retries */
 char *patch_resolve(const char *what);	/* a file, URL or Message-ID as a local file */
+/* A Message-ID (in <> or not) as one URL path segment, mallocd; NULL
+ * when it is not one (RFC 5322 characters, one '@', at most 250). */
+char *msgid_segment(const char *what);
 
 /* Options every subcommand takes. */
 extern const char *opt_db;

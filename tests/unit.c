@@ -526,6 +526,23 @@ static void test_stats(void)
 	check(u == 23 && fabs(p - erfc(8.5 / sqrt(64 / 12.0 * (17 - 180 / 240.0)) / sqrt(2))) < 1e-9 &&
 	      fabs(p - 0.3612) < 5e-4, "ties: U=23 and the normal approximation p=0.3612 (%.4f)", p);
 	check(median(b, 3) == 5 && median(c, 4) == 2.5, "medians");
+	{
+		/* The median's interval by order statistics: of 10, the 2nd and
+		 * 9th smallest (P(X <= 1) = 11/1024 a side); of 5, the range
+		 * (1 - 2/32); of 100001, about 1.96 sqrt(n) / 2 = 310 ranks a side. */
+		double ten[] = { 10, 1, 9, 2, 8, 3, 7, 4, 6, 5 }, cov, *many = malloc(100001 * sizeof(*many));
+
+		median_ci(ten, 10, 0.95, &lo, &hi, &cov);
+		check(lo == 2 && hi == 9 && fabs(cov - (1 - 22 / 1024.0)) < 1e-12, "median interval of 10 samples");
+		median_ci(ten, 5, 0.95, &lo, &hi, &cov);
+		check(lo == 1 && hi == 10 && fabs(cov - (1 - 2 / 32.0)) < 1e-12, "median interval of 5 samples: the range");
+		for (int i = 0; i < 100001; i++)
+			many[i] = (i * 7919) % 100001;
+		median_ci(many, 100001, 0.95, &lo, &hi, &cov);
+		check(fabs(50000 - lo - 310) < 3 && fabs(hi - 50000 - 310) < 3 && cov >= 0.95 && cov < 0.9505,
+		      "median interval of 100001 samples");
+		free(many);
+	}
 	check(fabs(fisher_exact(3, 4, 1, 4) - 0.4857) < 1e-4, "Fisher's exact test, the tea-tasting table: p=0.4857 (%.4f)",
 	      fisher_exact(3, 4, 1, 4));
 	check(fabs(fisher_exact(0, 32000, 7, 32000) - 0.0156) < 2e-4 && fisher_exact(0, 100, 0, 100) == 1,
