@@ -629,6 +629,22 @@ static void claims_page(sqlite3 *db)
 	page_close(f);
 }
 
+/* reports/method.md, how every figure was obtained, as the method page:
+ * read from the templates' folder like page-head.html, so the report and
+ * the document it renders come from one place. */
+static void method_page(void)
+{
+	char *path = xasprintf("%s/../reports/method.md", self_dir()), *md = read_file(path, NULL);
+	FILE *f;
+
+	if (!md)
+		die(EXIT_INFRA, "the method document '%s' is missing", path);
+	f = page_open("method.html", "How the figures were measured");
+	markdown_html(f, md);
+	page_close(f);
+	free(md), free(path);
+}
+
 static void index_page(sqlite3 *db)
 {
 	FILE *f = page_open("index.html", "reclaimbench results");
@@ -639,6 +655,7 @@ static void index_page(sqlite3 *db)
 		fprintf(f, "<li><a href=\"bench-%s.html\">%s</a> (<a href=\"history-%s.html\">history</a>) &mdash; %s</li>\n",
 			benches[i]->name, benches[i]->name, benches[i]->name, benches[i]->help);
 	fputs("</ul>\n<p><a href=\"claims.html\">The seed patches' claims, measured here</a></p>\n"
+	      "<p><a href=\"method.html\">How the figures were measured (method)</a></p>\n"
 	      "<h2>Kernels</h2>\n<table><tr><th>kernel</th><th>release</th><th>build id</th><th>source</th>"
 	      "<th>runs</th><th>newest</th></tr>\n", f);
 	sqlite3_prepare_v2(db, "SELECT CASE k.variant WHEN '' THEN '(host)' ELSE k.variant END, k.release, k.build_id, "
@@ -699,6 +716,7 @@ int cmd_report(int argc, char **argv)
 		history_page(db, benches[i]);
 	}
 	claims_page(db);
+	method_page();
 	run_pages(db);
 	db_close(db);
 	printf("report: %s/index.html\n", out);
