@@ -639,7 +639,7 @@ static void method_page(void)
 
 	if (!md)
 		die(EXIT_INFRA, "the method document '%s' is missing", path);
-	f = page_open("method.html", "How the figures were measured");
+	f = page_open("method.html", "Method");
 	markdown_html(f, md);
 	page_close(f);
 	free(md), free(path);
