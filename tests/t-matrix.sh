@@ -37,6 +37,11 @@ stream pmd_redirty vmstat.thp_split_pmd 0 3180000 > "$work/d.rec"
 "$rb" ingest "$work/d.rec" --accel tcg-icount --variant 7.3 --db "$db" >> "$work/log" 2>&1
 ok $? "four runs of two benchmarks on one ablation pair stored"
 sed 's/^/# /' "$work/log"
+# The other default variants' long names, for the charts' labels.
+for v in 6.12 7.3-no-ttu-sync 7.3-no-pt-reclaim 7.3-no-zap-batch 7.3-pmd-discard 7.3-no-swapbacked-iff-dirty; do
+	"$rb" ingest "$work/a.rec" --accel tcg-icount --variant "$v" --db "$db" > "$work/log" 2>&1 || break
+done
+ok $? "the same run under six more variants' names stored"
 "$rb" report --db "$db" --out "$work/site" > "$work/rep.log" 2>&1; ok $? "report writes the site"
 python3 - "$work/site/index.html" > "$work/cells" <<'PY'
 import re, sys
@@ -55,4 +60,8 @@ grep -q '^lazyfree_mthp  class="ok" faster .*mthp.split_deferred 2048 &rarr; 0 (
 ok $? "the feature working on its own pair reads as expected"
 grep -q '^pmd_redirty  class="bad" slower .*vmstat.thp_split_pmd 64 &rarr; 0 CHANGED' "$work/cells"
 ok $? "an invariant that moves without a claim on the pair reads CHANGED"
+python3 "$top/tests/svg_labels.py" "$work/site"/*.svg > "$work/labels"
+ok $? "no chart label overlaps another or crosses a chart's frame"
+echo "# $(ls "$work/site"/*.svg | wc -l) SVG charts checked"
+sed 's/^/# /' "$work/labels" | head -20
 done_testing
