@@ -324,6 +324,7 @@ int cmd_job(int argc, char **argv);
 void gp_label(FILE *f, const char *s);		/* one quoted field of a gnuplot data file */
 void html_escape(FILE *f, const char *s);
 void html_text(FILE *f, const char *s);		/* escape.c: markup, bad UTF-8 and controls */
+void markdown_html(FILE *f, const char *md);	/* markdown.c: the method document's subset, escaped */
 
 /* kconfig.c: options whose values differ between two built kernels' .config
  * (cache/kernels/BUILD_ID/config), sorted by name without "CONFIG_"; a or b
@@ -357,6 +358,7 @@ double load_wait_quiet(int limit_s);			/* seconds waited for quiet */
 extern struct timespec process_start;	/* CLOCK_MONOTONIC when main() began */
 int cmd_list(int argc, char **argv);
 int cmd_show(int argc, char **argv);
+int cmd_summary(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_ingest(int argc, char **argv);
