@@ -242,12 +242,58 @@ static int setup(struct bench_ctx *ctx)
 	return BENCH_OK;
 }
 
+/* What both processes counted: the collapses, the race, the checks. */
+static void race_metrics(struct bench_ctx *ctx, const struct tally *t, const struct shared *sh)
+{
+	metric(ctx, "collapse.rounds", (double)params.collapse_rounds, "count");
+	metric(ctx, "collapse.calls", (double)t->calls, "count");
+	metric(ctx, "collapse.ok", (double)t->ok, "count");
+	metric(ctx, "collapse.eagain", (double)t->eagain, "count");
+	metric(ctx, "collapse.gave_up", (double)t->gave_up, "count");
+	metric(ctx, "collapse.enomem", (double)t->enomem, "count");
+	metric(ctx, "collapse.einval", (double)t->einval, "count");
+	metric(ctx, "collapse.other", (double)t->other, "count");
+	if (t->other)
+		metric(ctx, "collapse.other_errno", (double)t->other_errno, "errno");
+	metric(ctx, "time.collapse_sum", (double)t->collapse_ns, "ns");
+	metric(ctx, "race.a_rounds", (double)sh->rounds, "count");
+	metric(ctx, "race.a_pt_freed", (double)sh->pt_freed, "count");
+	metric(ctx, "race.a_retracted", (double)sh->retracted, "count");
+	metric(ctx, "race.b_retracted", (double)t->b_retracted, "count");
+	metric(ctx, "check.data_errors", (double)(sh->bad + t->b_bad), "pages");
+	metric(ctx, "check.a_errors", (double)sh->errors, "count");
+	metric(ctx, "check.a_pte_leak_kb", (double)sh->pte_leak_kb, "kB");
+}
+
+/* The test-only counters around the window, [0] before and [1] after. */
+struct retract_counts {
+	long long seen[2], changed[2];
+};
+
+static void retract_read(struct retract_counts *rc, int after)
+{
+	rc->seen[after] = retract_param("tables_seen");
+	rc->changed[after] = retract_param("pmd_changed");
+}
+
+static void retract_metrics(struct bench_ctx *ctx, const struct retract_counts *rc)
+{
+	long long delay = retract_param("delay_us");
+
+	if (delay < 0 || rc->seen[0] < 0 || rc->seen[1] < 0 || rc->changed[0] < 0 || rc->changed[1] < 0)
+		return;
+	metric(ctx, "kernel.retract_delay_us", (double)delay, "us");
+	metric(ctx, "kernel.retract_tables_seen", (double)(rc->seen[1] - rc->seen[0]), "count");
+	metric(ctx, "kernel.retract_pmd_changed", (double)(rc->changed[1] - rc->changed[0]), "count");
+}
+
 static int run(struct bench_ctx *ctx)
 {
 	size_t len = region_len();
 	struct tally t = { 0 };
 	struct shared *sh;
-	long long pmd_kb, changed0, changed1, seen0, seen1, delay = retract_param("delay_us");
+	struct retract_counts rc;
+	long long pmd_kb;
 	int fd, st, ret = BENCH_OK;
 	pid_t pid;
 	char *p;
@@ -306,14 +352,12 @@ static int run(struct bench_ctx *ctx)
 		}
 		sched_yield();
 	}
-	changed0 = retract_param("pmd_changed");
-	seen0 = retract_param("tables_seen");
+	retract_read(&rc, 0);
 	window_begin(ctx);
 	for (unsigned long i = 0; i < params.collapse_rounds; i++)
 		collapse_round(fd, p, len, &t, sh);
 	window_end(ctx);
-	changed1 = retract_param("pmd_changed");
-	seen1 = retract_param("tables_seen");
+	retract_read(&rc, 1);
 	sh->stop = 1;
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
@@ -321,29 +365,8 @@ static int run(struct bench_ctx *ctx)
 		ret = bench_fail(ctx, "the reclaiming process ended with status %#x", st);
 		goto unmap_shared;
 	}
-	metric(ctx, "collapse.rounds", (double)params.collapse_rounds, "count");
-	metric(ctx, "collapse.calls", (double)t.calls, "count");
-	metric(ctx, "collapse.ok", (double)t.ok, "count");
-	metric(ctx, "collapse.eagain", (double)t.eagain, "count");
-	metric(ctx, "collapse.gave_up", (double)t.gave_up, "count");
-	metric(ctx, "collapse.enomem", (double)t.enomem, "count");
-	metric(ctx, "collapse.einval", (double)t.einval, "count");
-	metric(ctx, "collapse.other", (double)t.other, "count");
-	if (t.other)
-		metric(ctx, "collapse.other_errno", (double)t.other_errno, "errno");
-	metric(ctx, "time.collapse_sum", (double)t.collapse_ns, "ns");
-	metric(ctx, "race.a_rounds", (double)sh->rounds, "count");
-	metric(ctx, "race.a_pt_freed", (double)sh->pt_freed, "count");
-	metric(ctx, "race.a_retracted", (double)sh->retracted, "count");
-	metric(ctx, "race.b_retracted", (double)t.b_retracted, "count");
-	metric(ctx, "check.data_errors", (double)(sh->bad + t.b_bad), "pages");
-	metric(ctx, "check.a_errors", (double)sh->errors, "count");
-	metric(ctx, "check.a_pte_leak_kb", (double)sh->pte_leak_kb, "kB");
-	if (changed0 >= 0 && changed1 >= 0 && seen0 >= 0 && seen1 >= 0 && delay >= 0) {
-		metric(ctx, "kernel.retract_delay_us", (double)delay, "us");
-		metric(ctx, "kernel.retract_tables_seen", (double)(seen1 - seen0), "count");
-		metric(ctx, "kernel.retract_pmd_changed", (double)(changed1 - changed0), "count");
-	}
+	race_metrics(ctx, &t, sh);
+	retract_metrics(ctx, &rc);
 	if (sh->errors)
 		ret = bench_fail(ctx, "the reclaiming process could not map or MADV_DONTNEED the memfd");
 	else if (!t.ok)

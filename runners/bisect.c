@@ -520,15 +520,128 @@ int cmd_bisect_step(int argc, char **argv)
 	return 128;
 }
 
+/* Both ends measured (or found measured) and called good and bad, and
+ * different by the verdict rules; their values in g and b. */
+static void ends_measured(struct bisect_ctx *c, sqlite3 **db, double *g, double *b, int argc, char **argv)
+{
+	long long rg, rb;
+	struct cmp_row r;
+
+	if (strcmp(step(c, db, c->good, "good", g, argc, argv), "good") ||
+	    strcmp(step(c, db, c->bad, "bad", b, argc, argv), "bad")) {
+		bisection_set(*db, c->id, NULL, "failed", "an end could not be measured");
+		die(EXIT_INFRA, "bisect: the good or the bad end could not be measured; see reclaimbench list runs");
+	}
+	rg = step_run(*db, c->id, c->good), rb = step_run(*db, c->id, c->bad);
+	if (!differs(*db, &rg, 1, &rb, 1, &r))
+		die(EXIT_USAGE, "bisect: the ends do not differ in %s by the verdict rules: %g at %.12s, %g at "
+		    "%.12s (ratio %.3f, p %.3g, %s); nothing to bisect", bmetric, r.ma, c->good, r.mb, c->bad,
+		    r.ratio, r.p, r.verdict);
+}
+
+/* The bare clone in the cache with git's bisection started in it, or
+ * resumed: a bisection killed while git updated its state leaves lock
+ * files (refs/bisect/...lock, index.lock) in the clone; only this
+ * bisection (its key) uses the clone, so on a resume they are leftovers. */
+static void clone_ready(struct bisect_ctx *c)
+{
+	if (!access(c->repo, F_OK)) {
+		char *find[] = { "find", c->repo, "-name", "*.lock", "-type", "f", "-print", "-delete", NULL };
+		char *log = xasprintf("%s/stale-locks.log", c->dir);
+
+		if (run_cmd(find, log) == 0)
+			progress("bisect: stale git locks of a killed bisection removed (list: %s)", log);
+		free(log);
+	}
+	if (access(c->repo, F_OK)) {
+		char *clone[] = { "git", "clone", "-q", "--bare", "--", c->tree, c->repo, NULL };
+
+		mkdirs(c->dir);
+		if (run_cmd(clone, NULL))
+			die(EXIT_INFRA, "cannot clone '%s' into '%s'", c->tree, c->repo);
+	}
+	if (!git_out(c->repo, "rev-parse", "-q", "--verify", "BISECT_HEAD", NULL)) {
+		char *start[] = { "git", "-C", c->repo, "bisect", "start", "--no-checkout", c->bad, c->good, NULL };
+		char *log = xasprintf("%s/bisect-start.log", c->dir);
+
+		if (run_cmd(start, log))
+			die(EXIT_INFRA, "git bisect start failed in '%s'; see %s", c->repo, log);
+		free(log);
+	} else {
+		progress("bisect: resuming the bisection in %s", c->repo);
+	}
+}
+
+/* `git bisect run` calling us back for every commit it picks, in the
+ * repository: every path absolute, every value our own or checked (git
+ * quotes each argument for its shell).  argv holds 48. */
+static void bisect_run_argv(struct bisect_ctx *c, char **argv)
+{
+	int n = 0;
+
+	mkdirs(c->o.out);
+	if (!safe_path(c->o.out) || !safe_path(c->o.variants) || !safe_path(opt_db))
+		die(EXIT_USAGE, "a path of the bisection holds a quote or a newline; rename it");
+	char *fixed[] = { "git", "-C", c->repo, "bisect", "run", xasprintf("%s/reclaimbench", self_dir()),
+			  "bisect-step", "--tree", c->tree, "--good", c->good, "--bad", c->bad, "--bench",
+			  (char *)bench, "--metric", (char *)bmetric, "--db", realpath(opt_db, NULL), "--out",
+			  realpath(c->o.out, NULL), "--variants", realpath(c->o.variants, NULL), "--guest-mem-mb",
+			  xasprintf("%d", c->o.mem_mb), "--guest-cpus", xasprintf("%d", c->o.cpus), "--timeout",
+			  xasprintf("%d", c->o.timeout_s), NULL };
+
+	for (; fixed[n]; n++)
+		argv[n] = fixed[n];
+	for (const struct opt *o = bench_params; o->name && n < 46; o++)
+		argv[n++] = xasprintf("--%s=%lu", o->name, *(unsigned long *)o->value);
+	argv[n] = NULL;
+}
+
+/* git bisect run ended without a first bad commit: the reason a step
+ * stored when it met a failure of the harness, or git's failure. */
+static void __attribute__((noreturn)) bisect_run_failed(struct bisect_ctx *c, sqlite3 *db, int rc)
+{
+	char *why = NULL;
+	sqlite3_stmt *st;
+
+	sqlite3_prepare_v2(db, "SELECT reason FROM bisections WHERE id = ?1 AND status = 'failed'", -1, &st, NULL);
+	sqlite3_bind_int64(st, 1, c->id);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		why = xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	if (why)
+		die(EXIT_INFRA, "bisect: %s; the bisection stops (fix it, then run the same command to resume)", why);
+	bisection_set(db, c->id, NULL, "failed", "git bisect run failed");
+	die(EXIT_INFRA, "bisect: git bisect run did not finish (%d); run the same command to resume", rc);
+}
+
+/* The first bad commit stored and shown with the ends and every step. */
+static void bisection_found(struct bisect_ctx *c, sqlite3 *db, const char *first_bad, double g, double b)
+{
+	char *subject = git_out(c->repo, "log", "-1", "--format=%s", first_bad, NULL), *id;
+	sqlite3_stmt *st;
+
+	sqlite3_prepare_v2(db, "UPDATE bisections SET status = 'found', first_bad = ?2 WHERE id = ?1", -1, &st, NULL);
+	sqlite3_bind_int64(st, 1, c->id);
+	sqlite3_bind_text(st, 2, first_bad, -1, SQLITE_STATIC);
+	sqlite3_step(st);
+	sqlite3_finalize(st);
+	printf("first bad commit: %s %s\n", shown(first_bad), shown(subject));
+	printf("evidence: %s of %s: good end %.12s = %g, bad end %.12s = %g\n", bmetric, bench, c->good, g, c->bad, b);
+	id = xasprintf("%lld", c->id);
+	db_print(stdout, db, "SELECT substr(commit_id, 1, 12) AS commit_id, decision, value, run_id, reason "
+			     "FROM bisect_steps WHERE bisection_id = ?1 ORDER BY rowid", "text", id);
+	free(id);
+}
+
 /* The bisection named by the globals; the step command line is built from
  * them, so nightly can start one too. */
 static int bisect_run(int argc, char **argv)
 {
 	struct bisect_ctx c = { 0 };
 	double g, b;
-	char *first_bad, *subject, *id, *argv_run[48];
+	char *first_bad, *argv_run[48];
 	sqlite3 *db;
-	int rc, n = 0;
+	int rc;
 
 	db = db_open(opt_db);	/* first: the key holds the database's real path */
 	ctx_init(&c);
@@ -536,104 +649,16 @@ static int bisect_run(int argc, char **argv)
 	bisection_set(db, c.id, "failed", "running", "");	/* resumed: an older failure's reason gone */
 	progress("bisect %s..%s of %s on %s (state %s)", c.good, c.bad, bmetric, bench, c.dir);
 	on_interrupt_install();
-	if (strcmp(step(&c, &db, c.good, "good", &g, argc, argv), "good") ||
-	    strcmp(step(&c, &db, c.bad, "bad", &b, argc, argv), "bad")) {
-		bisection_set(db, c.id, NULL, "failed", "an end could not be measured");
-		die(EXIT_INFRA, "bisect: the good or the bad end could not be measured; see reclaimbench list runs");
-	}
-	{
-		long long rg = step_run(db, c.id, c.good), rb = step_run(db, c.id, c.bad);
-		struct cmp_row r;
-
-		if (!differs(db, &rg, 1, &rb, 1, &r))
-			die(EXIT_USAGE, "bisect: the ends do not differ in %s by the verdict rules: %g at %.12s, %g at "
-			    "%.12s (ratio %.3f, p %.3g, %s); nothing to bisect", bmetric, r.ma, c.good, r.mb, c.bad,
-			    r.ratio, r.p, r.verdict);
-	}
+	ends_measured(&c, &db, &g, &b, argc, argv);
 	db_close(db);
-	/* A bisection killed while git updated its state leaves lock files
-	 * (refs/bisect/...lock, index.lock) in the clone; only this bisection
-	 * (its key) uses the clone, so on a resume they are leftovers. */
-	if (!access(c.repo, F_OK)) {
-		char *find[] = { "find", c.repo, "-name", "*.lock", "-type", "f", "-print", "-delete", NULL };
-		char *log = xasprintf("%s/stale-locks.log", c.dir);
-
-		if (run_cmd(find, log) == 0)
-			progress("bisect: stale git locks of a killed bisection removed (list: %s)", log);
-		free(log);
-	}
-	if (access(c.repo, F_OK)) {
-		char *clone[] = { "git", "clone", "-q", "--bare", "--", c.tree, c.repo, NULL };
-
-		mkdirs(c.dir);
-		if (run_cmd(clone, NULL))
-			die(EXIT_INFRA, "cannot clone '%s' into '%s'", c.tree, c.repo);
-	}
-	if (!git_out(c.repo, "rev-parse", "-q", "--verify", "BISECT_HEAD", NULL)) {
-		char *start[] = { "git", "-C", c.repo, "bisect", "start", "--no-checkout", c.bad, c.good, NULL };
-		char *log = xasprintf("%s/bisect-start.log", c.dir);
-
-		if (run_cmd(start, log))
-			die(EXIT_INFRA, "git bisect start failed in '%s'; see %s", c.repo, log);
-		free(log);
-	} else {
-		progress("bisect: resuming the bisection in %s", c.repo);
-	}
-	/* git bisect run calls us back for every commit it picks, in the
-	 * repository: every path absolute, every value our own or checked. */
-	mkdirs(c.o.out);
-	if (!safe_path(c.o.out) || !safe_path(c.o.variants) || !safe_path(opt_db))
-		die(EXIT_USAGE, "a path of the bisection holds a quote or a newline; rename it");
-	/* git quotes each argument of `bisect run` for its shell. */
-	{
-		char *fixed[] = { "git", "-C", c.repo, "bisect", "run", xasprintf("%s/reclaimbench", self_dir()),
-				  "bisect-step", "--tree", c.tree, "--good", c.good, "--bad", c.bad, "--bench",
-				  (char *)bench, "--metric", (char *)bmetric, "--db", realpath(opt_db, NULL), "--out",
-				  realpath(c.o.out, NULL), "--variants", realpath(c.o.variants, NULL), "--guest-mem-mb",
-				  xasprintf("%d", c.o.mem_mb), "--guest-cpus", xasprintf("%d", c.o.cpus), "--timeout",
-				  xasprintf("%d", c.o.timeout_s), NULL };
-
-		for (; fixed[n]; n++)
-			argv_run[n] = fixed[n];
-		for (const struct opt *o = bench_params; o->name && n < 46; o++)
-			argv_run[n++] = xasprintf("--%s=%lu", o->name, *(unsigned long *)o->value);
-		argv_run[n] = NULL;
-	}
+	clone_ready(&c);
+	bisect_run_argv(&c, argv_run);
 	rc = run_cmd(argv_run, NULL);
 	first_bad = git_out(c.repo, "rev-parse", "-q", "--verify", "refs/bisect/bad", NULL);
 	db = db_open(opt_db);
-	if (rc || !first_bad) {
-		char *why = NULL;
-		sqlite3_stmt *st;
-
-		/* A step that met a failure of the harness stored why. */
-		sqlite3_prepare_v2(db, "SELECT reason FROM bisections WHERE id = ?1 AND status = 'failed'", -1, &st, NULL);
-		sqlite3_bind_int64(st, 1, c.id);
-		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-			why = xstrdup((const char *)sqlite3_column_text(st, 0));
-		sqlite3_finalize(st);
-		if (why)
-			die(EXIT_INFRA, "bisect: %s; the bisection stops (fix it, then run the same command to resume)",
-			    why);
-		bisection_set(db, c.id, NULL, "failed", "git bisect run failed");
-		die(EXIT_INFRA, "bisect: git bisect run did not finish (%d); run the same command to resume", rc);
-	}
-	subject = git_out(c.repo, "log", "-1", "--format=%s", first_bad, NULL);
-	{
-		sqlite3_stmt *st;
-
-		sqlite3_prepare_v2(db, "UPDATE bisections SET status = 'found', first_bad = ?2 WHERE id = ?1", -1, &st, NULL);
-		sqlite3_bind_int64(st, 1, c.id);
-		sqlite3_bind_text(st, 2, first_bad, -1, SQLITE_STATIC);
-		sqlite3_step(st);
-		sqlite3_finalize(st);
-	}
-	printf("first bad commit: %s %s\n", shown(first_bad), shown(subject));
-	printf("evidence: %s of %s: good end %.12s = %g, bad end %.12s = %g\n", bmetric, bench, c.good, g, c.bad, b);
-	id = xasprintf("%lld", c.id);
-	db_print(stdout, db, "SELECT substr(commit_id, 1, 12) AS commit_id, decision, value, run_id, reason "
-			     "FROM bisect_steps WHERE bisection_id = ?1 ORDER BY rowid", "text", id);
-	free(id);
+	if (rc || !first_bad)
+		bisect_run_failed(&c, db, rc);
+	bisection_found(&c, db, first_bad, g, b);
 	db_close(db);
 	return EXIT_OK;
 }
@@ -649,12 +674,94 @@ int cmd_bisect(int argc, char **argv)
 	return bisect_run(argc, argv);
 }
 
+/* A key metric of a nightly that stepped against the previous nightly. */
+struct nightly_step {
+	char *prev_sha, *bench, *metric;
+	long long before, now;	/* the runs of the previous nightly and of this one */
+};
+
+/* Whether a key metric of a benchmark of this session stepped against the
+ * newest earlier nightly of another commit of the same tree (the first
+ * found in ns); metrics whose repetitions trend are said not judged. */
+static int bench_stepped(sqlite3 *db, const char *session, const char *name, struct nightly_step *ns)
+{
+	static const char sql[] = "SELECT r.id, (SELECT r2.id FROM runs r2 JOIN kernels k2 ON k2.id = r2.kernel_id "
+			      "WHERE k2.variant = 'nightly' AND r2.bench = r.bench AND r2.status = 'ok' AND r2.faults = '' AND "
+			      "k2.source != k.source AND r2.session != r.session ORDER BY r2.id DESC LIMIT 1), "
+			      "(SELECT k2.source FROM runs r2 JOIN kernels k2 ON k2.id = r2.kernel_id "
+			      "WHERE k2.variant = 'nightly' AND r2.bench = r.bench AND r2.status = 'ok' AND r2.faults = '' AND "
+			      "k2.source != k.source AND r2.session != r.session ORDER BY r2.id DESC LIMIT 1) "
+			      "FROM runs r JOIN kernels k ON k.id = r.kernel_id WHERE r.session = ?1 AND "
+			      "r.bench = ?2 AND r.status = 'ok'";
+	sqlite3_stmt *st;
+
+	sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	sqlite3_bind_text(st, 1, session, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 1) != SQLITE_NULL) {
+		long long now = sqlite3_column_int64(st, 0), before = sqlite3_column_int64(st, 1);
+		const char *src = (const char *)sqlite3_column_text(st, 2);
+		char **metrics;
+		int n = run_metrics(db, now, -1, &metrics);
+
+		for (int i = 0; !ns->prev_sha && i < n; i++) {
+			const char *m = metrics[i];
+			struct cmp_row r;
+
+			/* the metrics its benchmark declares */
+			if (!bench_metric(bench_find(name), m))
+				continue;
+			compare_metric(db, before, now, m, 0.05, &r);
+			if (!strcmp(r.verdict, "slower") || !strcmp(r.verdict, "faster") || !strcmp(r.verdict, "CHANGED")) {
+				printf("nightly: %s %s stepped: %g -> %g (%s) since %s\n", name, m, r.ma, r.mb, r.verdict,
+				       src);
+				ns->prev_sha = xstrdup(src + 4);	/* "git:SHA" */
+				ns->bench = xstrdup(name);
+				ns->metric = xstrdup(m);
+				ns->before = before, ns->now = now;
+			} else if (!strncmp(r.verdict, "unsteady", 8)) {
+				printf("nightly: %s %s not judged: %s\n", name, m, r.verdict);
+			}
+		}
+		metrics_free(metrics, n);
+	}
+	sqlite3_finalize(st);
+	return ns->prev_sha != NULL;
+}
+
+/* One noisy boot starts no bisection: the commit measured again, both
+ * boots judged together against the previous nightly.  1 confirmed, 0
+ * not, -1 when the boot failed. */
+static int step_confirmed(const struct variant *v, const struct built *k, const char *accel,
+			  const struct run_opts *o, const struct nightly_step *ns, int argc, char **argv)
+{
+	struct opt_list one = { .n = 1, .v = { ns->bench } };
+	long long runs[2] = { ns->now, -1 }, before = ns->before;
+	struct cmp_row r;
+	char *session;
+	sqlite3 *db;
+
+	progress("nightly: confirming the step of %s %s with a second boot", ns->bench, ns->metric);
+	if (variant_session(v, k, accel, o, &one, argc, argv, &session))
+		return -1;
+	db = db_open(opt_db);
+	runs[1] = session_run(db, session, ns->bench);
+	if (runs[1] < 0 || !differs(db, &before, 1, runs, 2, &r)) {
+		printf("nightly: the step of %s %s was not confirmed by a second boot (%s); no bisection\n",
+		       ns->bench, ns->metric, runs[1] < 0 ? "it did not run" : r.verdict);
+		db_close(db);
+		return 0;
+	}
+	printf("nightly: confirmed: %g -> %g (%s, p %.3g)\n", r.ma, r.mb, r.verdict, r.p);
+	db_close(db);
+	return 1;
+}
+
 /* reclaimbench nightly: the suite on a tree's newest commit, kept as the
  * history of the "nightly" kernel; when a key metric stepped against the
  * previous nightly, the bisection between the two starts by itself. */
 int cmd_nightly(int argc, char **argv)
 {
-	long long step_before = -1, step_now = -1;
 	static const char *ref = "HEAD";
 	static struct opt_list nnames;
 	static const struct opt own[] = {
@@ -665,13 +772,15 @@ int cmd_nightly(int argc, char **argv)
 	};
 	const struct opt *const tables[] = { own, guest_opts, bench_params, NULL };
 	parse_options(tables, argc, argv, "usage: reclaimbench nightly --tree DIR [--ref REF] [--bench NAME]...");
+	struct nightly_step ns = { 0 };
 	struct run_opts o = { 0 };
 	struct variant_set set;
 	struct variant v;
 	struct built k;
-	char *sha, *session, *prev_sha = NULL, *t;
+	char *sha, *session, *t;
 	const char *accel;
 	sqlite3 *db;
+	int confirmed;
 
 	if (!sane_ref(ref))
 		die(EXIT_USAGE, "--ref '%s' is not a git ref (letters, digits and ._/-~^{}@ only, not starting with '-')",
@@ -693,84 +802,17 @@ int cmd_nightly(int argc, char **argv)
 	if (variant_session(&v, &k, accel, &o, &nnames, argc, argv, &session))
 		return EXIT_INFRA;
 	db = db_open(opt_db);
-	for (int i = 0; i < nnames.n; i++) {
-		/* The newest earlier nightly of another commit of the same tree. */
-		static const char sql[] = "SELECT r.id, (SELECT r2.id FROM runs r2 JOIN kernels k2 ON k2.id = r2.kernel_id "
-				      "WHERE k2.variant = 'nightly' AND r2.bench = r.bench AND r2.status = 'ok' AND r2.faults = '' AND "
-				      "k2.source != k.source AND r2.session != r.session ORDER BY r2.id DESC LIMIT 1), "
-				      "(SELECT k2.source FROM runs r2 JOIN kernels k2 ON k2.id = r2.kernel_id "
-				      "WHERE k2.variant = 'nightly' AND r2.bench = r.bench AND r2.status = 'ok' AND r2.faults = '' AND "
-				      "k2.source != k.source AND r2.session != r.session ORDER BY r2.id DESC LIMIT 1) "
-				      "FROM runs r JOIN kernels k ON k.id = r.kernel_id WHERE r.session = ?1 AND "
-				      "r.bench = ?2 AND r.status = 'ok'";
-		sqlite3_stmt *st;
-
-		sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-		sqlite3_bind_text(st, 1, session, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, nnames.v[i], -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 1) != SQLITE_NULL) {
-			long long now = sqlite3_column_int64(st, 0), before = sqlite3_column_int64(st, 1);
-			const char *src = (const char *)sqlite3_column_text(st, 2);
-			sqlite3_stmt *ms;
-
-			sqlite3_prepare_v2(db, "SELECT DISTINCT metric FROM samples WHERE run_id = ?1 AND value IS NOT NULL "
-					       "ORDER BY metric", -1, &ms, NULL);
-			sqlite3_bind_int64(ms, 1, now);
-			while (!prev_sha && sqlite3_step(ms) == SQLITE_ROW) {
-				const char *m = (const char *)sqlite3_column_text(ms, 0);
-				struct cmp_row r;
-				int key = 0;
-
-				/* the metrics its benchmark declares */
-				key = bench_metric(bench_find(nnames.v[i]), m) != NULL;
-				if (!key)
-					continue;
-				compare_metric(db, before, now, m, 0.05, &r);
-				if (!strcmp(r.verdict, "slower") || !strcmp(r.verdict, "faster") ||
-				    !strcmp(r.verdict, "CHANGED")) {
-					printf("nightly: %s %s stepped: %g -> %g (%s) since %s\n", nnames.v[i], m, r.ma,
-					       r.mb, r.verdict, src);
-					prev_sha = xstrdup(src + 4);	/* "git:SHA" */
-					bench = xstrdup(nnames.v[i]);
-					bmetric = xstrdup(m);
-					step_before = before, step_now = now;
-				} else if (!strncmp(r.verdict, "unsteady", 8)) {
-					printf("nightly: %s %s not judged: %s\n", nnames.v[i], m, r.verdict);
-				}
-			}
-			sqlite3_finalize(ms);
-		}
-		sqlite3_finalize(st);
-		if (prev_sha)
-			break;
-	}
+	for (int i = 0; i < nnames.n && !bench_stepped(db, session, nnames.v[i], &ns); i++)
+		;
 	db_close(db);
-	if (!prev_sha) {
+	if (!ns.prev_sha) {
 		printf("nightly: %.12s stored; no key metric stepped against the previous nightly\n", sha);
 		return EXIT_OK;
 	}
-	/* One noisy boot starts no bisection: measure the commit again and
-	 * judge both boots together against the previous nightly. */
-	{
-		struct opt_list one = { .n = 1, .v = { bench } };
-		long long runs[2] = { step_now, -1 };
-		struct cmp_row r;
-
-		progress("nightly: confirming the step of %s %s with a second boot", bench, bmetric);
-		if (variant_session(&v, &k, accel, &o, &one, argc, argv, &session))
-			return EXIT_INFRA;
-		db = db_open(opt_db);
-		runs[1] = session_run(db, session, bench);
-		if (runs[1] < 0 || !differs(db, &step_before, 1, runs, 2, &r)) {
-			printf("nightly: the step of %s %s was not confirmed by a second boot (%s); no bisection\n",
-			       bench, bmetric, runs[1] < 0 ? "it did not run" : r.verdict);
-			db_close(db);
-			return EXIT_OK;
-		}
-		printf("nightly: confirmed: %g -> %g (%s, p %.3g)\n", r.ma, r.mb, r.verdict, r.p);
-		db_close(db);
-	}
-	good_ref = prev_sha;
+	bench = ns.bench, bmetric = ns.metric;	/* the bisection's, if confirmed */
+	if ((confirmed = step_confirmed(&v, &k, accel, &o, &ns, argc, argv)) <= 0)
+		return confirmed < 0 ? EXIT_INFRA : EXIT_OK;
+	good_ref = ns.prev_sha;
 	bad_ref = sha;
 	if (bisect_run(argc, argv) != EXIT_OK)
 		return EXIT_INFRA;

@@ -329,6 +329,34 @@ long long session_run(sqlite3 *db, const char *session, const char *bench)
 	return id;
 }
 
+/* The metrics with a value in run a or run b (-1 for none), sorted by
+ * name: their count, the names in *out (metrics_free() them). */
+int run_metrics(sqlite3 *db, long long a, long long b, char ***out)
+{
+	sqlite3_stmt *st;
+	int n = 0;
+
+	*out = NULL;
+	sqlite3_prepare_v2(db, "SELECT DISTINCT metric FROM samples WHERE run_id IN (?1, ?2) AND value IS NOT NULL "
+			       "ORDER BY metric", -1, &st, NULL);
+	sqlite3_bind_int64(st, 1, a);
+	sqlite3_bind_int64(st, 2, b);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (!(*out = realloc(*out, (n + 1) * sizeof(**out))))
+			die(EXIT_INFRA, "out of memory listing the metrics of runs %lld and %lld", a, b);
+		(*out)[n++] = xstrdup((const char *)sqlite3_column_text(st, 0));
+	}
+	sqlite3_finalize(st);
+	return n;
+}
+
+void metrics_free(char **m, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(m[i]);
+	free(m);
+}
+
 /* The newest of them, or -1. */
 long long newest_run(sqlite3 *db, const char *side, const char *bench)
 {
@@ -492,6 +520,166 @@ static void print_row(const struct cmp_row *r, const char *fmt, const char *benc
 	*first = 0;
 }
 
+/* A comparison: its options and what its rows found. */
+struct comparison {
+	const char *base, *new;
+	const struct opt_list *names, *expect;
+	unsigned long threshold_pct;
+	int force, by_boot;
+	int slower, compared, jfirst, unsteady;
+	char broken[1024], expected[1024];	/* invariants changed: "bench metric, ..." */
+};
+
+/* The runs a and b of a benchmark to compare: the runs given by id (when
+ * they ran it), or the newest ok run of each variant; 0 when the
+ * benchmark has nothing to compare. */
+static int bench_sides(const struct comparison *c, sqlite3 *db, const char *bench, int numeric, long long *a,
+		       long long *b)
+{
+	if (numeric) {
+		char *ba, *bb;
+		int same;
+
+		*a = atoll(c->base), *b = atoll(c->new);
+		ba = run_field(db, *a, "bench"), bb = run_field(db, *b, "bench");
+		if (!ba || !bb)
+			die(EXIT_USAGE, "no run %lld in '%s'; see reclaimbench list runs", ba ? *b : *a, opt_db);
+		same = !strcmp(ba, bench);
+		free(ba), free(bb);
+		return same;
+	}
+	*a = newest_run(db, c->base, bench), *b = newest_run(db, c->new, bench);
+	if (*a < 0 || *b < 0) {
+		if (c->names->n)
+			die(EXIT_USAGE, "no ok run of %s for '%s'; see reclaimbench list runs", bench,
+			    *a < 0 ? c->base : c->new);
+		return 0;
+	}
+	return 1;
+}
+
+/* The text heading of a benchmark's rows: which runs or boots, then the
+ * columns. */
+static void bench_heading(const struct comparison *c, const char *bench, long long a, long long b, int na,
+			  int nb, int left_out, const char *why)
+{
+	if (na) {
+		printf("\n%s: %d boots of %s -> %d boots of %s, each boot's median one sample%s%s\n", bench, na,
+		       shown(c->base), nb, shown(c->new), why ? "; FORCED: " : "", why ? why : "");
+		if (left_out)
+			printf("  (%d older runs left out: not comparable with run %lld (another accelerator, "
+			       "emulator or parameters) or of another kernel build than the newest)\n", left_out, a);
+	} else {
+		printf("\n%s: run %lld (%s) -> run %lld (%s)%s%s\n", bench, a, shown(c->base), b, shown(c->new),
+		       why ? "; FORCED: " : "", why ? why : "");
+	}
+	printf("  %-30s %14s %14s %8s %-18s %-8s %s\n", "metric", "base", "new", "ratio", "95% CI", "p",
+	       "verdict");
+}
+
+/* A row per metric of runs a and b (or of the boots ra and rb when na);
+ * 1 when a timing needs boots as samples. */
+static int bench_rows(struct comparison *c, sqlite3 *db, const char *bench, long long a, long long b,
+		      const long long *ra, int na, const long long *rb, int nb)
+{
+	char **metrics;
+	int n = run_metrics(db, a, b, &metrics), boot_bound = 0;
+
+	for (int i = 0; i < n; i++) {
+		struct cmp_row r;
+		const char *m = metrics[i];
+		double thr = c->threshold_pct ? c->threshold_pct / 100.0 : -1;
+
+		if (na)
+			compare_boots(db, ra, na, rb, nb, m, thr, &r);
+		else
+			compare_metric(db, a, b, m, thr, &r);
+		print_row(&r, opt_format, bench, a, b, &c->jfirst);
+		c->slower |= !strcmp(r.verdict, "slower");
+		c->unsteady |= !strncmp(r.verdict, "unsteady", 8);
+		if (r.invariant_changed) {
+			char *to = metric_expected(c->expect, m) ? c->expected : c->broken;
+			size_t len = strlen(to);
+
+			snprintf(to + len, sizeof(c->broken) - len, "%s%s %s", len ? ", " : "", bench, m);
+		}
+		boot_bound |= r.boot_bound;
+	}
+	metrics_free(metrics, n);
+	return boot_bound;
+}
+
+/* One benchmark: its runs on both sides, checked comparable, its rows and
+ * the notes under them. */
+static void compare_bench(struct comparison *c, sqlite3 *db, const char *bench)
+{
+	int numeric = strspn(c->base, "0123456789") == strlen(c->base) &&
+		      strspn(c->new, "0123456789") == strlen(c->new);
+	int text = !strcmp(opt_format, "text"), na = 0, nb = 0, left_out = 0, boot_bound;
+	long long a, b, ra[64], rb[64];
+	const char *why;
+
+	if (!bench_sides(c, db, bench, numeric, &a, &b))
+		return;
+	why = not_comparable(db, a, b);
+	if (why && !c->force)
+		die(EXIT_USAGE, "not comparable: %s; use --force to compare anyway", why);
+	if (c->by_boot && !numeric) {
+		na = comparable_runs(db, a, a, c->force, ra, variant_runs(db, c->base, bench, ra, 64), &left_out);
+		nb = comparable_runs(db, a, b, c->force, rb, variant_runs(db, c->new, bench, rb, 64), &left_out);
+	}
+	if (text)
+		bench_heading(c, bench, a, b, na, nb, left_out, why);
+	boot_bound = bench_rows(c, db, bench, a, b, ra, na, rb, nb);
+	if (text) {
+		long long pair[2] = { a, b };
+
+		shared_note(db, na ? ra : pair, na ? na : 2);
+		if (na)
+			shared_note(db, rb, nb);
+	}
+	if (boot_bound && text)
+		printf("  timings by the host's clock under TCG vary from boot to boot more than inside one:\n"
+		       "  one run a side is not enough data; run each side several times, then compare --boots\n");
+	c->compared++;
+}
+
+static int bench_wanted(const struct opt_list *names, const char *bench)
+{
+	int wanted = !names->n;
+
+	for (int j = 0; j < names->n; j++)
+		wanted |= !strcmp(names->v[j], bench);
+	return wanted;
+}
+
+/* What goes before the rows of JSON and CSV. */
+static void rows_begin(const struct comparison *c)
+{
+	if (!strcmp(opt_format, "json")) {
+		fputs("{\"format\":1,\"base\":", stdout);
+		json_string(stdout, c->base);
+		fputs(",\"new\":", stdout);
+		json_string(stdout, c->new);
+		printf(",\"threshold\":%g,\"rows\":[", c->threshold_pct / 100.0);	/* 0: per metric */
+	} else if (!strcmp(opt_format, "csv")) {
+		puts("bench,base_run,new_run,metric,n_base,n_new,median_base,median_new,ratio,ci_lo,ci_hi,p,cv_base,cv_new,verdict");
+	}
+}
+
+/* The text verdict: correctness first, whatever the timings say. */
+static void verdict_print(const struct comparison *c)
+{
+	if (c->broken[0])
+		printf("\nverdict: INVARIANT CHANGED: %s\n", shown(c->broken));
+	if (c->expected[0])
+		printf("%sexpected invariant changes (--expect): %s\n", c->broken[0] ? "" : "\n", shown(c->expected));
+	printf("%sverdict: %s\n", c->broken[0] || c->expected[0] ? "" : "\n",
+	       c->slower ? "SLOWER (a timing metric regressed)" :
+	       c->unsteady ? "UNSTEADY: no timing verdict (a run's repetitions trend, see above; run it again)" :
+	       "no timing regression");
+}
+
 int cmd_compare(int argc, char **argv)
 {
 	static const char *base, *new;
@@ -517,8 +705,8 @@ int cmd_compare(int argc, char **argv)
 	};
 	const struct opt *const tables[] = { own, NULL };
 	parse_options(tables, argc, argv, "usage: reclaimbench compare --base VARIANT|RUN --new VARIANT|RUN [--bench NAME]...");
-	int slower = 0, compared = 0, jfirst = 1, unsteady = 0;
-	char broken[1024] = "", expected[1024] = "";
+	struct comparison c = { .base = base, .new = new, .names = &names, .expect = &expect,
+				.threshold_pct = threshold_pct, .force = force, .by_boot = by_boot, .jfirst = 1 };
 	sqlite3 *db;
 
 	if (check_format(opt_format, "text|json|csv"))
@@ -529,121 +717,18 @@ int cmd_compare(int argc, char **argv)
 		if (!bench_find(names.v[i]))
 			die(EXIT_USAGE, "unknown benchmark '%s'; see reclaimbench list benches", names.v[i]);
 	db = db_open(opt_db);
-	if (!strcmp(opt_format, "json")) {
-		fputs("{\"format\":1,\"base\":", stdout);
-		json_string(stdout, base);
-		fputs(",\"new\":", stdout);
-		json_string(stdout, new);
-		printf(",\"threshold\":%g,\"rows\":[", threshold_pct / 100.0);	/* 0: per metric */
-	} else if (!strcmp(opt_format, "csv")) {
-		puts("bench,base_run,new_run,metric,n_base,n_new,median_base,median_new,ratio,ci_lo,ci_hi,p,cv_base,cv_new,verdict");
-	}
-	for (int i = 0; i < nbenches; i++) {
-		const char *bench = benches[i]->name, *why;
-		int numeric = strspn(base, "0123456789") == strlen(base) && strspn(new, "0123456789") == strlen(new);
-		long long a, b, ra[64], rb[64];
-		int wanted = !names.n, na = 0, nb = 0, left_out = 0;
-		sqlite3_stmt *st;
-
-		for (int j = 0; j < names.n; j++)
-			wanted |= !strcmp(names.v[j], bench);
-		if (!wanted)
-			continue;
-		if (numeric) {
-			char *ba, *bb;
-
-			a = atoll(base), b = atoll(new);
-			ba = run_field(db, a, "bench"), bb = run_field(db, b, "bench");
-			if (!ba || !bb)
-				die(EXIT_USAGE, "no run %lld in '%s'; see reclaimbench list runs", ba ? b : a, opt_db);
-			if (strcmp(ba, bench))
-				continue;
-		} else {
-			a = newest_run(db, base, bench), b = newest_run(db, new, bench);
-			if (a < 0 || b < 0) {
-				if (names.n)
-					die(EXIT_USAGE, "no ok run of %s for '%s'; see reclaimbench list runs", bench,
-					    a < 0 ? base : new);
-				continue;
-			}
-		}
-		why = not_comparable(db, a, b);
-		if (why && !force)
-			die(EXIT_USAGE, "not comparable: %s; use --force to compare anyway", why);
-		if (by_boot && !numeric) {
-			na = comparable_runs(db, a, a, force, ra, variant_runs(db, base, bench, ra, 64), &left_out);
-			nb = comparable_runs(db, a, b, force, rb, variant_runs(db, new, bench, rb, 64), &left_out);
-		}
-		if (!strcmp(opt_format, "text") && na) {
-			printf("\n%s: %d boots of %s -> %d boots of %s, each boot's median one sample%s%s\n", bench, na,
-			       shown(base), nb, shown(new), why ? "; FORCED: " : "", why ? why : "");
-			if (left_out)
-				printf("  (%d older runs left out: not comparable with run %lld (another accelerator, "
-				       "emulator or parameters) or of another kernel build than the newest)\n", left_out, a);
-			printf("  %-30s %14s %14s %8s %-18s %-8s %s\n", "metric", "base", "new", "ratio", "95% CI",
-			       "p", "verdict");
-		} else if (!strcmp(opt_format, "text")) {
-			printf("\n%s: run %lld (%s) -> run %lld (%s)%s%s\n", bench, a, shown(base), b, shown(new),
-			       why ? "; FORCED: " : "", why ? why : "");
-			printf("  %-30s %14s %14s %8s %-18s %-8s %s\n", "metric", "base", "new", "ratio", "95% CI",
-			       "p", "verdict");
-		}
-		sqlite3_prepare_v2(db, "SELECT DISTINCT metric FROM samples WHERE run_id IN (?1, ?2) AND "
-				       "value IS NOT NULL ORDER BY metric", -1, &st, NULL);
-		sqlite3_bind_int64(st, 1, a);
-		sqlite3_bind_int64(st, 2, b);
-		int boot_bound = 0;
-
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			struct cmp_row r;
-			const char *m = (const char *)sqlite3_column_text(st, 0);
-			double thr = threshold_pct ? threshold_pct / 100.0 : -1;
-
-			if (na)
-				compare_boots(db, ra, na, rb, nb, m, thr, &r);
-			else
-				compare_metric(db, a, b, m, thr, &r);
-			print_row(&r, opt_format, bench, a, b, &jfirst);
-			slower |= !strcmp(r.verdict, "slower");
-			unsteady |= !strncmp(r.verdict, "unsteady", 8);
-			if (r.invariant_changed) {
-				char *to = metric_expected(&expect, m) ? expected : broken;
-				size_t n = strlen(to);
-
-				snprintf(to + n, sizeof(broken) - n, "%s%s %s", n ? ", " : "", bench, m);
-			}
-			boot_bound |= r.boot_bound;
-		}
-		sqlite3_finalize(st);
-		if (!strcmp(opt_format, "text")) {
-			long long pair[2] = { a, b };
-
-			shared_note(db, na ? ra : pair, na ? na : 2);
-			if (na)
-				shared_note(db, rb, nb);
-		}
-		if (boot_bound && !strcmp(opt_format, "text"))
-			printf("  timings by the host's clock under TCG vary from boot to boot more than inside one:\n"
-			       "  one run a side is not enough data; run each side several times, then compare --boots\n");
-		compared++;
-	}
+	rows_begin(&c);
+	for (int i = 0; i < nbenches; i++)
+		if (bench_wanted(&names, benches[i]->name))
+			compare_bench(&c, db, benches[i]->name);
 	if (!strcmp(opt_format, "json"))
-		printf("\n],\"verdict\":\"%s\"}\n", broken[0] ? "invariant changed" : slower ? "slower" :
-		       unsteady ? "unsteady" : "no regression");
+		printf("\n],\"verdict\":\"%s\"}\n", c.broken[0] ? "invariant changed" : c.slower ? "slower" :
+		       c.unsteady ? "unsteady" : "no regression");
 	db_close(db);
-	if (!compared)
+	if (!c.compared)
 		die(EXIT_USAGE, "nothing to compare: no benchmark has ok runs on both '%s' and '%s'%s", base, new,
 		    with_faults ? "" : " (runs made with RB_TEST_* fault injection count only with --with-faults)");
-	if (!strcmp(opt_format, "text")) {
-		/* Correctness first, whatever the timings say. */
-		if (broken[0])
-			printf("\nverdict: INVARIANT CHANGED: %s\n", shown(broken));
-		if (expected[0])
-			printf("%sexpected invariant changes (--expect): %s\n", broken[0] ? "" : "\n", shown(expected));
-		printf("%sverdict: %s\n", broken[0] || expected[0] ? "" : "\n",
-		       slower ? "SLOWER (a timing metric regressed)" :
-		       unsteady ? "UNSTEADY: no timing verdict (a run's repetitions trend, see above; run it again)" :
-		       "no timing regression");
-	}
-	return slower || broken[0] ? EXIT_VERDICT : EXIT_OK;
+	if (!strcmp(opt_format, "text"))
+		verdict_print(&c);
+	return c.slower || c.broken[0] ? EXIT_VERDICT : EXIT_OK;
 }

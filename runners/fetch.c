@@ -48,6 +48,67 @@ static size_t sink_write(char *data, size_t size, size_t nmemb, void *arg)
 	return s->f && fwrite(data, 1, len, s->f) != len ? 0 : len;
 }
 
+/* A request's options: a GET into the sink, or with post a JSON POST
+ * (with the token, if any) that follows no redirect.  Its headers, for
+ * the caller to free with the header *auth points into. */
+static struct curl_slist *request_options(CURL *c, const char *url, struct sink *sink, const char *post,
+					  const char *token, char **auth)
+{
+	struct curl_slist *hdr = NULL;
+
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, sink);
+	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)sink->max);
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, post ? 0L : 1L);
+	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)timeout_s);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "reclaimbench/1");
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	if (post) {
+		hdr = curl_slist_append(hdr, "Content-Type: application/json");
+		if (token) {
+			*auth = xasprintf("Authorization: Bearer %s", token);
+			hdr = curl_slist_append(hdr, *auth);
+		}
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, post);
+	}
+	return hdr;
+}
+
+/* What was wrong with the last answer, in err ("" when nothing was); 1
+ * when the answer itself is refused (too large, or no patch when one was
+ * to be written to a file). */
+static int answer_error(char *err, size_t errlen, const char *url, CURLcode rc, long status,
+			const struct sink *sink, const char *moved, int to_file)
+{
+	err[0] = '\0';
+	if (rc == CURLE_FILESIZE_EXCEEDED || sink->over) {
+		snprintf(err, errlen, "'%s': the body is larger than %lu MiB; refused", url, sink->max >> 20);
+		return 1;
+	}
+	if (rc == CURLE_PARTIAL_FILE) {
+		snprintf(err, errlen, "'%s': the body was cut short (truncated transfer)", url);
+	} else if (rc != CURLE_OK) {
+		snprintf(err, errlen, "'%s': %s", url, curl_easy_strerror(rc));
+	} else if (moved) {
+		snprintf(err, errlen, "'%s': HTTP %ld, a redirect to '%s': not followed with a body and a token; "
+			 "pass --url the URL it names if you trust it", url, status, moved);
+	} else if (status >= 400) {
+		snprintf(err, errlen, "'%s': HTTP %ld", url, status);
+	} else if (to_file && status != 200) {
+		snprintf(err, errlen, "'%s': HTTP %ld is not a patch (only a 200 with a body is)", url, status);
+		return 1;
+	} else if (to_file && !sink->n) {
+		snprintf(err, errlen, "'%s': the body is empty: not a patch", url);
+		return 1;
+	}
+	return 0;
+}
+
 /* One request, retried while the failure looks transient.  GET into a
  * file (written whole or not at all; only a 200 with a body counts) or
  * POST a body (never to where a redirect points: libcurl would send the
@@ -84,26 +145,7 @@ static int http(const char *url, const char *out_path, const char *post, const c
 		if (tmp && (ftruncate(tmp_fd, 0) || lseek(tmp_fd, 0, SEEK_SET)))
 			die(EXIT_INFRA, "cannot rewind '%s': %s", tmp, strerror(errno));
 		sink.f = f, sink.n = 0, sink.over = 0;
-		curl_easy_setopt(c, CURLOPT_URL, url);
-		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
-		curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
-		curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)sink.max);
-		curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, post ? 0L : 1L);
-		curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
-		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-		curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)timeout_s);
-		curl_easy_setopt(c, CURLOPT_USERAGENT, "reclaimbench/1");
-		curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-		curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-		if (post) {
-			hdr = curl_slist_append(hdr, "Content-Type: application/json");
-			if (token) {
-				auth = xasprintf("Authorization: Bearer %s", token);
-				hdr = curl_slist_append(hdr, auth);
-			}
-			curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
-			curl_easy_setopt(c, CURLOPT_POSTFIELDS, post);
-		}
+		hdr = request_options(c, url, &sink, post, token, &auth);
 		rc = curl_easy_perform(c);
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 		if (post && status >= 300 && status < 400 && curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &where) == CURLE_OK)
@@ -121,27 +163,7 @@ static int http(const char *url, const char *out_path, const char *post, const c
 			 rc ? curl_easy_strerror(rc) : "server error", attempt + 1, retries, attempt);
 		sleep(attempt);
 	}
-	if (rc == CURLE_FILESIZE_EXCEEDED || sink.over) {
-		bad = 1;
-		snprintf(err, errlen, "'%s': the body is larger than %lu MiB; refused", url, sink.max >> 20);
-	} else if (rc == CURLE_PARTIAL_FILE) {
-		snprintf(err, errlen, "'%s': the body was cut short (truncated transfer)", url);
-	} else if (rc != CURLE_OK) {
-		snprintf(err, errlen, "'%s': %s", url, curl_easy_strerror(rc));
-	} else if (moved) {
-		snprintf(err, errlen, "'%s': HTTP %ld, a redirect to '%s': not followed with a body and a token; "
-			 "pass --url the URL it names if you trust it", url, status, moved);
-	} else if (status >= 400) {
-		snprintf(err, errlen, "'%s': HTTP %ld", url, status);
-	} else if (tmp && status != 200) {
-		bad = 1;
-		snprintf(err, errlen, "'%s': HTTP %ld is not a patch (only a 200 with a body is)", url, status);
-	} else if (tmp && !sink.n) {
-		bad = 1;
-		snprintf(err, errlen, "'%s': the body is empty: not a patch", url);
-	} else {
-		err[0] = '\0';
-	}
+	bad = answer_error(err, errlen, url, rc, status, &sink, moved, tmp != NULL);
 	free(moved);
 	if (err[0]) {
 		if (tmp)

@@ -235,47 +235,61 @@ const char *guest_emulator(const char *arch, const char *accel)
 	return xasprintf("%s%s%s; -cpu %s", a ? qemu_binary(arch) : "", a ? " -M virt: " : "", version[a], cpu);
 }
 
-int guest_boot(const struct built *k, const char *cmdline, char *const plan[], struct boot *b)
+/* The kernel's command line with what the accelerator needs and the
+ * RB_TEST_* fault-injection settings: they reach the guest's /init (and
+ * rb-bench) as environment, since the kernel hands unknown key=value
+ * parameters of its command line to init. */
+static char *guest_cmdline(const char *cmdline, const char *accel, int arm64)
 {
-	char *console, *recs, *abs;
-	int arm64 = !strcmp(k->arch, "arm64");
+	extern char **environ;
+	/* Under the instruction clock the guest ticks by the PIT, not
+	 * its local APIC timer: calibrating that timer spins on rdtsc
+	 * for 100 ms of guest time, and each rdtsc ends QEMU's
+	 * translation block, so the spin took 10 of a boot's 12 s
+	 * (6.12 to its root-fs panic: 12.1 s, 2.1 s with noapictimer).
+	 * These boots have one vCPU, so no tick is broadcast.  arm64's
+	 * architected timer needs neither calibration nor these options.
+	 *
+	 * Under the host's clock, TCG vCPUs with more than one of them
+	 * fail the kernel's TSC warp check ("TSCs unsynchronized"),
+	 * and with no ACPI there is no HPET or PM timer: the kernel
+	 * falls back to refined-jiffies, every timing a multiple of
+	 * 4 ms.  QEMU's TSC is one counter for all vCPUs (the host's
+	 * TSC), so it is declared reliable, and its rate is given: on
+	 * a busy host the guest's PIT calibration fails ("Unable to
+	 * calibrate against PIT", "could not calculate TSC khz") and
+	 * the TSC is dropped whatever it is declared.  The hello
+	 * record says which clocksource the guest took and the step
+	 * it measured. */
+	char *full = arm64 ? xstrdup(cmdline) :
+		     !strcmp(accel, ACCEL_ICOUNT) ? xasprintf("%s noapictimer", cmdline) :
+		     strcmp(accel, "tcg") ? xstrdup(cmdline) :
+		     host_tsc_khz() ? xasprintf("%s tsc=reliable tsc_early_khz=%lu", cmdline, host_tsc_khz()) :
+		     xasprintf("%s tsc=reliable", cmdline);
+
+	for (char **e = environ; *e; e++)
+		if (!strncmp(*e, "RB_TEST_", 8) && !strchr(*e, ' ')) {
+			char *t = xasprintf("%s %s", full, *e);
+			free(full);
+			full = t;
+		}
+	return full;
+}
+
+/* QEMU's argv (at most 64), in the sandbox: it runs the kernel we built,
+ * as the sandbox user with its own seccomp filter, seeing only its
+ * kernel, initramfs and log files. */
+static void qemu_argv(char **argv, const struct built *k, const char *cmdline, const struct boot *b,
+		      const char *console, const char *recs)
+{
+	int arm64 = !strcmp(k->arch, "arm64"), n;
 	char *m = xasprintf("%d", b->mem_mb);
 	char *c = arm64 ? xasprintf("%d", b->cpus) : xasprintf("%d,sockets=%d", b->cpus, b->cpus);
-	char *s1, *s2, *argv[64], *limit = NULL, *qemu_log;
-	int n = 0, st, timed_out = 0;
-	struct timespec t0, t1;
-	pid_t pid;
-	char *text, *line;
+	char *opts[] = { "-f", xasprintf("%d", QEMU_FILE_MAX_MB), "-m", xasprintf("%d", b->mem_mb + QEMU_MEM_EXTRA_MB),
+			 "-r", k->bzimage, "-r", b->initramfs,
+			 "-w", (char *)console, "-w", (char *)recs, !strcmp(b->accel, "kvm") ? "-k" : NULL, NULL };
 
-	b->failure = NULL;
-	b->records = NULL;
-	/* Absolute: the sandbox binds each file at its own path. */
-	if (mkdirs(b->logdir) || !(abs = realpath(b->logdir, NULL)))
-		return error("cannot make the log folder '%s': %s", b->logdir, strerror(errno));
-	b->logdir = abs;
-	console = xasprintf("%s/console.log", b->logdir), recs = xasprintf("%s/records.log", b->logdir);
-	s1 = xasprintf("file:%s", console), s2 = xasprintf("file:%s", recs);
-	b->console_log = console;
-	if (make_initramfs(k, b, plan))
-		return -1;
-	/* QEMU runs the kernel we built, as the sandbox user with its own
-	 * seccomp filter, seeing only its kernel, initramfs and log files. */
-	unlink(console);
-	unlink(recs);
-	for (int i = 0; i < 2; i++) {
-		int fd = open(i ? recs : console, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-
-		if (fd < 0)
-			return error("cannot make '%s': %s", i ? recs : console, strerror(errno));
-		close(fd);
-	}
-	{
-		char *opts[] = { "-f", xasprintf("%d", QEMU_FILE_MAX_MB), "-m", xasprintf("%d", b->mem_mb + QEMU_MEM_EXTRA_MB),
-				 "-r", k->bzimage, "-r", b->initramfs,
-				 "-w", console, "-w", recs, !strcmp(b->accel, "kvm") ? "-k" : NULL, NULL };
-
-		n = sandbox_argv(argv, opts);
-	}
+	n = sandbox_argv(argv, opts);
 	argv[n++] = (char *)qemu_binary(k->arch);
 	argv[n++] = "-sandbox", argv[n++] = "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny";
 	argv[n++] = "-accel";
@@ -299,46 +313,9 @@ int guest_boot(const struct built *k, const char *cmdline, char *const plan[], s
 	argv[n++] = "-m", argv[n++] = m, argv[n++] = "-smp", argv[n++] = c;
 	argv[n++] = "-kernel", argv[n++] = k->bzimage;
 	argv[n++] = "-initrd", argv[n++] = b->initramfs;
-	/* RB_TEST_* fault-injection settings reach the guest's /init (and
-	 * rb-bench) as environment: the kernel hands unknown key=value
-	 * parameters of its command line to init. */
-	{
-		extern char **environ;
-		/* Under the instruction clock the guest ticks by the PIT, not
-		 * its local APIC timer: calibrating that timer spins on rdtsc
-		 * for 100 ms of guest time, and each rdtsc ends QEMU's
-		 * translation block, so the spin took 10 of a boot's 12 s
-		 * (6.12 to its root-fs panic: 12.1 s, 2.1 s with noapictimer).
-		 * These boots have one vCPU, so no tick is broadcast.  arm64's
-		 * architected timer needs neither calibration nor these options.
-		 *
-		 * Under the host's clock, TCG vCPUs with more than one of them
-		 * fail the kernel's TSC warp check ("TSCs unsynchronized"),
-		 * and with no ACPI there is no HPET or PM timer: the kernel
-		 * falls back to refined-jiffies, every timing a multiple of
-		 * 4 ms.  QEMU's TSC is one counter for all vCPUs (the host's
-		 * TSC), so it is declared reliable, and its rate is given: on
-		 * a busy host the guest's PIT calibration fails ("Unable to
-		 * calibrate against PIT", "could not calculate TSC khz") and
-		 * the TSC is dropped whatever it is declared.  The hello
-		 * record says which clocksource the guest took and the step
-		 * it measured. */
-		char *full = arm64 ? xstrdup(cmdline) :
-			     !strcmp(b->accel, ACCEL_ICOUNT) ? xasprintf("%s noapictimer", cmdline) :
-			     strcmp(b->accel, "tcg") ? xstrdup(cmdline) :
-			     host_tsc_khz() ? xasprintf("%s tsc=reliable tsc_early_khz=%lu", cmdline, host_tsc_khz()) :
-			     xasprintf("%s tsc=reliable", cmdline);
-
-		for (char **e = environ; *e; e++)
-			if (!strncmp(*e, "RB_TEST_", 8) && !strchr(*e, ' ')) {
-				char *t = xasprintf("%s %s", full, *e);
-				free(full);
-				full = t;
-			}
-		argv[n++] = "-append", argv[n++] = full;
-	}
+	argv[n++] = "-append", argv[n++] = guest_cmdline(cmdline, b->accel, arm64);
 	argv[n++] = "-display", argv[n++] = "none", argv[n++] = "-nodefaults", argv[n++] = "-no-reboot";
-	argv[n++] = "-serial", argv[n++] = s1;
+	argv[n++] = "-serial", argv[n++] = xasprintf("file:%s", console);
 	if (arm64) {
 		/* -M virt has one UART for the non-secure world: the records
 		 * take a virtio console on virtio-mmio, the guest's hvc0. */
@@ -346,11 +323,43 @@ int guest_boot(const struct built *k, const char *cmdline, char *const plan[], s
 		argv[n++] = "-device", argv[n++] = "virtio-serial-device";
 		argv[n++] = "-device", argv[n++] = "virtconsole,chardev=records";
 	} else {
-		argv[n++] = "-serial", argv[n++] = s2;
+		argv[n++] = "-serial", argv[n++] = xasprintf("file:%s", recs);
 	}
 	argv[n] = NULL;
-	qemu_log = xasprintf("%s/qemu.log", b->logdir);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+}
+
+/* The log folder (absolute: the sandbox binds each file at its own path)
+ * and in it the console and records files, made anew. */
+static int boot_files(struct boot *b, char **console, char **recs)
+{
+	char *abs;
+
+	if (mkdirs(b->logdir) || !(abs = realpath(b->logdir, NULL)))
+		return error("cannot make the log folder '%s': %s", b->logdir, strerror(errno));
+	b->logdir = abs;
+	*console = xasprintf("%s/console.log", b->logdir), *recs = xasprintf("%s/records.log", b->logdir);
+	b->console_log = *console;
+	return 0;
+}
+
+static int files_create(const char *console, const char *recs)
+{
+	unlink(console);
+	unlink(recs);
+	for (int i = 0; i < 2; i++) {
+		int fd = open(i ? recs : console, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+
+		if (fd < 0)
+			return error("cannot make '%s': %s", i ? recs : console, strerror(errno));
+		close(fd);
+	}
+	return 0;
+}
+
+static pid_t qemu_start(char **argv, const char *qemu_log)
+{
+	pid_t pid;
+
 	fflush(NULL);
 	if ((pid = fork()) == 0) {
 		int fd = open(qemu_log, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0644);
@@ -362,30 +371,54 @@ int guest_boot(const struct built *k, const char *cmdline, char *const plan[], s
 		fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
+	return pid;
+}
+
+/* How QEMU ended: its wait status, or stopped at the time limit or for
+ * the output limit it passed. */
+struct qemu_end {
+	int status;
+	int timed_out;
+	char *limit;
+};
+
+/* The output limit the guest has passed, or NULL. */
+static char *output_limit(const char *console, const char *recs)
+{
+	struct stat cs, rs;
+
+	if (stat(console, &cs) == 0 && cs.st_size > (off_t)CONSOLE_MAX_MB << 20)
+		return xasprintf("the console log passed %d MiB", CONSOLE_MAX_MB);
+	if (stat(recs, &rs) == 0 && rs.st_size > (off_t)RECORDS_MAX_MB << 20)
+		return xasprintf("the records passed %d MiB", RECORDS_MAX_MB);
+	return NULL;
+}
+
+/* Waits for QEMU, started at t0, to end, stopping it at the time limit
+ * or when the guest's output passes its limit; the wall time in
+ * b->wall_s. */
+static void qemu_wait(pid_t pid, struct timespec t0, struct boot *b, const char *console, const char *recs,
+		      struct qemu_end *e)
+{
+	struct timespec t1;
+
+	memset(e, 0, sizeof(*e));
 	for (;;) {
-		pid_t r = waitpid(pid, &st, WNOHANG);
+		pid_t r = waitpid(pid, &e->status, WNOHANG);
 
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		if (r == pid)
 			break;
 		if (t1.tv_sec - t0.tv_sec >= b->timeout_s) {
 			kill(pid, SIGKILL);
-			waitpid(pid, &st, 0);
-			timed_out = 1;
+			waitpid(pid, &e->status, 0);
+			e->timed_out = 1;
 			break;
 		}
-		{
-			struct stat cs, rs;
-
-			if (stat(console, &cs) == 0 && cs.st_size > (off_t)CONSOLE_MAX_MB << 20)
-				limit = xasprintf("the console log passed %d MiB", CONSOLE_MAX_MB);
-			else if (stat(recs, &rs) == 0 && rs.st_size > (off_t)RECORDS_MAX_MB << 20)
-				limit = xasprintf("the records passed %d MiB", RECORDS_MAX_MB);
-			if (limit) {
-				kill(pid, SIGKILL);
-				waitpid(pid, &st, 0);
-				break;
-			}
+		if ((e->limit = output_limit(console, recs))) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &e->status, 0);
+			break;
 		}
 		if (isatty(2) && !b->quiet)
 			fprintf(stderr, "\r\033[K[%s] booted under %s, running the plan (%lds)", b->label,
@@ -395,24 +428,49 @@ int guest_boot(const struct built *k, const char *cmdline, char *const plan[], s
 	if (isatty(2) && !b->quiet)
 		fputs("\r\033[K", stderr);
 	b->wall_s = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+}
+
+/* Why the boot failed, from how QEMU ended, the console and the records;
+ * NULL when it did not. */
+static char *boot_failure(const struct boot *b, const struct qemu_end *e, const char *console, const char *qemu_log)
+{
+	char *text = read_file(console, NULL), *line, *why = NULL;
+
+	if (e->limit)
+		why = xasprintf("%s; the guest was stopped (console: %s)", e->limit, console);
+	else if ((line = first_line_with(text, "Kernel panic")))
+		why = xasprintf("kernel panic: %s (console: %s)", line, console);
+	else if (e->timed_out)
+		why = xasprintf("guest timed out after %d s, a hang (console: %s)", b->timeout_s, console);
+	else if ((line = first_line_with(text, "Out of memory: Killed process")))
+		why = xasprintf("OOM kill in the guest: %s (console: %s)", line, console);
+	else if (!WIFEXITED(e->status) || WEXITSTATUS(e->status))
+		why = xasprintf("qemu failed with status %d (log: %s)",
+				WIFEXITED(e->status) ? WEXITSTATUS(e->status) : 128 + WTERMSIG(e->status), qemu_log);
+	else if (!strstr(b->records, " end count="))
+		why = xasprintf("the guest stopped before its end record (console: %s)", console);
+	free(text);
+	return why;
+}
+
+int guest_boot(const struct built *k, const char *cmdline, char *const plan[], struct boot *b)
+{
+	char *console = NULL, *recs = NULL, *argv[64], *qemu_log;
+	struct qemu_end e;
+	struct timespec t0;
+
+	b->failure = NULL;
+	b->records = NULL;
+	if (boot_files(b, &console, &recs) || make_initramfs(k, b, plan) || files_create(console, recs))
+		return -1;
+	qemu_argv(argv, k, cmdline, b, console, recs);
+	qemu_log = xasprintf("%s/qemu.log", b->logdir);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	qemu_wait(qemu_start(argv, qemu_log), t0, b, console, recs, &e);
 	b->records = read_file(recs, NULL);
 	if (!b->records)
 		b->records = xstrdup("");
-	text = read_file(console, NULL);
-	if (limit)
-		b->failure = xasprintf("%s; the guest was stopped (console: %s)", limit, console);
-	else if ((line = first_line_with(text, "Kernel panic")))
-		b->failure = xasprintf("kernel panic: %s (console: %s)", line, console);
-	else if (timed_out)
-		b->failure = xasprintf("guest timed out after %d s, a hang (console: %s)", b->timeout_s, console);
-	else if ((line = first_line_with(text, "Out of memory: Killed process")))
-		b->failure = xasprintf("OOM kill in the guest: %s (console: %s)", line, console);
-	else if (!WIFEXITED(st) || WEXITSTATUS(st))
-		b->failure = xasprintf("qemu failed with status %d (log: %s)",
-				       WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), qemu_log);
-	else if (!strstr(b->records, " end count="))
-		b->failure = xasprintf("the guest stopped before its end record (console: %s)", console);
-	free(text);
+	b->failure = boot_failure(b, &e, console, qemu_log);
 	return b->failure ? -1 : 0;
 }
 

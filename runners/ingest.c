@@ -457,170 +457,219 @@ static void problem(struct ingest_result *res, struct run *cur, const char *why)
 		incomplete(cur, why);
 }
 
-int ingest(sqlite3 *db, const char *stream, struct session_info *s, struct ingest_result *res)
+/* A stream being read: where its runs go, the record due next, the run
+ * open now and the benchmarks that began. */
+struct stream {
+	sqlite3 *db;
+	struct session_info *s;
+	struct ingest_result *res;
+	int64_t machine;
+	long lineno;
+	unsigned long expect;	/* the sequence number due next */
+	struct run *cur;
+	char **began;
+	int nbegan;
+};
+
+static void stream_finish(struct stream *st, struct run *r)
 {
-	int64_t machine = db_machine(db);
-	unsigned long expect = 0;
-	static struct record rec;
-	struct run *cur = NULL;
-	char **began = NULL;
+	finish(st->db, st->s, st->machine, r, st->res);
+}
+
+/* "hello": the kernel as it says it is, checked against the build it was
+ * booted as, its clock and its fault injection. */
+static void on_hello(struct stream *st, const struct record *rec)
+{
 	static char release[128], version[256], faults[512], clocksource[64], arch[32];
-	int nbegan = 0;
-	long lineno = 0;
+	struct session_info *s = st->s;
+	char *r = clean(record_get(rec, "release"), sizeof(release) - 1),
+	     *v = clean(record_get(rec, "kversion"), sizeof(version) - 1);
 
-	memset(res, 0, sizeof(*res));
-	if (machine < 0)
-		return -1;
-	free(console_text);
-	console_text = s->console_log && *s->console_log ? read_file(s->console_log, NULL) : NULL;
-	for (const char *line = stream, *next; line && *line; line = next) {
-		const char *why;
-		char msg[200];
-		size_t len = strcspn(line, "\n");
-
-		next = line[len] ? line + len + 1 : NULL;
-		lineno++;
-		if (strspn(line, "\r") >= len)
-			continue;	/* an empty line */
-		if (lineno > STREAM_MAX_RECORDS) {
-			snprintf(msg, sizeof(msg), "more than %d lines in the stream; the rest ignored",
-				 STREAM_MAX_RECORDS);
-			problem(res, cur, msg);
-			break;
-		}
-		if (record_parse(line, &rec, &why)) {
-			snprintf(msg, sizeof(msg), "line %ld: %s", lineno, why);
-			problem(res, cur, msg);
-			continue;
-		}
-		if (rec.seq != expect) {
-			snprintf(msg, sizeof(msg), "line %ld: record %lu where %lu was due (%s)", lineno,
-				 rec.seq, expect, rec.seq < expect ? "repeated or reordered" : "records lost");
-			problem(res, cur, msg);
-			if (rec.seq < expect)
-				continue;
-		}
-		expect = rec.seq + 1;
-		if (!strcmp(rec.kind, "hello")) {
-			char *r = clean(record_get(&rec, "release"), sizeof(release) - 1),
-			     *v = clean(record_get(&rec, "kversion"), sizeof(version) - 1);
-
-			snprintf(release, sizeof(release), "%s", r);
-			snprintf(version, sizeof(version), "%s", v);
-			free(r), free(v);
-			s->kernel.release = release;
-			s->kernel.version = version;
-			/* The machine the kernel says it runs on (uname -m): the
-			 * build id checked below vouches for it. */
-			r = clean(record_get(&rec, "arch"), sizeof(arch) - 1);
-			snprintf(arch, sizeof(arch), "%s", r);
-			free(r);
-			s->arch = arch;
-			if (!kernel_is_build(&s->kernel, version)) {
-				snprintf(wrong_kernel_why, sizeof(wrong_kernel_why),
-					 "the guest's kernel is not build %s of '%s': it says '%.64s'", s->kernel.build_id,
-					 s->kernel.variant ? s->kernel.variant : "?", version);
-				res->wrong_kernel = 1;
-				problem(res, NULL, wrong_kernel_why);
-			}
-			/* Absent from streams older than the field: unknown. */
-			r = clean(record_get(&rec, "clocksource") ?: "", sizeof(clocksource) - 1);
-			snprintf(clocksource, sizeof(clocksource), "%s", r);
-			free(r);
-			s->clocksource = clocksource;
-			s->clock_step_ns = atof(record_get(&rec, "clock_step_ns") ?: "0");
-			/* The host's own record of fault injection comes first. */
-			if (!s->faults || !*s->faults) {
-				char *f = clean(record_get(&rec, "faults"), sizeof(faults) - 1);
-
-				snprintf(faults, sizeof(faults), "%s", f);
-				free(f);
-				s->faults = faults;
-			}
-		} else if (!strcmp(rec.kind, "begin")) {
-			const char *b = record_get(&rec, "bench");
-
-			if (cur) {
-				incomplete(cur, "no done record before the next run began");
-				finish(db, s, machine, cur, res);
-				cur = NULL;
-			}
-			if (nbegan >= STREAM_MAX_RUNS) {
-				snprintf(msg, sizeof(msg), "line %ld: more than %d runs in the stream; the rest ignored",
-					 lineno, STREAM_MAX_RUNS);
-				problem(res, NULL, msg);
-				break;
-			}
-			const char *ver = record_get(&rec, "version");
-			unsigned long version = 0;
-			int bad_version = ver && count_field(ver, VERSION_MAX, &version);
-
-			cur = run_new(b && plain_name(b) ? b : "?", version, record_get(&rec, "params") ?: "");
-			if (b && !plain_name(b))
-				incomplete(cur, "the benchmark's name is not a plain name");
-			if (bad_version) {
-				snprintf(msg, sizeof(msg), "line %ld: version '%.20s' is not a count up to %d", lineno,
-					 ver, VERSION_MAX);
-				incomplete(cur, msg);
-			}
-			if (!(began = realloc(began, (nbegan + 1) * sizeof(*began))))
-				die(EXIT_INFRA, "out of memory");
-			began[nbegan++] = xstrdup(cur->bench);
-		} else if (!cur && strcmp(rec.kind, "end")) {
-			snprintf(msg, sizeof(msg), "line %ld: '%s' record outside a run", lineno, rec.kind);
-			problem(res, NULL, msg);
-		} else if (!strcmp(rec.kind, "sample")) {
-			add_sample(cur, &rec, lineno);
-		} else if (!strcmp(rec.kind, "skip") || !strcmp(rec.kind, "fail")) {
-			char *why_given = clean(record_get(&rec, "reason") ?: "(no reason given)", FIELD_MAX);
-
-			reason_add(cur, why_given);
-			free(why_given);
-		} else if (!strcmp(rec.kind, "done")) {
-			const char *st = record_get(&rec, "status") ?: "failed", *count = record_get(&rec, "samples");
-			unsigned long n;
-
-			if (count_field(count, STREAM_MAX_RECORDS, &n)) {
-				snprintf(msg, sizeof(msg), "line %ld: done record's samples '%.20s' is not a count", lineno,
-					 count ? count : "");
-				incomplete(cur, msg);
-			} else if (n != (unsigned long)cur->nsamples + cur->dropped) {
-				snprintf(msg, sizeof(msg), "done record counts %lu samples, %d arrived", n,
-					 cur->nsamples);
-				incomplete(cur, msg);
-			} else if (strcmp(cur->status, "incomplete")) {
-				free(cur->status);
-				cur->status = xstrdup(!strcmp(st, "ok") || !strcmp(st, "skip") ? st : "failed");
-			}
-			finish(db, s, machine, cur, res);
-			cur = NULL;
-		} else if (!strcmp(rec.kind, "end")) {
-			unsigned long count;
-
-			if (count_field(record_get(&rec, "count"), ULONG_MAX, &count) || count != rec.seq) {
-				snprintf(msg, sizeof(msg), "end record counts %s records, %lu came before it",
-					 record_get(&rec, "count") ?: "?", rec.seq);
-				problem(res, cur, msg);
-			}
-			res->has_end = 1;
-		} else {
-			snprintf(msg, sizeof(msg), "line %ld: unknown record kind '%s'", lineno, rec.kind);
-			problem(res, cur, msg);
-		}
+	snprintf(release, sizeof(release), "%s", r);
+	snprintf(version, sizeof(version), "%s", v);
+	free(r), free(v);
+	s->kernel.release = release;
+	s->kernel.version = version;
+	/* The machine the kernel says it runs on (uname -m): the
+	 * build id checked below vouches for it. */
+	r = clean(record_get(rec, "arch"), sizeof(arch) - 1);
+	snprintf(arch, sizeof(arch), "%s", r);
+	free(r);
+	s->arch = arch;
+	if (!kernel_is_build(&s->kernel, version)) {
+		snprintf(wrong_kernel_why, sizeof(wrong_kernel_why),
+			 "the guest's kernel is not build %s of '%s': it says '%.64s'", s->kernel.build_id,
+			 s->kernel.variant ? s->kernel.variant : "?", version);
+		st->res->wrong_kernel = 1;
+		problem(st->res, NULL, wrong_kernel_why);
 	}
-	if (cur) {
-		incomplete(cur, s->failure ? s->failure : "the stream ended before the run was done");
-		finish(db, s, machine, cur, res);
+	/* Absent from streams older than the field: unknown. */
+	r = clean(record_get(rec, "clocksource") ?: "", sizeof(clocksource) - 1);
+	snprintf(clocksource, sizeof(clocksource), "%s", r);
+	free(r);
+	s->clocksource = clocksource;
+	s->clock_step_ns = atof(record_get(rec, "clock_step_ns") ?: "0");
+	/* The host's own record of fault injection comes first. */
+	if (!s->faults || !*s->faults) {
+		char *f = clean(record_get(rec, "faults"), sizeof(faults) - 1);
+
+		snprintf(faults, sizeof(faults), "%s", f);
+		free(f);
+		s->faults = faults;
+	}
+}
+
+/* "begin": a new run, the open one stored as incomplete; -1 past the
+ * runs a stream may hold. */
+static int on_begin(struct stream *st, const struct record *rec)
+{
+	const char *b = record_get(rec, "bench"), *ver = record_get(rec, "version");
+	unsigned long version = 0;
+	int bad_version;
+	char msg[200];
+
+	if (st->cur) {
+		incomplete(st->cur, "no done record before the next run began");
+		stream_finish(st, st->cur);
+		st->cur = NULL;
+	}
+	if (st->nbegan >= STREAM_MAX_RUNS) {
+		snprintf(msg, sizeof(msg), "line %ld: more than %d runs in the stream; the rest ignored",
+			 st->lineno, STREAM_MAX_RUNS);
+		problem(st->res, NULL, msg);
+		return -1;
+	}
+	bad_version = ver && count_field(ver, VERSION_MAX, &version);
+	st->cur = run_new(b && plain_name(b) ? b : "?", version, record_get(rec, "params") ?: "");
+	if (b && !plain_name(b))
+		incomplete(st->cur, "the benchmark's name is not a plain name");
+	if (bad_version) {
+		snprintf(msg, sizeof(msg), "line %ld: version '%.20s' is not a count up to %d", st->lineno,
+			 ver, VERSION_MAX);
+		incomplete(st->cur, msg);
+	}
+	if (!(st->began = realloc(st->began, (st->nbegan + 1) * sizeof(*st->began))))
+		die(EXIT_INFRA, "out of memory");
+	st->began[st->nbegan++] = xstrdup(st->cur->bench);
+	return 0;
+}
+
+/* "skip" and "fail": the benchmark's reason. */
+static void on_reason(struct stream *st, const struct record *rec)
+{
+	char *why_given = clean(record_get(rec, "reason") ?: "(no reason given)", FIELD_MAX);
+
+	reason_add(st->cur, why_given);
+	free(why_given);
+}
+
+/* "done": the run's status, when the count of its samples agrees; the
+ * run is stored. */
+static void on_done(struct stream *st, const struct record *rec)
+{
+	const char *status = record_get(rec, "status") ?: "failed", *count = record_get(rec, "samples");
+	struct run *cur = st->cur;
+	unsigned long n;
+	char msg[200];
+
+	if (count_field(count, STREAM_MAX_RECORDS, &n)) {
+		snprintf(msg, sizeof(msg), "line %ld: done record's samples '%.20s' is not a count", st->lineno,
+			 count ? count : "");
+		incomplete(cur, msg);
+	} else if (n != (unsigned long)cur->nsamples + cur->dropped) {
+		snprintf(msg, sizeof(msg), "done record counts %lu samples, %d arrived", n, cur->nsamples);
+		incomplete(cur, msg);
+	} else if (strcmp(cur->status, "incomplete")) {
+		free(cur->status);
+		cur->status = xstrdup(!strcmp(status, "ok") || !strcmp(status, "skip") ? status : "failed");
+	}
+	stream_finish(st, cur);
+	st->cur = NULL;
+}
+
+/* "end": the stream's last record, which counts the records before it. */
+static void on_end(struct stream *st, const struct record *rec)
+{
+	unsigned long count;
+	char msg[200];
+
+	if (count_field(record_get(rec, "count"), ULONG_MAX, &count) || count != rec->seq) {
+		snprintf(msg, sizeof(msg), "end record counts %s records, %lu came before it",
+			 record_get(rec, "count") ?: "?", rec->seq);
+		problem(st->res, st->cur, msg);
+	}
+	st->res->has_end = 1;
+}
+
+/* One record to the handler of its kind; -1 when the stream stops here. */
+static int on_record(struct stream *st, const struct record *rec)
+{
+	char msg[200];
+
+	if (!strcmp(rec->kind, "hello")) {
+		on_hello(st, rec);
+	} else if (!strcmp(rec->kind, "begin")) {
+		return on_begin(st, rec);
+	} else if (!st->cur && strcmp(rec->kind, "end")) {
+		snprintf(msg, sizeof(msg), "line %ld: '%s' record outside a run", st->lineno, rec->kind);
+		problem(st->res, NULL, msg);
+	} else if (!strcmp(rec->kind, "sample")) {
+		add_sample(st->cur, rec, st->lineno);
+	} else if (!strcmp(rec->kind, "skip") || !strcmp(rec->kind, "fail")) {
+		on_reason(st, rec);
+	} else if (!strcmp(rec->kind, "done")) {
+		on_done(st, rec);
+	} else if (!strcmp(rec->kind, "end")) {
+		on_end(st, rec);
+	} else {
+		snprintf(msg, sizeof(msg), "line %ld: unknown record kind '%s'", st->lineno, rec->kind);
+		problem(st->res, st->cur, msg);
+	}
+	return 0;
+}
+
+/* A line parsed into rec, its sequence number checked: nonzero when the
+ * line is no record to take (a bad line, a record repeated). */
+static int record_take(struct stream *st, const char *line, struct record *rec)
+{
+	const char *why;
+	char msg[200];
+
+	if (record_parse(line, rec, &why)) {
+		snprintf(msg, sizeof(msg), "line %ld: %s", st->lineno, why);
+		problem(st->res, st->cur, msg);
+		return -1;
+	}
+	if (rec->seq != st->expect) {
+		snprintf(msg, sizeof(msg), "line %ld: record %lu where %lu was due (%s)", st->lineno,
+			 rec->seq, st->expect, rec->seq < st->expect ? "repeated or reordered" : "records lost");
+		problem(st->res, st->cur, msg);
+		if (rec->seq < st->expect)
+			return -1;
+	}
+	st->expect = rec->seq + 1;
+	return 0;
+}
+
+/* The stream's end: the run still open stored as incomplete, the
+ * benchmarks of the plan that never began stored as failed runs. */
+static void stream_end(struct stream *st)
+{
+	struct session_info *s = st->s;
+	struct ingest_result *res = st->res;
+
+	if (st->cur) {
+		incomplete(st->cur, s->failure ? s->failure : "the stream ended before the run was done");
+		stream_finish(st, st->cur);
 	}
 	if (!res->has_end && !res->problem[0])
 		snprintf(res->problem, sizeof(res->problem), "no end record: %s",
 			 s->failure ? s->failure : "the benchmarks stopped early");
-	/* Benchmarks of the plan that never began are failed runs too. */
 	for (int i = 0; i < s->nplanned; i++) {
 		int seen = 0;
 
-		for (int j = 0; j < nbegan; j++)
-			seen |= !strcmp(began[j], s->planned[i]);
+		for (int j = 0; j < st->nbegan; j++)
+			seen |= !strcmp(st->began[j], s->planned[i]);
 		if (!seen) {
 			struct run *r = run_new(s->planned[i], 0, "");
 
@@ -628,12 +677,44 @@ int ingest(sqlite3 *db, const char *stream, struct session_info *s, struct inges
 			r->status = xstrdup("failed");
 			reason_add(r, s->failure ? s->failure : res->problem[0] ? res->problem :
 				   "the benchmark never started");
-			finish(db, s, machine, r, res);
+			stream_finish(st, r);
 		}
 	}
-	for (int j = 0; j < nbegan; j++)
-		free(began[j]);
-	free(began);
+	for (int j = 0; j < st->nbegan; j++)
+		free(st->began[j]);
+	free(st->began);
+}
+
+int ingest(sqlite3 *db, const char *stream, struct session_info *s, struct ingest_result *res)
+{
+	struct stream st = { .db = db, .s = s, .res = res, .machine = db_machine(db) };
+	static struct record rec;
+
+	memset(res, 0, sizeof(*res));
+	if (st.machine < 0)
+		return -1;
+	free(console_text);
+	console_text = s->console_log && *s->console_log ? read_file(s->console_log, NULL) : NULL;
+	for (const char *line = stream, *next; line && *line; line = next) {
+		char msg[200];
+		size_t len = strcspn(line, "\n");
+
+		next = line[len] ? line + len + 1 : NULL;
+		st.lineno++;
+		if (strspn(line, "\r") >= len)
+			continue;	/* an empty line */
+		if (st.lineno > STREAM_MAX_RECORDS) {
+			snprintf(msg, sizeof(msg), "more than %d lines in the stream; the rest ignored",
+				 STREAM_MAX_RECORDS);
+			problem(res, st.cur, msg);
+			break;
+		}
+		if (record_take(&st, line, &rec))
+			continue;
+		if (on_record(&st, &rec))
+			break;
+	}
+	stream_end(&st);
 	return 0;
 }
 

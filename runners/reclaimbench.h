@@ -215,6 +215,9 @@ int variant_runs(sqlite3 *db, const char *side, const char *bench, long long *ou
 extern int with_faults;		/* variant_runs takes fault-injected runs too */
 long long newest_run(sqlite3 *db, const char *side, const char *bench);
 long long session_run(sqlite3 *db, const char *session, const char *bench);	/* its ok run, or -1 */
+/* The metrics with a value in run a or run b (-1 for none), sorted. */
+int run_metrics(sqlite3 *db, long long a, long long b, char ***out);
+void metrics_free(char **m, int n);
 /* One column (or expression) of a run, mallocd, or NULL. */
 char *run_field(sqlite3 *db, long long run, const char *expr);
 const char *not_comparable(sqlite3 *db, long long a, long long b);

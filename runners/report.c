@@ -194,31 +194,15 @@ static void invariants_cell(sqlite3 *db, FILE *f, const struct bench_info *b, lo
 	free(text);
 }
 
-static void bench_page(sqlite3 *db, const struct bench_info *b)
+/* The box plot of every timed repetition of the newest run of each
+ * kernel (sides s), in the unit shown. */
+static void distribution_chart(sqlite3 *db, FILE *f, const char *bench, const char *main, struct side *s, int n,
+			       double scale, const char *shown)
 {
-	const char *bench = b->name, *main = bench_timing(b);
-	struct side *s;
-	int n = newest_per_kernel(db, bench, &s);
-	char *name = xasprintf("bench-%s.html", bench), *dat = xasprintf("%s/data/%s-dist.dat", outdir, bench);
-	char *svg = xasprintf("%s/%s-dist.%s", outdir, bench, ext), nbuf[16], *unit;
-	char *lab = xasprintf("%s/data/%s-labels.dat", outdir, bench);
-	FILE *f = page_open(name, bench), *d, *l;
-	double scale;
-	const char *shown;
+	char *dat = xasprintf("%s/data/%s-dist.dat", outdir, bench), *lab = xasprintf("%s/data/%s-labels.dat", outdir, bench);
+	char *svg = xasprintf("%s/%s-dist.%s", outdir, bench, ext), nbuf[16];
+	FILE *d = fopen(dat, "w"), *l = fopen(lab, "w");
 
-	fputs("<p>", f);
-	esc(f, b->help);
-	fputs("</p>\n", f);
-	if (!n) {
-		fputs("<p>No ok run of this benchmark yet.</p>\n", f);
-		page_close(f);
-		free(name), free(dat), free(svg), free(lab);
-		return;
-	}
-	unit = metric_unit(db, s[0].run, main);
-	scale = timing_scale(unit), shown = timing_unit_shown(unit);
-	d = fopen(dat, "w");
-	l = fopen(lab, "w");
 	for (int i = 0; i < n; i++) {
 		double *v;
 		int k = db_samples(db, s[i].run, main, &v);
@@ -243,6 +227,70 @@ static void bench_page(sqlite3 *db, const struct bench_info *b)
 		free(title), free(ylab);
 	}
 	fprintf(f, "<h2>Distribution</h2>\n<img src=\"%s-dist.%s\" alt=\"%s distribution\">\n", bench, ext, bench);
+	free(dat), free(svg), free(lab);
+}
+
+/* Side i's row of the table against the first side: its main timing,
+ * invariants, verdict and observer overhead. */
+static void against_row(sqlite3 *db, FILE *f, const struct bench_info *b, const struct side *s, int i, double scale)
+{
+	const char *why = i ? not_comparable(db, s[0].run, s[i].run) : NULL;
+	char *accel = run_field(db, s[i].run, "accel");
+	struct cmp_row r;
+
+	compare_metric(db, s[0].run, s[i].run, bench_timing(b), 0.05, &r);
+	fprintf(f, "<tr><td>");
+	esc(f, s[i].label);
+	fprintf(f, "</td><td><a href=\"run-%lld.html\">%lld</a></td><td>", s[i].run, s[i].run);
+	esc(f, accel);
+	fputs("</td>", f);
+	if (!i || why)
+		fputs(i ? "<td>-</td>" : "<td>base</td>", f);
+	else
+		invariants_cell(db, f, b, s[0].run, s[i].run);
+	fprintf(f, "<td class=num>%.3f</td>", r.mb * scale);
+	if (why) {
+		fputs("<td colspan=5>not comparable: ", f);
+		esc(f, why);
+		fputs("</td>", f);
+	} else {
+		fprintf(f, "<td class=num>%.3f</td>", r.ratio);
+		if (i && !isnan(r.lo))
+			fprintf(f, "<td>[%.3f, %.3f]</td><td class=num>%.3g</td>", r.lo, r.hi, r.p);
+		else
+			fputs("<td></td><td></td>", f);
+		fprintf(f, "<td class=num>%.3f</td><td class=\"%s\">%s</td>", r.cvb,
+			!strcmp(r.verdict, "slower") ? "bad" : !strcmp(r.verdict, "faster") ? "ok" :
+			!strncmp(r.verdict, "unsteady", 8) ? "warn" : "",
+			i ? r.verdict : "base");
+	}
+	overhead_cell(db, f, s[i].run);
+	fputs("</tr>\n", f);
+	free(accel);
+}
+
+static void bench_page(sqlite3 *db, const struct bench_info *b)
+{
+	const char *bench = b->name, *main = bench_timing(b);
+	struct side *s;
+	int n = newest_per_kernel(db, bench, &s);
+	char *name = xasprintf("bench-%s.html", bench), *unit;
+	FILE *f = page_open(name, bench);
+	double scale;
+	const char *shown;
+
+	fputs("<p>", f);
+	esc(f, b->help);
+	fputs("</p>\n", f);
+	if (!n) {
+		fputs("<p>No ok run of this benchmark yet.</p>\n", f);
+		page_close(f);
+		free(name);
+		return;
+	}
+	unit = metric_unit(db, s[0].run, main);
+	scale = timing_scale(unit), shown = timing_unit_shown(unit);
+	distribution_chart(db, f, bench, main, s, n, scale, shown);
 	fprintf(f, "<p>Timings come from timed repetitions, whose window holds only the measured call; perf "
 		   "counters from counting repetitions of the same scenario. The observer overhead is the main "
 		   "timing of the counting repetitions against the timed ones: what our own counters would have "
@@ -253,41 +301,8 @@ static void bench_page(sqlite3 *db, const struct bench_info *b)
 	esc(f, shown);
 	fputs("</th><th>ratio</th><th>95% CI</th><th>p (U test)</th><th>CV</th><th>verdict</th>"
 	      "<th>observer overhead</th></tr>\n", f);
-	for (int i = 0; i < n; i++) {
-		const char *why = i ? not_comparable(db, s[0].run, s[i].run) : NULL;
-		char *accel = run_field(db, s[i].run, "accel");
-		struct cmp_row r;
-
-		compare_metric(db, s[0].run, s[i].run, main, 0.05, &r);
-		fprintf(f, "<tr><td>");
-		esc(f, s[i].label);
-		fprintf(f, "</td><td><a href=\"run-%lld.html\">%lld</a></td><td>", s[i].run, s[i].run);
-		esc(f, accel);
-		fputs("</td>", f);
-		if (!i || why)
-			fputs(i ? "<td>-</td>" : "<td>base</td>", f);
-		else
-			invariants_cell(db, f, b, s[0].run, s[i].run);
-		fprintf(f, "<td class=num>%.3f</td>", r.mb * scale);
-		if (why) {
-			fputs("<td colspan=5>not comparable: ", f);
-			esc(f, why);
-			fputs("</td>", f);
-		} else {
-			fprintf(f, "<td class=num>%.3f</td>", r.ratio);
-			if (i && !isnan(r.lo))
-				fprintf(f, "<td>[%.3f, %.3f]</td><td class=num>%.3g</td>", r.lo, r.hi, r.p);
-			else
-				fputs("<td></td><td></td>", f);
-			fprintf(f, "<td class=num>%.3f</td><td class=\"%s\">%s</td>", r.cvb,
-				!strcmp(r.verdict, "slower") ? "bad" : !strcmp(r.verdict, "faster") ? "ok" :
-				!strncmp(r.verdict, "unsteady", 8) ? "warn" : "",
-				i ? r.verdict : "base");
-		}
-		overhead_cell(db, f, s[i].run);
-		fputs("</tr>\n", f);
-		free(accel);
-	}
+	for (int i = 0; i < n; i++)
+		against_row(db, f, b, s, i, scale);
 	fputs("</table>\n<h2>Counters</h2>\n", f);
 	for (const struct metric_decl *m = b->metrics; m && m->name; m++)
 		if (m->column && m->role != METRIC_TIMING)
@@ -296,7 +311,7 @@ static void bench_page(sqlite3 *db, const struct bench_info *b)
 	page_close(f);
 	for (int i = 0; i < n; i++)
 		free(s[i].label);
-	free(s), free(name), free(dat), free(svg), free(lab), free(unit);
+	free(s), free(name), free(unit);
 }
 
 static void history_page(sqlite3 *db, const struct bench_info *b)

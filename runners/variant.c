@@ -134,13 +134,36 @@ static int resolve(struct variant_set *set, struct variant *v, int depth)
 	return 0;
 }
 
+/* Every variant resolved through what it inherits and checked whole,
+ * its arch and command line defaulted; -1 with set->error. */
+static int variants_complete(struct variant_set *set)
+{
+	for (int i = 0; i < set->n; i++)
+		if (resolve(set, &set->v[i], 0))
+			return -1;
+	for (int i = 0; i < set->n; i++) {
+		struct variant *v = &set->v[i];
+
+		if (!v->source)
+			return spec_error(set, "%s:%d: variant '%s' has no source", set->file, v->line, v->name);
+		if (!v->nconfigs)
+			return spec_error(set, "%s:%d: variant '%s' has no config fragment", set->file, v->line, v->name);
+		if (!v->arch)
+			v->arch = own(set, xstrdup(ARCH_DEFAULT));
+		if (!v->cmdline)
+			v->cmdline = own(set, xstrdup(strcmp(v->arch, "arm64") ? "console=ttyS0 panic=-1"
+									: "console=ttyAMA0 panic=-1"));
+	}
+	return 0;
+}
+
 #define fail(set, copy, dirbuf, ...) (spec_error(set, __VA_ARGS__), free(copy), free(dirbuf), -1)
 
 int variants_parse(const char *file, const char *text, struct variant_set *set)
 {
 	char *copy = xstrdup(text), *dirbuf = xstrdup(file), *dir;
 	struct variant *cur = NULL;
-	int lineno = 0;
+	int lineno = 0, rc;
 
 	memset(set, 0, sizeof(*set));
 	set->file = xstrdup(file);
@@ -215,27 +238,10 @@ int variants_parse(const char *file, const char *text, struct variant_set *set)
 			    file, lineno, key);
 		}
 	}
-	for (int i = 0; i < set->n; i++)
-		if (resolve(set, &set->v[i], 0)) {
-			free(copy), free(dirbuf);
-			return -1;
-		}
-	for (int i = 0; i < set->n; i++) {
-		struct variant *v = &set->v[i];
-
-		if (!v->source)
-			return fail(set, copy, dirbuf, "%s:%d: variant '%s' has no source", file, v->line, v->name);
-		if (!v->nconfigs)
-			return fail(set, copy, dirbuf, "%s:%d: variant '%s' has no config fragment", file, v->line, v->name);
-		if (!v->arch)
-			v->arch = own(set, xstrdup(ARCH_DEFAULT));
-		if (!v->cmdline)
-			v->cmdline = own(set, xstrdup(strcmp(v->arch, "arm64") ? "console=ttyS0 panic=-1"
-									: "console=ttyAMA0 panic=-1"));
-	}
+	rc = variants_complete(set);
 	free(copy);
 	free(dirbuf);
-	return 0;
+	return rc;
 }
 
 void variants_load(const char *file, struct variant_set *set)

@@ -1,9 +1,13 @@
 # TAP helpers for the shell tests.  Each test script prints TAP lines; the
 # runner (tests/run.sh) counts them.
 n=0
-ok() {	# ok CONDITION-EXIT-STATUS DESCRIPTION
+# ok STATUS NAME [DIAGNOSTIC]: NAME is fixed, the same in every run (no
+# output, no value measured); what was seen goes in DIAGNOSTIC, printed
+# after the result as "# " lines.
+ok() {
 	n=$((n + 1))
 	if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
+	if [ $# -ge 3 ] && [ -n "$3" ]; then printf '%s\n' "$3" | sed 's/^/# /'; fi
 }
 check() { # check DESCRIPTION COMMAND...
 	d=$1; shift

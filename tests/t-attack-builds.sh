@@ -24,12 +24,12 @@ for key in config patch; do
 	"$rb" build evil --variants "$work/evil-$key.conf" --db "$db" > "$work/evil-$key.log" 2>&1; rc=$?
 	[ $rc = 2 ] && grep -q "'/etc/shadow' is readable only by its owner and group" "$work/evil-$key.log" &&
 		! ls "$cache"/kernels/*/fragment.config 2>/dev/null | xargs grep -l '^root:' 2>/dev/null | grep -q .
-	ok $? "$key = /etc/shadow is refused (exit $rc) and nothing of it reaches the cache"
+	ok $? "$key = /etc/shadow is refused and nothing of it reaches the cache" "exit $rc"
 done
 printf '[evil]\nsource = debian:7.3\nconfig = /dev/zero\n' > "$work/evil-dev.conf"
 "$rb" build evil --variants "$work/evil-dev.conf" --db "$db" > "$work/evil-dev.log" 2>&1; rc=$?
 [ $rc = 2 ] && grep -q "'/dev/zero' is not a plain file" "$work/evil-dev.log"
-ok $? "config = /dev/zero is refused as not a plain file (exit $rc)"
+ok $? "config = /dev/zero is refused as not a plain file" "exit $rc"
 
 # --- 2. a dir: source --------------------------------------------------------
 d=$work/dirsrc
@@ -46,11 +46,11 @@ ok $? "a .gitignore that links to a root-only file is committed as the link, its
 echo 'int left_by_a_build;' >> "$dest/mm/x.c" && echo 'int y;' > "$dest/mm/left.c"
 out=$("$top/runners/kernel-source.sh" "dir:$d" 2>> "$work/dir.log")
 [ "$(echo "$out" | sed -n 3p)" = "$id1" ] && [ ! -e "$dest/mm/left.c" ] && cmp -s "$d/mm/x.c" "$dest/mm/x.c"
-ok $? "the next use of the dir: source is its folder again, not what a build left in the copy (id $id1)"
+ok $? "the next use of the dir: source is its folder again, not what a build left in the copy" "id $id1"
 echo 'int z;' > "$d/mm/private.c" && chmod 600 "$d/mm/private.c"
 "$top/runners/kernel-source.sh" "dir:$d" > /dev/null 2> "$work/dir2.log"; rc=$?
 [ $rc = 2 ] && grep -q "mm/private.c' in '$d' is not readable by every user" "$work/dir2.log"
-ok $? "a file of the folder that not every user may read is refused (exit $rc): $(cat "$work/dir2.log")"
+ok $? "a file of the folder that not every user may read is refused" "exit $rc; $(cat "$work/dir2.log")"
 rm -f "$secret"
 [ -n "$dest" ] && rm -rf "$dest" "$dest.lock"
 
@@ -61,11 +61,11 @@ id73=$(awk '$1 == "7.3" { print $2 }' "$work/build.log")
 stamp() { grep -a -o -m 1 '#rb-[0-9a-f]*-[0-9a-f]*' "$1" | head -n 1; }
 sum73=$(sha256sum < "$img73")
 [ "$(stamp "$img73")" = "#rb-$id73-$(cat "$(dirname "$img73")/tree")" ]
-ok $? "the 7.3 image names its build id and tree in its header: $(stamp "$img73")"
+ok $? "the 7.3 image names its build id and tree in its header" "$(stamp "$img73")"
 cp "$img612" "$img73"
 "$rb" build 7.3 --db "$db" > "$work/rebuild.log" 2>&1; rc=$?
 [ $rc = 0 ] && grep -q "did not name build $id73" "$work/rebuild.log" && [ "$(sha256sum < "$img73")" = "$sum73" ]
-ok $? "6.12's image planted as 7.3's is built again (exit $rc), the same image as before"
+ok $? "6.12's image planted as 7.3's is built again, the same image as before" "exit $rc"
 # 6.12's image with 7.3's stamp written into its header: the cache takes
 # it, the guest says what it is.
 cp "$img612" "$work/forged"
@@ -76,7 +76,7 @@ cp "$work/forged" "$img73"
 reason=$(q "$db" "SELECT reason FROM runs r JOIN kernels k ON k.id = r.kernel_id WHERE k.variant = '7.3' ORDER BY r.id DESC LIMIT 1")
 [ $rc = 3 ] && [ "$(q "$db" "SELECT count(*) FROM runs WHERE status = 'ok'")" = 0 ] &&
 	echo "$reason" | grep -q "is not build $id73 of '7.3'" && [ ! -e "$img73" ]
-ok $? "a forged image boots, its run is refused and its cache entry removed (exit $rc): $reason"
+ok $? "a forged image boots, its run is refused and its cache entry removed" "exit $rc; $reason"
 "$rb" build 7.3 --db "$db" > "$work/rebuild2.log" 2>&1 && [ "$(sha256sum < "$img73")" = "$sum73" ]
 ok $? "the next build of 7.3 makes the image again, the same as before"
 
@@ -105,7 +105,8 @@ pid=$(awk '$1 == "planted" { print $2 }' "$work/plant.log")
 changed=$(find "$trusted" "$cache/ccache" -newer "$work/marker" 2>/dev/null | head -n 3 | tr '\n' ' ')
 [ $rc = 0 ] && grep -q "in the sandbox, in a layer of its own" "$cache/kernels/$pid/build.log" && [ -z "$changed" ] &&
 	[ ! -e "$trusted/rb-poison-$id" ] && [ ! -e "$cache/ccache/ccache.conf" ] && [ ! -e "$cache/layers/$pid" ]
-ok $? "the untrusted build (exit $rc) changed nothing in the trusted build folder or ccache (${changed:-nothing newer}) and left no layer"
+ok $? "the untrusted build changed nothing in the trusted build folder or ccache and left no layer" \
+	"exit $rc; newer: ${changed:-nothing}"
 rm -f "$img73"
 "$rb" build 7.3 --db "$db" > "$work/after.log" 2>&1 && [ "$(sha256sum < "$img73")" = "$sum73" ]
 ok $? "7.3 built again after it: the same image"

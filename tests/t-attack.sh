@@ -45,7 +45,7 @@ sh "$sb" -w "$work/sb/rw" -r "$work/sb/ro" -- sh -c '
 sleep 0.5
 grep -q "uid $(id -u rb-sandbox) rb-sandbox" "$work/sb.log" && grep -q 'CapEff:.*0000000000000000' "$work/sb.log" &&
 	grep -q 'NoNewPrivs:.*1' "$work/sb.log"
-ok $? "sandbox: runs as rb-sandbox, no capabilities, no new privileges: $(head -3 "$work/sb.log" | tr '\n' ' ')"
+ok $? "sandbox: runs as rb-sandbox, no capabilities, no new privileges" "$(head -3 "$work/sb.log" | tr '\n' ' ')"
 grep -q 'rw ok' "$work/sb.log" && grep -q 'ro refused' "$work/sb.log" && [ ! -e "$work/sb/ro/written" ] &&
 	grep -q 'root refused' "$work/sb.log" && [ ! -e /root/rb-attack-"$id" ] && grep -q 'rest unseen' "$work/sb.log"
 ok $? "sandbox: writes only its -w folder; -r read-only; /root and the rest of the host not there"
@@ -54,11 +54,11 @@ ok $? "sandbox: no network (a listener on the host's 127.0.0.1 got no connection
 start=$(date +%s)
 sh "$sb" -t 3 -- sh -c 'sleep 60' > "$work/t.log" 2>&1; rc=$?
 [ $rc = 3 ] && grep -q 'time limit of 3 s' "$work/t.log" && [ $(($(date +%s) - start)) -lt 15 ]
-ok $? "sandbox: a command past its time limit is killed, exit 3: $(cat "$work/t.log" | tail -1)"
+ok $? "sandbox: a command past its time limit is killed, exit 3" "$(cat "$work/t.log" | tail -1)"
 sh "$sb" -q 20 -w "$work/sb/rw" -- sh -c 'dd if=/dev/zero of="$1" bs=1M count=200 2>/dev/null; sleep 60' sh "$work/sb/rw/big" \
 	> "$work/q.log" 2>&1; rc=$?
 [ $rc = 3 ] && grep -q 'disk limit' "$work/q.log"
-ok $? "sandbox: a command that fills its folder past the disk limit is killed, exit 3: $(tail -1 "$work/q.log")"
+ok $? "sandbox: a command that fills its folder past the disk limit is killed, exit 3" "$(tail -1 "$work/q.log")"
 # The kernel counts the bomb: its pids cgroup's peak (a walk of /proc
 # inside counts more, as processes born during the walk are seen twice),
 # or where the host has no pids cgroup, the limit the bomb runs under.
@@ -88,10 +88,11 @@ else
 	how="no pids cgroup; ran with a limit of ${limit:-?} processes, forks refused: $(grep -c 'Cannot fork' "$work/fork.log")"
 	[ "$limit" = 512 ] && grep -q 'Cannot fork' "$work/fork.log"
 fi && [ -z "$(bombs)" ] && [ ! -d "/sys/fs/cgroup/pids$cg" -o -z "$cg" ]
-ok $? "sandbox: a fork bomb stops at the process limit ($how; a walk of /proc inside saw ${seen:-?}), none left after the sandbox ends"
+ok $? "sandbox: a fork bomb stops at the process limit, none left after the sandbox ends" \
+	"$how; a walk of /proc inside saw ${seen:-?}"
 sh "$sb" -f 1 -w "$work/sb/rw" -- sh -c 'dd if=/dev/zero of="$1" bs=1M count=5' sh "$work/sb/rw/f" > /dev/null 2>&1
 [ "$(stat -c %s "$work/sb/rw/f")" -le 1048576 ]
-ok $? "sandbox: a file stops at the file size limit ($(stat -c %s "$work/sb/rw/f") bytes of 1 MiB)"
+ok $? "sandbox: a file stops at the file size limit" "$(stat -c %s "$work/sb/rw/f") bytes of 1 MiB"
 
 # --- 2. records ------------------------------------------------------------
 release='a" 1, "b" system("touch '"$canary"'-gp")) #'"'"'$(touch '"$canary"'-sh)`touch '"$canary"'-bq`<script>x</script>'
@@ -102,7 +103,7 @@ python3 "$top/tests/gen_records.py" 3 5 "" "6.12.0-plain" > "$work/plain.rec"
 "$rb" ingest "$work/hostile.rec" --db "$db" > "$work/ingest.log" 2>&1 &&
 	"$rb" ingest "$work/plain.rec" --db "$db" >> "$work/ingest.log" 2>&1 &&
 	"$rb" ingest "$work/plain.rec" --variant 'v"); system("touch '"$canary"'-v") #' --db "$db" >> "$work/ingest.log" 2>&1
-ok $? "hostile records ingested as data: $(head -1 "$work/ingest.log")"
+ok $? "hostile records ingested as data" "$(head -1 "$work/ingest.log")"
 [ "$(q "$db" "SELECT count(*) FROM runs")" = 9 ] && [ "$(q "$db" "PRAGMA integrity_check")" = ok ] &&
 	q "$db" "SELECT reason FROM runs WHERE id = 1" | grep -qF "DROP TABLE runs; --"
 ok $? "the database holds the reason as text (9 runs, integrity ok)"
@@ -110,7 +111,7 @@ q "$db" "SELECT reason FROM runs WHERE id = 1" | od -c | grep -q '033'
 [ $? != 0 ]; ok $? "a control byte of the reason is not stored (no terminal escape reaches show or list)"
 "$rb" report --db "$db" --out "$work/site" > "$work/report.log" 2>&1; rc=$?
 [ $rc = 0 ] && [ -z "$(pwned)" ]
-ok $? "report (gnuplot on hostile labels): exit $rc, nothing executed $(pwned)"
+ok $? "report (gnuplot on hostile labels): exit 0, nothing executed" "exit $rc $(pwned)"
 python3 - "$work/site" "$release" <<'PY'
 import glob, sys, xml.etree.ElementTree as ET
 site, release = sys.argv[1], sys.argv[2]
@@ -136,14 +137,14 @@ python3 -c 'import csv, json, sys; json.load(open(sys.argv[1]))
 rows = list(csv.reader(open(sys.argv[2], newline="")))
 assert len(rows) > 1 and all(len(r) == 15 for r in rows), rows' "$work/cmp.json" "$work/cmp.csv" &&
 	! grep -q "$(printf '\033')" "$work/cmp.txt" && [ -z "$(pwned)" ] && [ $rc -le 1 ]
-ok $? "compare (by run and by the hostile label, text, json, csv): exit $rc, valid JSON and CSV, no escape byte, nothing executed"
+ok $? "compare (by run and by the hostile label, text, json, csv): valid JSON and CSV, no escape byte, nothing executed" "exit $rc"
 "$rb" show 1 --db "$db" > "$work/show.txt" 2>&1 && "$rb" show 1 --format json --db "$db" > "$work/show.json" 2>&1 &&
 	"$rb" list runs --db "$db" > "$work/list.txt" 2>&1 && "$rb" list runs --format json --db "$db" > "$work/list.json" 2>&1
 rc=$?
 python3 -c 'import json, sys; [json.load(open(f)) for f in sys.argv[1:]]' "$work/show.json" "$work/list.json" &&
 	grep -qF 'DROP TABLE runs' "$work/show.txt" && ! grep -q "$(printf '\033')" "$work/show.txt" "$work/list.txt" &&
 	[ -z "$(pwned)" ]
-ok $? "show and list (text and json): exit $rc, the reason shown as text, valid JSON, no escape byte, nothing executed"
+ok $? "show and list (text and json): the reason shown as text, valid JSON, no escape byte, nothing executed" "exit $rc"
 # A database is untrusted input too: one written past ingest's cleaning
 # (by hand, by another tool) carries any byte in every text column.
 # ESC ] (a title), BEL, ESC [2J, CR, a bare and a UTF-8 C1 CSI, a byte that
@@ -171,7 +172,7 @@ cvar=$(q "$cdb" "SELECT max(variant) FROM kernels")
 	"$rb" list runs --format json --db "$cdb" > "$work/c-list.json" 2>> "$work/c-err.txt"
 r6=$?
 [ $r1 -le 1 ] && [ $r2 -le 1 ] && [ $r3 -le 1 ] && [ $r4 -le 1 ] && [ $r5 = 2 ] && [ $r6 = 0 ] && [ -z "$(pwned)" ]
-ok $? "a crafted database through compare (text, json, csv), show and list: exit $r1 $r2 $r3 $r4 $r5 $r6, nothing executed"
+ok $? "a crafted database through compare (text, json, csv), show and list: nothing executed" "exit $r1 $r2 $r3 $r4 $r5 $r6"
 python3 - "$work" "$evil" <<'PY'
 import csv, io, json, sys, unicodedata
 work, evil = sys.argv[1], bytes.fromhex(sys.argv[2])
@@ -235,13 +236,14 @@ for page in glob.glob(site + '/*.html'):
     for bad in ('<img src=x', 'onerror=alert(3)>', '\u202e'):
         assert bad not in html, (page, bad)
 PY
-ok $? "report: exit $rc; the \"Against\" heading and every page show a short hostile release escaped (no markup, no U+202E), every SVG well-formed"
+ok $? "report: the \"Against\" heading and every page show a short hostile release escaped (no markup, no U+202E), every SVG well-formed" "exit $rc"
 "$rb" compare --base "$rel2" --new 6.12.0-plain --db "$rdb" > "$work/cmp2.txt" 2>&1; r1=$?
 "$rb" list runs --db "$rdb" > "$work/list2.txt" 2>&1; r2=$?
 "$rb" show 1 --db "$rdb" > "$work/show2.txt" 2>&1; r3=$?
 [ $r1 -le 1 ] && [ $r2 = 0 ] && [ $r3 = 0 ] && grep -qF 'img src=x' "$work/list2.txt" &&
 	! grep -qF "$rlo" "$work/cmp2.txt" "$work/list2.txt" "$work/show2.txt"
-ok $? "compare, list and show: exit $r1 $r2 $r3, the release shown with its U+202E as \\xNN ($(grep -o 'img[^ ]*' "$work/list2.txt" | head -1))"
+ok $? "compare, list and show: the release shown with its U+202E as \\xNN" \
+	"exit $r1 $r2 $r3; $(grep -o 'img[^ ]*' "$work/list2.txt" | head -1)"
 # Sizes a stream sets: 2 runs of 46,341 samples (46,341^2 > 2^31, the exact
 # U test's size once overflowed an int), no ties.  Compare and report must
 # neither crash nor stall (the rank sort was O(n^2)).
@@ -255,7 +257,8 @@ timeout 120 "$rb" report --db "$bdb" --out "$work/site3" > "$work/reportbig.log"
 t2=$(( $(date +%s) - start ))
 [ "$(q "$bdb" "SELECT count(*) FROM samples")" -ge 92682 ] && [ $r1 -le 1 ] && [ $t1 -lt 20 ] && [ $r2 = 0 ] && [ $t2 -lt 20 ] &&
 	grep -q 'time.wall' "$work/cmpbig.txt"
-ok $? "two runs of 46,341 samples: compare exit $r1 in $t1 s, report exit $r2 in $t2 s (each under 20 s): $(grep time.wall "$work/cmpbig.txt" | tr -s ' ')"
+ok $? "two runs of 46,341 samples: compare and report each under 20 s" \
+	"compare exit $r1 in $t1 s, report exit $r2 in $t2 s; $(grep time.wall "$work/cmpbig.txt" | tr -s ' ')"
 
 # --- 3. refs ---------------------------------------------------------------
 git init -q "$work/tree" && for i in 1 2 3; do
@@ -272,11 +275,12 @@ touch $canary-ref6" "HEAD' '--exec=touch $canary-ref7"; do
 		--out "$work/bout" >> "$work/ref.log" 2>&1; r2=$?
 	"$rb" nightly --tree "$work/tree" --ref "$ref" --db "$bdb" --out "$work/bout" >> "$work/ref.log" 2>&1; r3=$?
 	[ $r1 = 2 ] && [ $r2 = 2 ] && [ $r3 = 2 ] && [ -z "$(pwned)" ]
-	ok $? "ref '$(printf '%s' "$ref" | tr '\n' ' ')' to bisect --bad, --good and nightly --ref: exit $r1 $r2 $r3, nothing executed"
+	ok $? "a ref with shell text to bisect --bad, --good and nightly --ref: exit 2, nothing executed" \
+		"ref '$(printf '%s' "$ref" | tr '\n' ' ')': exit $r1 $r2 $r3"
 done
 "$rb" bisect --tree "$work/tree" --good HEAD~2 --bad HEAD --bench pt_reclaim --metric "x;touch $canary-m" --db "$bdb" \
 	--out "$work/bout" > "$work/ref.log" 2>&1; rc=$?
-[ $rc = 2 ] && [ -z "$(pwned)" ]; ok $? "a metric with shell text: exit $rc: $(head -1 "$work/ref.log")"
+[ $rc = 2 ] && [ -z "$(pwned)" ]; ok $? "a metric with shell text" "exit $rc; $(head -1 "$work/ref.log")"
 [ ! -e "$work/bout" ] && [ "$(q "$bdb" "SELECT count(*) FROM bisections")" = 0 ]
 ok $? "no bisection started for any of them"
 
@@ -302,11 +306,11 @@ done
 wait $runpid; rc=$?
 echo "$status" | grep -q "^Uid:[[:space:]]*$(id -u rb-sandbox)[[:space:]]" && echo "$status" | grep -q '^Seccomp:[[:space:]]*2' &&
 	echo "$status" | grep -q '^NoNewPrivs:[[:space:]]*1'
-ok $? "QEMU runs as rb-sandbox under its seccomp filter with no new privileges: $(echo "$status" | grep -E '^(Uid|Seccomp|NoNewPrivs)' | tr -s '\t\n' '  ')"
+ok $? "QEMU runs as rb-sandbox under its seccomp filter with no new privileges" "$(echo "$status" | grep -E '^(Uid|Seccomp|NoNewPrivs)' | tr -s '\t\n' '  ')"
 size=$(stat -c %s "$work"/fout/logs/*/console.log 2>/dev/null | sort -n | tail -1)
 [ $rc = 3 ] && grep -q 'console log passed 16 MiB' "$work/flood.log" && [ "${size:-0}" -le $((64 << 20)) ] &&
 	[ "$(q "$work/flood.db" "SELECT count(*) FROM runs WHERE status = 'failed' AND reason LIKE '%console log passed%'")" = 1 ]
-ok $? "a console flood is stopped at the limit: exit $rc, console log ${size:-?} bytes, run failed with the reason"
+ok $? "a console flood is stopped at the limit, run failed with the reason" "exit $rc, console log ${size:-?} bytes"
 
 # --- 5. a gate of a hostile patch ------------------------------------------
 cache=${RECLAIMBENCH_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/reclaimbench}
@@ -340,7 +344,8 @@ if [ $rc = 3 ]; then
 else
 	[ $rc = 0 ] || [ $rc = 1 ]
 fi
-ok $? "the hostile patch's build fails at the process limit, or completes with its bomb held (gate exit $rc): $(grep -E '^error|^verdict' "$work/gate.log" | tail -1)"
+ok $? "the hostile patch's build fails at the process limit, or completes with its bomb held" \
+	"gate exit $rc; $(grep -E '^error|^verdict' "$work/gate.log" | tail -1)"
 [ ! -e /root/rb-attack-"$id" ] && [ ! -e "$src/rb-attack-$id" ] && [ ! -e "$work/connected" ]
 ok $? "nothing written to /root or the source tree, no connection to the host's listener"
 [ "$(q "$gdb" "PRAGMA integrity_check")" = ok ] && ! grep -q pwned "$gdb" &&

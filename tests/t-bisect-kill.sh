@@ -52,7 +52,8 @@ upto 3600 phase_is "checking out"; hit=$?
 kill_all
 srcdir=$(sed -n "s/^== checking out $mid in //p" "$(blog)")
 left=$( [ -f "$srcdir/.git/index.lock" ] && echo "index.lock left" || echo "no index.lock left")
-[ $hit = 0 ]; ok $? "killed during the checkout of $mid12 ($left; log ends: $(tail -n 1 "$(blog)" | cut -c1-40))"
+[ $hit = 0 ]; ok $? "killed during the checkout of the middle commit" \
+	"$mid12: $left; log ends: $(tail -n 1 "$(blog)" | cut -c1-40)"
 
 # 2. During the compile: make running in the sandbox for a few seconds.
 # An incremental compile can end within seconds (seen: the log at "done"
@@ -62,7 +63,7 @@ start k2
 upto 1800 phase_is compiling && upto 120 pgrep -f "make -s -C $srcdir " > /dev/null && sleep 5 && phase_is compiling
 hit=$?
 kill_all
-[ $hit = 0 ]; ok $? "killed during the compile of $mid12 (log ends: $(tail -n 1 "$(blog)" | cut -c1-40))"
+[ $hit = 0 ]; ok $? "killed during the compile of the middle commit" "$mid12: log ends: $(tail -n 1 "$(blog)" | cut -c1-40)"
 
 # 3. During the boot: its QEMU running for a second (the whole boot of
 # the instruction clock takes about 5 s).
@@ -73,8 +74,8 @@ hit=$?
 kill_all
 sleep 3
 l=$(leftovers)
-[ $hit = 0 ]; ok $? "killed while QEMU booted $mid12"
-[ -z "$l" ]; ok $? "nothing of the killed bisection runs on (left: ${l:-none})"
+[ $hit = 0 ]; ok $? "killed while QEMU booted the middle commit" "$mid12"
+[ -z "$l" ]; ok $? "nothing of the killed bisection runs on" "left: ${l:-none}"
 
 # 4. While the boot's records are stored: the orchestrator paused there.
 export RECLAIMBENCH_TEST_PAUSE_BEFORE_STORE=600
@@ -82,24 +83,26 @@ start k4
 unset RECLAIMBENCH_TEST_PAUSE_BEFORE_STORE
 upto 3600 grep -qs "test: pausing 600 s before storing the records of bisect-$mid12" "$work/k4.log"; hit=$?
 kill_all
-[ $hit = 0 ]; ok $? "killed as the records of $mid12 were being stored"
+[ $hit = 0 ]; ok $? "killed as the records of the middle commit were being stored" "$mid12"
 
 # The same command, to the end.
 s=$(date +%s)
 "$rb" bisect $args > "$work/k5.log" 2>&1; rc=$?
 [ $rc = 0 ] && grep -q "first bad commit: $culprit" "$work/k5.log"
-ok $? "the same command resumes and finds the off-switch (exit $rc, $(( $(date +%s) - s )) s; $(( $(date +%s) - t0 )) s in all): $(grep -o 'first bad commit: .*' "$work/k5.log" | cut -c1-90)"
+ok $? "the same command resumes and finds the off-switch" \
+	"exit $rc, $(( $(date +%s) - s )) s; $(( $(date +%s) - t0 )) s in all; $(grep -o 'first bad commit: .*' "$work/k5.log" | cut -c1-90)"
 skips=$(q "$db" "SELECT count(*) FROM bisect_steps WHERE decision NOT IN ('good', 'bad')")
 wrong=$(q "$db" "SELECT commit_id || ' ' || decision FROM bisect_steps" | while read -r c d; do
 	if git -C "$tree" merge-base --is-ancestor "$culprit" "$c"; then [ "$d" = bad ] || echo "$c"; else [ "$d" = good ] || echo "$c"; fi
 done)
 [ "$skips" = 0 ] && [ -z "$wrong" ] && [ "$(q "$db" "SELECT decision FROM bisect_steps WHERE commit_id = '$mid'")" = good ]
-ok $? "no commit skipped or called wrongly ($skips skipped; wrong: ${wrong:-none}); $mid12 measured: $(q "$db" "SELECT decision FROM bisect_steps WHERE commit_id = '$mid'")"
+ok $? "no commit skipped or called wrongly; the middle commit measured good" \
+	"$skips skipped; wrong: ${wrong:-none}; $mid12 measured: $(q "$db" "SELECT decision FROM bisect_steps WHERE commit_id = '$mid'")"
 dup=$(q "$db" "SELECT session || ' x' || count(*) FROM runs GROUP BY session, bench HAVING count(*) > 1")
-[ -z "$dup" ]; ok $? "one stored run per boot (duplicates: ${dup:-none})"
+[ -z "$dup" ]; ok $? "one stored run per boot" "duplicates: ${dup:-none}"
 [ "$(q "$db" "PRAGMA integrity_check")" = ok ] && [ -z "$(q "$db" "PRAGMA foreign_key_check")" ]
-ok $? "the database is intact (integrity_check: $(q "$db" "PRAGMA integrity_check" | head -n 1))"
+ok $? "the database is intact" "integrity_check: $(q "$db" "PRAGMA integrity_check" | head -n 1)"
 [ "$(q "$db" "SELECT status FROM bisections")" = found ]; ok $? "the bisection is stored as found"
 l=$(leftovers)
-[ -z "$l" ] && [ -z "$(git -C "$tree" status --porcelain)" ]; ok $? "nothing left running (${l:-none}), the tree untouched"
+[ -z "$l" ] && [ -z "$(git -C "$tree" status --porcelain)" ]; ok $? "nothing left running, the tree untouched" "left: ${l:-none}"
 done_testing

@@ -18,16 +18,16 @@ for i in $(seq 1 18000); do
 done
 /bin/kill -9 -- -$pid 2>/dev/null; wait $pid 2>/dev/null
 steps1=$(q "$db" "SELECT count(*) FROM bisect_steps")
-[ "$steps1" -ge 3 ]; ok $? "bisection killed after $steps1 stored steps"
+[ "$steps1" -ge 3 ]; ok $? "bisection killed after 3 or more stored steps" "$steps1 steps"
 start=$(date +%s)
 "$rb" bisect $args > "$work/b2.log" 2>&1; rc=$?
-[ $rc = 0 ]; ok $? "the same command resumes and finishes (exit $rc, $(( $(date +%s) - start )) s)"
-grep -q "first bad commit: $culprit" "$work/b2.log"; ok $? "first bad commit is the off-switch: $(grep 'first bad' "$work/b2.log")"
+[ $rc = 0 ]; ok $? "the same command resumes and finishes" "exit $rc, $(( $(date +%s) - start )) s"
+grep -q "first bad commit: $culprit" "$work/b2.log"; ok $? "first bad commit is the off-switch" "$(grep 'first bad' "$work/b2.log")"
 grep -q 'already measured' "$work/b2.log"; ok $? "steps stored before the kill were not measured again"
 steps2=$(q "$db" "SELECT count(*) FROM bisect_steps")
-[ "$steps2" -gt "$steps1" ]; ok $? "the resumed bisection went on from there ($steps1 -> $steps2 steps)"
+[ "$steps2" -gt "$steps1" ]; ok $? "the resumed bisection went on from there" "$steps1 -> $steps2 steps"
 measured=$(q "$db" "SELECT count(*) FROM bisect_steps WHERE decision != 'skip'")
-[ "$measured" -le 6 ]; ok $? "$measured measured commits for 8 (the 2 ends and about log2(8) = 3 in between)"
+[ "$measured" -le 6 ]; ok $? "6 measured commits at most for 8 (the 2 ends and about log2(8) = 3 in between)" "$measured measured"
 [ "$(q "$db" "SELECT status || ' ' || substr(first_bad, 1, 12) FROM bisections")" = "found $(echo "$culprit" | cut -c1-12)" ]
 ok $? "the bisection is stored as found, with its steps"
 [ -z "$(git -C "$tree" status --porcelain)" ] && [ "$(git -C "$tree" rev-parse HEAD)" = "$bad" ]; ok $? "the tree was not touched"
@@ -45,15 +45,17 @@ hdb=$work/harness.db
 	[ "$(q "$hdb" "SELECT status FROM bisections")" = failed ] &&
 	q "$hdb" "SELECT reason FROM bisections" | grep -q 'rb-bench' &&
 	[ "$(q "$hdb" "SELECT count(*) FROM bisect_steps WHERE decision = 'skip'")" = 0 ]
-ok $? "rb-bench missing: exit 3 with the reason, stored, no commit skipped (exit $rc): $(grep '^error: bisect' "$work/h.log" | cut -c1-160)"
+ok $? "rb-bench missing: exit 3 with the reason, stored, no commit skipped" \
+	"exit $rc; $(grep '^error: bisect' "$work/h.log" | cut -c1-160)"
 
 # Nightly: the tree before the off-switch, then after it: the step in
 # split_deferred is found and bisected without a human.
 ndb=$work/nightly.db
 before=$(git -C "$tree" rev-parse HEAD~4)
 "$rb" nightly --tree "$tree" --ref "$before" --bench lazyfree_mthp --reps 3 --db "$ndb" --out "$work/out" > "$work/n1.log" 2>&1; rc=$?
-[ $rc = 0 ] && grep -q 'no key metric stepped' "$work/n1.log"; ok $? "first nightly stored, nothing to compare (exit $rc)"
+[ $rc = 0 ] && grep -q 'no key metric stepped' "$work/n1.log"; ok $? "first nightly stored, nothing to compare" "exit $rc"
 "$rb" nightly --tree "$tree" --ref "$bad" --bench lazyfree_mthp --reps 3 --db "$ndb" --out "$work/out" > "$work/n2.log" 2>&1; rc=$?
 [ $rc = 1 ] && grep -q "first bad commit: $culprit" "$work/n2.log"
-ok $? "second nightly sees split_deferred step and bisects to the off-switch (exit $rc): $(grep -E 'stepped|first bad' "$work/n2.log" | tr '\n' ';')"
+ok $? "second nightly sees split_deferred step and bisects to the off-switch" \
+	"exit $rc; $(grep -E 'stepped|first bad' "$work/n2.log")"
 done_testing

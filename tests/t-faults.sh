@@ -16,14 +16,15 @@ for delay in 0.05 0.1 0.2 0.3 0.5 0.8; do
 	"$rb" ingest "$work/big.rec" --db "$db" > /dev/null 2>&1 &
 	pid=$!; sleep $delay; kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
 done
-consistent "$db" 500; ok $? "kill -9 during ingest (6 times): integrity ok, every stored run whole ($(q "$db" "SELECT count(*) FROM runs") runs)"
+consistent "$db" 500; ok $? "kill -9 during ingest (6 times): integrity ok, every stored run whole" \
+	"$(q "$db" "SELECT count(*) FROM runs") runs"
 
 # Disk full: a file size limit the WAL cannot grow past.
 $gen 5 500 > "$work/small.rec"
 before=$(q "$db" "SELECT count(*) FROM runs")
 size=$(( $(stat -c %s "$db") / 1024 + $(stat -c %s "$db-wal" 2>/dev/null || echo 0) / 1024 + 16 ))
 (ulimit -f $size; "$rb" ingest "$work/big.rec" --db "$db" > "$work/full.log" 2>&1); rc=$?
-[ $rc = 3 ] && grep -q 'error: database' "$work/full.log"; ok $? "disk full (ulimit -f $size KiB): exit 3 with a database error ($rc: $(grep -m1 error "$work/full.log"))"
+[ $rc = 3 ] && grep -q 'error: database' "$work/full.log"; ok $? "disk full: exit 3 with a database error" "ulimit -f $size KiB; exit $rc: $(grep -m1 error "$work/full.log")"
 consistent "$db" 500; ok $? "disk full: integrity ok, no half-stored run"
 "$rb" ingest "$work/small.rec" --db "$db" > /dev/null 2>&1
 [ "$(q "$db" "SELECT count(*) FROM runs")" -ge $((before + 5)) ]; ok $? "after the disk full, the database takes runs again"
@@ -34,7 +35,8 @@ db2=$work/two.db
 "$rb" ingest "$work/big.rec" --db "$db2" > "$work/w2.log" 2>&1 & p2=$!
 wait $p1; r1=$?; wait $p2; r2=$?
 [ $r1 = 0 ] && [ $r2 = 0 ] && [ "$(q "$db2" "SELECT count(*) FROM runs WHERE status='ok'")" = 400 ]
-ok $? "two ingests into one database at once: both stored ($r1, $r2, $(q "$db2" "SELECT count(DISTINCT session) FROM runs") sessions) $(grep -h error "$work/w1.log" "$work/w2.log")"
+ok $? "two ingests into one database at once: both stored" \
+	"exit $r1, $r2; $(q "$db2" "SELECT count(DISTINCT session) FROM runs") sessions; $(grep -h error "$work/w1.log" "$work/w2.log")"
 consistent "$db2" 500; ok $? "two writers: integrity ok"
 
 # Records that are bad: HTML in a reason is stored as text and escaped.
@@ -43,15 +45,16 @@ $gen 2 3 '<script>alert(1)</script> $(touch /tmp/rb-pwned) ; rm -rf /' > "$work/
 "$rb" report --db "$work/evil.db" --out "$work/evil-site" > /dev/null 2>&1; r2=$?
 [ $r1 = 0 ] && [ $r2 = 0 ] && ! grep -q '<script' "$work/evil-site"/*.html &&
 	grep -q '&lt;script&gt;' "$work/evil-site/run-1.html" && [ ! -e /tmp/rb-pwned ]
-ok $? "a reason holding HTML and shell text is shown escaped and runs nothing (ingest exit $r1, report exit $r2)"
+ok $? "a reason holding HTML and shell text is shown escaped and runs nothing" "ingest exit $r1, report exit $r2"
 printf '[a;touch /tmp/rb-pwned]\nsource = debian:7.3\n' > "$work/evil.conf"
 "$rb" list variants --variants "$work/evil.conf" > "$work/ev.log" 2>&1; rc=$?
-[ $rc = 2 ] && [ ! -e /tmp/rb-pwned ]; ok $? "a variant name with shell characters is refused: $(cat "$work/ev.log")"
+[ $rc = 2 ] && [ ! -e /tmp/rb-pwned ]; ok $? "a variant name with shell characters is refused" "$(cat "$work/ev.log")"
 "$rb" run --host --out "$work/a b" --bench pt_reclaim --db "$work/x.db" > "$work/sp.log" 2>&1; r1=$?
 "$rb" run 7.3 --out "$work/a b" --db "$work/x.db" >> "$work/sp.log" 2>&1; r2=$?
 [ $r1 = 2 ] && [ $r2 = 2 ] && [ "$(grep -c "^error: --out '$work/a b' holds white space" "$work/sp.log")" = 2 ] &&
 	[ ! -e "$work/a b" ] && [ ! -e "$work/x.db" ]
-ok $? "an --out folder with white space is refused before anything runs, on the host and in a guest (exit $r1, $r2; no folder, no database): $(head -n 1 "$work/sp.log")"
+ok $? "an --out folder with white space is refused before anything runs, on the host and in a guest (no folder, no database)" \
+	"exit $r1, $r2; $(head -n 1 "$work/sp.log")"
 
 if [ "$(id -u)" != 0 ] || [ ! -w /sys/kernel/mm/transparent_hugepage/enabled ]; then
 	skip "host faults need root and a writable THP sysfs"; done_testing; exit 0
@@ -71,6 +74,6 @@ consistent "$db" 500; ok $? "kill -9 of the harness: database consistent"
 "$rb" run --host --bench lazyfree_mthp --reps 3 --db "$work/host2.db" > /dev/null 2>&1 & p2=$!
 wait $p1; r1=$?; wait $p2; r2=$?
 [ $r1 = 0 ] && [ $r2 = 0 ] && [ "$(q "$work/host2.db" "SELECT count(*) FROM runs WHERE status='ok'")" = 2 ]
-ok $? "two host runs at once: both stored ($r1, $r2)"
+ok $? "two host runs at once: both stored" "exit $r1, $r2"
 [ "$(thp_state)" = "$before" ]; ok $? "two host runs at once: THP knobs restored"
 done_testing

@@ -7,14 +7,14 @@ db=$work/host.db
 
 # Bad input first: nothing may be written.
 "$rb" run --host --bench nosuch --db "$db" 2>"$work/err"; rc=$?
-[ $rc = 2 ] && [ ! -e "$db" ]; ok $? "unknown benchmark: exit 2 ($rc), database not created"
-grep -q "unknown benchmark 'nosuch'" "$work/err"; ok $? "unknown benchmark named: $(cat "$work/err")"
+[ $rc = 2 ] && [ ! -e "$db" ]; ok $? "unknown benchmark: exit 2, database not created" "exit $rc"
+grep -q "unknown benchmark 'nosuch'" "$work/err"; ok $? "unknown benchmark named" "$(cat "$work/err")"
 "$rb" run --host --reps 0 --db "$db" 2>"$work/err"; rc=$?
-[ $rc = 2 ] && [ ! -e "$db" ]; ok $? "--reps 0: exit 2 ($rc): $(cat "$work/err")"
+[ $rc = 2 ] && [ ! -e "$db" ]; ok $? "--reps 0: exit 2" "exit $rc; $(cat "$work/err")"
 "$rb" run --host --region-mb 3 --db "$db" 2>"$work/err"; rc=$?
-[ $rc = 2 ] && [ ! -e "$db" ]; ok $? "--region-mb 3: exit 2 ($rc): $(cat "$work/err")"
+[ $rc = 2 ] && [ ! -e "$db" ]; ok $? "--region-mb 3: exit 2" "exit $rc; $(cat "$work/err")"
 "$rb" run --host --db /nonexistent/dir/x.db 2>"$work/err"; rc=$?
-[ $rc = 2 ]; ok $? "unwritable database path: exit 2 ($rc): $(cat "$work/err")"
+[ $rc = 2 ]; ok $? "unwritable database path: exit 2" "exit $rc; $(cat "$work/err")"
 
 if [ "$(id -u)" != 0 ] || [ ! -w /sys/kernel/mm/transparent_hugepage/enabled ]; then
 	skip "host benchmarks need root and a writable THP sysfs"
@@ -23,9 +23,10 @@ fi
 
 before=$(thp_state)
 "$rb" run --host --reps 3 --db "$db" > "$work/out" 2>&1; rc=$?
-ok $rc "run --host --reps 3 exits 0: $(tail -n 2 "$work/out" | head -n 1)"
+ok $rc "run --host --reps 3 exits 0" "$(tail -n 2 "$work/out" | head -n 1)"
 nb=$("$rb" list benches | tail -n +2 | wc -l)
-ok $(( $(q "$db" "SELECT count(*) FROM runs WHERE status='ok'") != nb )) "$nb runs ok, none skipped: $(q "$db" "SELECT group_concat(bench||'='||status||' '||reason, '; ') FROM runs")"
+ok $(( $(q "$db" "SELECT count(*) FROM runs WHERE status='ok'") != nb )) "a run ok for every benchmark, none skipped" \
+	"$nb benchmarks; $(q "$db" "SELECT group_concat(bench||'='||status||' '||reason, '; ') FROM runs")"
 ok $(( $(q "$db" "SELECT count(DISTINCT rep) FROM samples") != 3 )) "3 repetitions stored raw"
 [ "$(thp_state)" = "$before" ]; ok $? "THP knobs as before the run"
 
@@ -35,9 +36,10 @@ ok $(( $(q "$db" "SELECT count(*) $lf AND metric='vmstat.pglazyfreed' AND value 
 # Timed repetitions carry no perf event; counting ones carry them all.
 ok $(( $(q "$db" "SELECT count(*) FROM samples WHERE metric LIKE 'perf.%' AND kind = 'timed'") != 0 ||
        $(q "$db" "SELECT count(*) $lf AND metric='perf.tlb_flush' AND kind = 'counting' AND value > 0") != 3 )) \
-	"perf events only in counting repetitions: tlb_flush $(q "$db" "SELECT group_concat(value) $lf AND metric='perf.tlb_flush'")"
+	"perf events only in counting repetitions" "tlb_flush $(q "$db" "SELECT group_concat(value) $lf AND metric='perf.tlb_flush'")"
 ok $(( $(q "$db" "SELECT count(*) FROM runs WHERE status = 'ok' AND observer_overhead IS NULL") != 0 )) \
-	"every ok run stores its observer overhead: $(q "$db" "SELECT group_concat(bench||' '||round(100*observer_overhead,1)||'%', '; ') FROM runs")"
+	"every ok run stores its observer overhead" \
+	"$(q "$db" "SELECT group_concat(bench||' '||round(100*observer_overhead,1)||'%', '; ') FROM runs")"
 # Whether this kernel unmaps lazyfree mTHPs whole (batched) is asked of the
 # kernel itself, not of its version string (distributions backport): an
 # independent probe (tests/pageout_probe.c, none of rb-bench's code) pages
@@ -51,7 +53,7 @@ elif [ "$3" -gt 0 ]; then
 	skip "this kernel queues lazyfree mTHPs for split (the probe saw split_deferred +$3): no batched unmap; lazyfree_mthp saw $sd"
 else
 	ok $(( $(q "$db" "SELECT CAST(max(value) AS INTEGER) $lf AND metric='mthp.split_deferred'") != 0 )) \
-		"lazyfree_mthp: split_deferred delta 0 ($sd), as the independent probe saw (+$3 over $2 mTHPs)"
+		"lazyfree_mthp: split_deferred delta 0, as the independent probe saw" "$sd; the probe: +$3 over $2 mTHPs"
 fi
 cyc=$(q "$db" "SELECT count(*) $lf AND metric='perf.cycles' AND value IS NULL AND note != ''")
 ok $(( cyc != 3 && $(q "$db" "SELECT count(*) $lf AND metric='perf.cycles' AND value > 0") != 3 )) \
@@ -67,7 +69,8 @@ if [ -z "$kconfig" ]; then
 elif ! echo "$kconfig" | grep -qx 'CONFIG_PT_RECLAIM=y'; then
 	skip "kernel built without CONFIG_PT_RECLAIM: VmPTE $pb -> $pa kB"
 else
-	ok $(( $(q "$db" "SELECT $pa < 0.05 * $pb") != 1 )) "pt_reclaim: VmPTE after MADV_DONTNEED under 5% of before ($pb -> $pa kB; CONFIG_PT_RECLAIM=y)"
+	ok $(( $(q "$db" "SELECT $pa < 0.05 * $pb") != 1 )) "pt_reclaim: VmPTE after MADV_DONTNEED under 5% of before (CONFIG_PT_RECLAIM=y)" \
+		"$pb -> $pa kB"
 fi
 ok $(( $(q "$db" "SELECT CAST(max(value) AS INTEGER) FROM samples s JOIN runs r ON r.id=s.run_id WHERE r.bench='pmd_redirty' AND metric='check.lost_pages'") != 0 )) \
 	"pmd_redirty: no redirtied page lost"
@@ -102,16 +105,16 @@ ok $? "show --format json is valid JSON with the samples"
 # page of each and back) must make pmd_redirty a SKIP, not a number.
 RB_TEST_SPLIT_PMD=1 "$rb" run --host --bench pmd_redirty --reps 1 --db "$db" > "$work/out" 2>&1
 r=$(q "$db" "SELECT status || ': ' || reason FROM runs ORDER BY id DESC LIMIT 1")
-case $r in skip:*"not PMD-mapped before MADV_PAGEOUT"*) ok 0 "PMDs split before the window: SKIP with the reason: $r";;
-*) ok 1 "PMDs split before the window: SKIP with the reason: $r";; esac
+case $r in skip:*"not PMD-mapped before MADV_PAGEOUT"*) ok 0 "PMDs split before the window: SKIP with the reason" "$r";;
+*) ok 1 "PMDs split before the window: SKIP with the reason" "$r";; esac
 [ "$(q "$db" "SELECT count(*) FROM samples s JOIN runs r ON r.id = s.run_id WHERE r.status = 'skip' AND s.metric = 'time.wall'")" = 0 ]
 ok $? "the skipped run stored no timing"
 
 # A benchmark that crashes after it changed the knobs.
 RB_TEST_CRASH=lazyfree_mthp "$rb" run --host --bench lazyfree_mthp --reps 1 --db "$db" > "$work/out" 2>&1; rc=$?
-ok $(( rc != 3 )) "crashed benchmark: exit 3 ($rc)"
+ok $(( rc != 3 )) "crashed benchmark: exit 3" "exit $rc"
 r=$(q "$db" "SELECT status || ': ' || reason FROM runs ORDER BY id DESC LIMIT 1")
-case $r in failed*signal\ 6*) ok 0 "crashed benchmark stored as failed: $r";; *) ok 1 "crashed benchmark stored as failed: $r";; esac
+case $r in failed*signal\ 6*) ok 0 "crashed benchmark stored as failed" "$r";; *) ok 1 "crashed benchmark stored as failed" "$r";; esac
 [ "$(thp_state)" = "$before" ]; ok $? "THP knobs restored after the crash"
 
 # Interrupted with SIGINT in the middle of ttu_sync_race.
@@ -120,9 +123,9 @@ pid=$!
 sleep 2
 kill -INT $pid
 wait $pid; rc=$?
-ok $(( rc != 130 )) "SIGINT: exit 130 ($rc)"
+ok $(( rc != 130 )) "SIGINT: exit 130" "exit $rc"
 r=$(q "$db" "SELECT status || ': ' || reason FROM runs ORDER BY id DESC LIMIT 1")
-case $r in failed*interrupted*) ok 0 "interrupted run stored as failed: $r";; *) ok 1 "interrupted run stored as failed: $r";; esac
+case $r in failed*interrupted*) ok 0 "interrupted run stored as failed" "$r";; *) ok 1 "interrupted run stored as failed" "$r";; esac
 [ "$(thp_state)" = "$before" ]; ok $? "THP knobs restored after SIGINT"
 [ "$(q "$db" "PRAGMA integrity_check")" = ok ]; ok $? "integrity_check ok"
 
@@ -130,6 +133,6 @@ case $r in failed*interrupted*) ok 0 "interrupted run stored as failed: $r";; *)
 cp "$db" "$work/newer.db"; sqlite3 "$work/newer.db" "PRAGMA user_version = 42"
 sum=$(md5sum < "$work/newer.db")
 "$rb" run --host --bench pt_reclaim --db "$work/newer.db" 2>"$work/err"; rc=$?
-[ $rc = 2 ]; ok $? "newer schema: exit 2 ($rc): $(cat "$work/err")"
+[ $rc = 2 ]; ok $? "newer schema: exit 2" "exit $rc; $(cat "$work/err")"
 [ "$(md5sum < "$work/newer.db")" = "$sum" ]; ok $? "newer database untouched"
 done_testing

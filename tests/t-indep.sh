@@ -60,7 +60,7 @@ if [ ! -f "$work/booted" ]; then
 	RECLAIMBENCH_INIT=$top/build/indep "$rb" run 6.12 7.3 $benches --reps "$reps" --db "$work/indep.db" \
 		--out "$work/iout" > "$work/indep.log" 2>&1
 fi
-ok "$(cat "$work/booted")" "harness: 6.12 and 7.3 booted under the instruction clock ($(tail -n 1 "$work/run.log"))"
+ok "$(cat "$work/booted")" "harness: 6.12 and 7.3 booted under the instruction clock" "$(tail -n 1 "$work/run.log")"
 a=$(q "$db" "SELECT group_concat(DISTINCT accel) FROM runs")
 if [ "$a" != tcg-icount ]; then	# KVM: timings of the host's clock, not comparable to 2%
 	skip "the guests ran under '$a', not the instruction clock (tcg-icount)"; done_testing; exit 0
@@ -106,12 +106,13 @@ adjusted() {
 for v in 6.12 7.3; do
 	log=$(ilog "$v")
 	grep -q '^indep end' "$log" && ! grep -q '^indep \(skip\|fail\|error\)' "$log"
-	ok $? "$v: indep ran every repetition to its end ($(grep -c '^indep bench=' "$log") lines$(grep '^indep \(skip\|fail\|error\)' "$log" | head -n 1 | sed 's/^/; /'))"
+	ok $? "$v: indep ran every repetition to its end" \
+		"$(grep -c '^indep bench=' "$log") lines$(grep '^indep \(skip\|fail\|error\)' "$log" | head -n 1 | sed 's/^/; /')"
 	for b in lazyfree_mthp pmd_redirty pt_reclaim; do
 		h=$(harness "$v" "$b" time.wall | median) i=$(indep "$v" "$b" ns | median)
 		nh=$(harness "$v" "$b" time.wall | wc -l) ni=$(indep "$v" "$b" ns | wc -l)
 		[ "$nh" = "$reps" ] && [ "$ni" = "$reps" ]
-		ok $? "$v $b: $reps repetitions each (harness $nh, indep $ni)"
+		ok $? "$v $b: as many repetitions as asked for on each side" "$reps asked; harness $nh, indep $ni"
 		if [ $b = pt_reclaim ]; then
 			# Tables freed in the window: minus the change of nr_page_table_pages.
 			harness "$v" $b vmstat.nr_page_table_pages > "$work/hf"; harness "$v" $b time.wall > "$work/ht"
@@ -121,10 +122,11 @@ for v in 6.12 7.3; do
 			# shellcheck disable=SC2046
 			set -- $(adjusted < "$work/pts")
 			within2 "$2" "$3"
-			ok $? "$v $b: medians within 2% without the RCU frees in the window ($1 instructions a table): harness $2, indep $3 ($(pct "$2" "$3")); as measured: harness $h, indep $i ($(pct "$h" "$i"))"
+			ok $? "$v $b: medians within 2% without the RCU frees in the window" \
+				"$1 instructions a table: harness $2, indep $3 ($(pct "$2" "$3")); as measured: harness $h, indep $i ($(pct "$h" "$i"))"
 		else
 			within2 "$h" "$i"
-			ok $? "$v $b: medians within 2%: harness $h, indep $i instructions ($(pct "$h" "$i"))"
+			ok $? "$v $b: medians within 2%" "harness $h, indep $i instructions ($(pct "$h" "$i"))"
 		fi
 		case $b in
 		lazyfree_mthp) pairs="mthp.split_deferred:split_deferred vmstat.thp_split_pmd:thp_split_pmd vmstat.pglazyfreed:pglazyfreed";;
@@ -134,7 +136,7 @@ for v in 6.12 7.3; do
 		for p in $pairs; do
 			hv=$(harness "$v" "$b" "${p%%:*}" | values) iv=$(indep "$v" "$b" "${p#*:}" | values)
 			[ -n "$hv" ] && [ "$hv" = "$iv" ]
-			ok $? "$v $b ${p%%:*}: harness $hv; indep $iv"
+			ok $? "$v $b ${p%%:*}: the same values in harness and indep" "harness $hv; indep $iv"
 		done
 	done
 	# VmPTE: the tables MADV_DONTNEED took away are exact; the totals
@@ -144,17 +146,18 @@ for v in 6.12 7.3; do
 	indep "$v" pt_reclaim vmpte_before > "$work/ib"; indep "$v" pt_reclaim vmpte_after > "$work/ia"
 	hv=$(paste -d- "$work/hb" "$work/ha" | bc | values) iv=$(paste -d- "$work/ib" "$work/ia" | bc | values)
 	[ -n "$hv" ] && [ "$hv" = "$iv" ]
-	ok $? "$v pt_reclaim VmPTE freed by MADV_DONTNEED (kB): harness $hv; indep $iv"
+	ok $? "$v pt_reclaim VmPTE freed by MADV_DONTNEED: the same in harness and indep" "kB: harness $hv; indep $iv"
 	hb=$(median < "$work/hb") ib=$(median < "$work/ib") ha=$(median < "$work/ha") ia=$(median < "$work/ia")
 	[ -n "$hb" ] && [ -n "$ib" ] && [ $(( hb - ib )) -le 8 ] && [ $(( ib - hb )) -le 8 ] &&
 		[ $(( ha - ia )) -le 8 ] && [ $(( ia - ha )) -le 8 ]
-	ok $? "$v pt_reclaim VmPTE before -> after within 8 kB: harness $hb -> $ha, indep $ib -> $ia"
+	ok $? "$v pt_reclaim VmPTE before -> after within 8 kB" "harness $hb -> $ha, indep $ib -> $ia"
 	# The pcp list was settled before every window (each program refuses
 	# a window with more than 8 x batch pages parked): what earlier work
 	# left on it, and what the window found.
 	range() { sort -n | sed -n '1p;$p' | tr '\n' ' ' | awk '{ printf "%s-%s", $1, $2 }'; }
 	nh=$(harness "$v" pt_reclaim pcp.count | wc -l) ni=$(indep "$v" pt_reclaim pcp | wc -l)
 	[ "$nh" = "$reps" ] && [ "$ni" = "$reps" ]
-	ok $? "$v pt_reclaim pcp list settled before each window (harness $nh, indep $ni): parked $(harness "$v" pt_reclaim pcp.unsettled | range) -> $(harness "$v" pt_reclaim pcp.count | range) pages (harness), $(indep "$v" pt_reclaim pcp_unsettled | range) -> $(indep "$v" pt_reclaim pcp | range) (indep)"
+	ok $? "$v pt_reclaim pcp list settled before each window" \
+		"harness $nh, indep $ni: parked $(harness "$v" pt_reclaim pcp.unsettled | range) -> $(harness "$v" pt_reclaim pcp.count | range) pages (harness), $(indep "$v" pt_reclaim pcp_unsettled | range) -> $(indep "$v" pt_reclaim pcp | range) (indep)"
 done
 done_testing

@@ -28,7 +28,7 @@ awk -v dbg="$kc/debug.config" '
 	}
 	END { if (name != "") flush() }' "$work/plain" > "$work/want"
 diff "$work/want" "$work/debug" > "$work/spec.diff"
-ok $? "debug.conf holds every variant of variants.conf plus debug.config ($(wc -l < "$work/spec.diff") lines differ)"
+ok $? "debug.conf holds every variant of variants.conf plus debug.config" "$(wc -l < "$work/spec.diff") lines differ"
 for v in 7.3-pmd-discard 7.3-no-zap-batch 7.3-no-swapbacked-iff-dirty; do
 	grep -qx "$v" "$work/plain"; ok $? "variants.conf defines $v (built by the default run)"
 done
@@ -51,46 +51,47 @@ for ver in 6.12 7.3; do
 	if [ ! -f "$src/Makefile" ]; then skip "no linux-source-$ver: $(tail -n 1 "$work/src.log")"; continue; fi
 	extra=; [ $ver = 7.3 ] && extra=$kc/7.3.config
 	m=$(survives "$src" "$ver" "$kc/guest.config" $extra)
-	[ -z "$m" ]; ok $? "$ver: guest.config${extra:+ + 7.3.config} survives olddefconfig (lost: ${m:-none})"
+	[ -z "$m" ]; ok $? "$ver: guest.config (and 7.3.config on 7.3) survives olddefconfig" \
+		"guest.config${extra:+ + 7.3.config}; lost: ${m:-none}"
 	m=$(survives "$src" "$ver-debug" "$kc/guest.config" $extra "$kc/debug.config")
-	[ -z "$m" ]; ok $? "$ver: + debug.config survives olddefconfig (lost: ${m:-none})"
+	[ -z "$m" ]; ok $? "$ver: + debug.config survives olddefconfig" "lost: ${m:-none}"
 done
 # The check above must be able to fail: an option no tree has.
 [ -n "$src" ] && [ -f "$src/Makefile" ] && {
 	printf 'CONFIG_RECLAIMBENCH_NO_SUCH_OPTION=y\n' > "$work/bogus.config"
 	m=$(survives "$src" bogus "$kc/guest.config" "$work/bogus.config")
-	[ "$m" = "CONFIG_RECLAIMBENCH_NO_SUCH_OPTION " ]; ok $? "an unknown option is reported as lost ($m)"
+	[ "$m" = "CONFIG_RECLAIMBENCH_NO_SUCH_OPTION " ]; ok $? "an unknown option is reported as lost" "$m"
 }
 
 # 3. pmd_redirty: stock 7.3 splits all 64 PMDs; 7.3-pmd-discard splits
 # none, discards none (all redirtied) and every page keeps its new data.
 "$rb" run 7.3 7.3-pmd-discard --bench pmd_redirty --reps 2 --db "$db" --out "$work/out" > "$work/pmd.log" 2>&1
-ok $? "run 7.3 7.3-pmd-discard --bench pmd_redirty ($(tail -n 1 "$work/pmd.log"))"
+ok $? "run 7.3 7.3-pmd-discard --bench pmd_redirty" "$(tail -n 1 "$work/pmd.log")"
 # Every repetition (timed and counting) of each variant: "DISTINCT-VALUES/COUNT".
 val() { q "$db" "SELECT group_concat(DISTINCT CAST(s.value AS INTEGER))||'/'||count(*) FROM samples s
 	JOIN runs r ON r.id = s.run_id JOIN kernels k ON k.id = r.kernel_id
 	WHERE k.variant = '$1' AND r.bench = '$2' AND s.metric = '$3' AND r.status = 'ok'"; }
 each() { case $1 in "$2"/[2-9]|"$2"/[1-9][0-9]) return 0;; esac; return 1; }
 s73=$(val 7.3 pmd_redirty vmstat.thp_split_pmd) spd=$(val 7.3-pmd-discard pmd_redirty vmstat.thp_split_pmd)
-each "$s73" 64; ok $? "7.3 (stable change: no PMD-level lazyfree path): thp_split_pmd 64 in every repetition ($s73)"
-each "$spd" 0; ok $? "7.3-pmd-discard: thp_split_pmd 0 in every repetition ($spd)"
+each "$s73" 64; ok $? "7.3 (stable change: no PMD-level lazyfree path): thp_split_pmd 64 in every repetition" "$s73"
+each "$spd" 0; ok $? "7.3-pmd-discard: thp_split_pmd 0 in every repetition" "$spd"
 l=$(val 7.3-pmd-discard pmd_redirty check.lost_pages)
-each "$l" 0; ok $? "7.3-pmd-discard: no redirtied page lost ($l)"
+each "$l" 0; ok $? "7.3-pmd-discard: no redirtied page lost" "$l"
 f=$(val 7.3-pmd-discard pmd_redirty vmstat.pglazyfreed)
-each "$f" 0; ok $? "7.3-pmd-discard: nothing redirtied was discarded, pglazyfreed 0 ($f)"
+each "$f" 0; ok $? "7.3-pmd-discard: nothing redirtied was discarded, pglazyfreed 0" "$f"
 w=$(val 7.3-pmd-discard pmd_redirty kernel.warnings)
-each "$w" 0 || [ "$w" = 0/1 ]; ok $? "7.3-pmd-discard: no kernel warning on the console ($w)"
+each "$w" 0 || [ "$w" = 0/1 ]; ok $? "7.3-pmd-discard: no kernel warning on the console" "$w"
 
 # 3b. lazyfree_ref, seed 002 patch 1/4's positive control: of the 32 clean
 # lazyfree mTHPs a pipe holds during MADV_PAGEOUT, 7.3 makes none
 # swap-backed and frees all once the pipe is gone; without the patch every
 # one is made swap-backed and stays (no swap device).
 "$rb" run 7.3 7.3-no-swapbacked-iff-dirty --bench lazyfree_ref --reps 2 --db "$db" --out "$work/out" > "$work/ref.log" 2>&1
-ok $? "run 7.3 7.3-no-swapbacked-iff-dirty --bench lazyfree_ref ($(tail -n 1 "$work/ref.log"))"
+ok $? "run 7.3 7.3-no-swapbacked-iff-dirty --bench lazyfree_ref" "$(tail -n 1 "$work/ref.log")"
 for m in probe.swapbacked probe.kept; do
 	a=$(val 7.3 lazyfree_ref $m) b=$(val 7.3-no-swapbacked-iff-dirty lazyfree_ref $m)
-	each "$a" 0; ok $? "7.3: $m 0 of 32 held folios in every repetition ($a)"
-	each "$b" 32; ok $? "7.3-no-swapbacked-iff-dirty: $m 32 of 32 in every repetition ($b)"
+	each "$a" 0; ok $? "7.3: $m 0 of 32 held folios in every repetition" "$a"
+	each "$b" 32; ok $? "7.3-no-swapbacked-iff-dirty: $m 32 of 32 in every repetition" "$b"
 done
 
 # 4. zap_probe as the guest's /init: the batched zap queues no mTHP for
@@ -105,7 +106,7 @@ for v in 7.3 7.3-no-zap-batch; do
 	console $v "$work/zap_probe" > "$work/zap-$v.log"
 	sd=$(sed -n 's/.*kind=time .*split_deferred=\([0-9-]*\).*/\1/p' "$work/zap-$v.log" | sort -u | tr '\n' ' ')
 	want="0 "; [ $v = 7.3-no-zap-batch ] && want="1024 "
-	[ "$sd" = "$want" ]; ok $? "$v: zap_probe split_deferred per zap: ${sd:-none} (want $want)"
+	[ "$sd" = "$want" ]; ok $? "$v: zap_probe split_deferred per zap as the variant's batching gives" "${sd:-none} (want $want)"
 done
 # 5. pmd_free_probe: half the THPs clean, half redirtied.  Stock 7.3 splits
 # all 16; 7.3-pmd-discard splits none, discards the 8 clean ones whole
@@ -115,13 +116,14 @@ for v in 7.3 7.3-pmd-discard; do
 	got=$(sed -n 's/^pmd_free_probe: rep=[0-9]* thps=16 ns=[0-9]* \(.*\)/\1/p' "$work/pf-$v.log" | sort | uniq -c | sed 's/^ *//')
 	want="5 split_pmd=16 lazyfreed=4096 lost=0 zeroed=4096"
 	[ $v = 7.3-pmd-discard ] && want="5 split_pmd=0 lazyfreed=4096 lost=0 zeroed=4096"
-	[ "$got" = "$want" ]; ok $? "$v: clean and redirtied PMD THPs: ${got:-no output} (want $want)"
+	[ "$got" = "$want" ]; ok $? "$v: clean and redirtied PMD THPs split, lazyfreed and kept as the variant says" \
+		"${got:-no output} (want $want)"
 done
 
 # 6. The guest config gives collapse_race shmem THP and MADV_COLLAPSE.
 for v in 6.12 7.3; do
 	console $v "$work/collapse_probe" > "$work/collapse-$v.log"
 	grep -q '^collapse_probe: PASS' "$work/collapse-$v.log"
-	ok $? "$v: MADV_COLLAPSE of a memfd range: $(grep -E 'ShmemPmdMapped|FAIL' "$work/collapse-$v.log" | head -n 1)"
+	ok $? "$v: MADV_COLLAPSE of a memfd range" "$(grep -E 'ShmemPmdMapped|FAIL' "$work/collapse-$v.log" | head -n 1)"
 done
 done_testing

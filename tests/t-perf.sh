@@ -25,7 +25,7 @@ else
 	# tasks' context during the window (a few at most).
 	d=$(( theirs > ours ? theirs - ours : ours - theirs ))
 	[ -n "$ours" ] && [ "$ours" -gt 0 ] && [ $(( d * 100 )) -le $(( ours * 2 + 200 )) ]
-	ok $? "tlb:tlb_flush: benchmark counted $ours, perf stat $theirs"
+	ok $? "tlb:tlb_flush: the benchmark counts what perf stat counts" "benchmark counted $ours, perf stat $theirs"
 fi
 [ -n "$mounted" ] && umount /sys/kernel/tracing
 
@@ -63,7 +63,8 @@ if [ -w "$thp/hugepages-64kB/enabled" ]; then
 		tries="$tries${tries:+, }$r"
 		[ $rc = 0 ] && break
 	done
-	ok $rc "MADV_PAGEOUT, fastest of 15 turns: lazyfree_mthp $mine ns, independent probe $probe ns, within 10% (ratio: $tries)"
+	ok $rc "MADV_PAGEOUT, fastest of 15 turns: lazyfree_mthp and an independent probe within 10%" \
+		"lazyfree_mthp $mine ns, independent probe $probe ns; ratio: $tries"
 	[ "$(thp_state)" = "$before" ]; ok $? "THP knobs restored by the test"
 else
 	skip "no 64 kB mTHP knob"

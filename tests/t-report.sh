@@ -10,8 +10,7 @@ fi
 "$rb" run --host --reps 3 --bench lazyfree_mthp --bench pmd_redirty --bench pt_reclaim --db "$db" >> "$work/run.log" 2>&1
 ok $? "two host sessions stored"
 "$rb" report --db "$db" --out "$work/site" > "$work/rep.log" 2>&1
-ok $? "report writes the site"
-sed 's/^/# /' "$work/rep.log"
+ok $? "report writes the site" "$(cat "$work/rep.log")"
 for p in index claims runs method bench-lazyfree_mthp history-lazyfree_mthp run-1; do
 	[ -s "$work/site/$p.html" ]; ok $? "$p.html written"
 done
@@ -29,7 +28,7 @@ for page in glob.glob(site + '/*.html'):
     for src in re.findall(r'<img src="([^"]+)"', html):
         assert '/' not in src and open(site + '/' + src), src
 PY
-ok $? "$nsvg SVG charts well-formed and every <img> of every page present; no script"
+ok $? "every SVG chart well-formed and every <img> of every page present; no script" "$nsvg SVG charts"
 grep -q 'lazyfree_mthp-dist.svg' "$work/site/bench-lazyfree_mthp.html"; ok $? "the benchmark page shows the distribution chart"
 grep -q 'time.wall' "$work/site/run-1.html" && grep -q 'run --host' "$work/site/run-1.html"; ok $? "a run page has the samples and the exact command line"
 # The method page: reports/method.md rendered, linked from the index, and
@@ -45,8 +44,7 @@ if command -v chromium >/dev/null; then
 			--disable-background-networking --disable-component-update --disable-sync \
 			--user-data-dir="$work/chrome" --window-size=1200,1400 --screenshot="$work/$p.png" \
 			"file://$work/site/$p.html" > "$work/chrome.log" 2>&1
-		r=$(python3 "$top/tests/png_check.py" "$work/$p.png" 2>&1); ok $? "chromium renders $p.html"
-		echo "# $r"
+		r=$(python3 "$top/tests/png_check.py" "$work/$p.png" 2>&1); ok $? "chromium renders $p.html" "$r"
 	done
 else
 	skip "chromium is not installed (make deps installs it)"
