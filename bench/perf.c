@@ -77,6 +77,8 @@ static struct tlb_reason {
 	{ "tlb.remote_send_ipi", "remote ipi send" },
 	{ "tlb.remote_shootdown", "remote shootdown" },
 	{ "tlb.task_switch", "flush on task switch" },
+	/* A CPU left in mm_cpumask that runs another mm: taken out (7.3). */
+	{ "tlb.remote_wrong_cpu", "remote wrong cpu" },
 };
 #define NREASONS (int)(sizeof(reasons) / sizeof(reasons[0]))
 

@@ -235,6 +235,18 @@ const char *guest_emulator(const char *arch, const char *accel)
 	return xasprintf("%s%s%s; -cpu %s", a ? qemu_binary(arch) : "", a ? " -M virt: " : "", version[a], cpu);
 }
 
+/* An x86 kernel's command line under the instruction clock: its vCPUs
+ * tick by the PIT (noapictimer, see guest_boot), the boot CPU by its
+ * interrupt, the others by the tick the kernel broadcasts to them.  With
+ * more than one vCPU their TSCs, which QEMU derives from the one
+ * instruction counter, are declared reliable: taking turns, they fail the
+ * kernel's warp check ("TSCs unsynchronized") and the clock fell back to
+ * refined-jiffies, every timing a multiple of 4 ms. */
+static char *icount_cmdline(const char *cmdline, int cpus)
+{
+	return xasprintf("%s noapictimer%s", cmdline, cpus > 1 ? " tsc=reliable" : "");
+}
+
 int guest_boot(const struct built *k, const char *cmdline, char *const plan[], struct boot *b)
 {
 	char *console, *recs, *abs;
@@ -309,7 +321,7 @@ int guest_boot(const struct built *k, const char *cmdline, char *const plan[], s
 		 * for 100 ms of guest time, and each rdtsc ends QEMU's
 		 * translation block, so the spin took 10 of a boot's 12 s
 		 * (6.12 to its root-fs panic: 12.1 s, 2.1 s with noapictimer).
-		 * These boots have one vCPU, so no tick is broadcast.  arm64's
+		 * Other vCPUs (--mm-cpus) get the tick broadcast.  arm64's
 		 * architected timer needs neither calibration nor these options.
 		 *
 		 * Under the host's clock, TCG vCPUs with more than one of them
@@ -324,7 +336,7 @@ int guest_boot(const struct built *k, const char *cmdline, char *const plan[], s
 		 * record says which clocksource the guest took and the step
 		 * it measured. */
 		char *full = arm64 ? xstrdup(cmdline) :
-			     !strcmp(b->accel, ACCEL_ICOUNT) ? xasprintf("%s noapictimer", cmdline) :
+			     !strcmp(b->accel, ACCEL_ICOUNT) ? icount_cmdline(cmdline, b->cpus) :
 			     strcmp(b->accel, "tcg") ? xstrdup(cmdline) :
 			     host_tsc_khz() ? xasprintf("%s tsc=reliable tsc_early_khz=%lu", cmdline, host_tsc_khz()) :
 			     xasprintf("%s tsc=reliable", cmdline);
