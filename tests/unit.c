@@ -100,6 +100,25 @@ static void test_parsers(void)
 	check(parse_pcp(vm, 2, &pcp) == -1, "zoneinfo pcp of a CPU not listed is -1");
 	check(parse_pcp("", 0, &pcp) == -1, "empty zoneinfo is -1");
 	free(vm);
+	vm = fixture("interrupts-x86.txt");
+	check(parse_interrupts(vm, "TLB shootdowns", &v) == 0 && v == 1089845 + 688798,
+	      "interrupts: TLB shootdowns summed over both CPUs");
+	check(parse_interrupts(vm, "Function call interrupts", &v) == 0 && v == 3692036 + 2890071,
+	      "interrupts: x86 function calls by their description, not the label");
+	check(parse_interrupts(vm, "Machine check", &v) == -1, "interrupts: a missing row is -1");
+	free(vm);
+	vm = fixture("interrupts-arm64.txt");
+	check(parse_interrupts(vm, "Function call interrupts", &v) == 0 && v == 55,
+	      "interrupts: arm64 IPI1 row summed");
+	check(parse_interrupts(vm, "TLB shootdowns", &v) == -1, "interrupts: arm64 has no TLB shootdown row");
+	free(vm);
+	vm = fixture("tlb_flush-format.txt");
+	check(parse_tracepoint_enum(vm, "local mm shootdown") == 3, "tlb_flush reason named in another case");
+	check(parse_tracepoint_enum(vm, "local shootdown") == 2, "tlb_flush reason matched whole, not a longer one");
+	check(parse_tracepoint_enum(vm, "remote ipi send") == 4, "tlb_flush reason remote IPI send");
+	check(parse_tracepoint_enum(vm, "remote") == -1, "tlb_flush reason prefix is no match");
+	check(parse_tracepoint_enum("", "remote shootdown") == -1, "tlb_flush reason of an empty format is -1");
+	free(vm);
 }
 
 static void test_smaps(void)
