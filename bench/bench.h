@@ -21,6 +21,7 @@ struct params {
 	unsigned long race_region_kb;
 	unsigned long pt_region_mb;
 	unsigned long zap_race_rounds;
+	unsigned long mm_cpus;
 };
 extern struct params params;
 extern const struct opt bench_params[];
@@ -111,7 +112,7 @@ struct bench_info {
 extern const struct bench_info *const benches[];
 extern const int nbenches;
 const struct bench_info *bench_find(const char *name);
-/* Whether b uses the parameter (reps: always). */
+/* Whether b uses the parameter (reps and mm-cpus: always). */
 int bench_uses(const struct bench_info *b, const char *param);
 /* Checks a table entry is complete; returns a reason or NULL. */
 const char *bench_check(const struct bench_info *b);
@@ -127,6 +128,8 @@ struct window {
 	uint64_t vm0[MAX_COUNTERS];
 	uint64_t mthp0[MAX_COUNTERS], partial0;
 	long long pte0_kb, pagetables0_kb;
+	int mm_cpus;			/* CPUs mm_spread ran us on (--mm-cpus) */
+	uint64_t ipi0[3];		/* IPI rows of /proc/interrupts (--mm-cpus) */
 };
 
 struct bench_ctx {
@@ -190,11 +193,14 @@ uint64_t clock_step_ns(int clock);	/* smallest nonzero step seen, 0 if none */
 int parse_vmstat(const char *text, const char *name, uint64_t *value);
 int parse_status_kb(const char *text, const char *name, long long *kb);
 int parse_knob(const char *text, char *choice, size_t cap);
+int parse_interrupts(const char *text, const char *desc, uint64_t *sum);
+int parse_tracepoint_enum(const char *format, const char *text);
 /* Readers of the running kernel's files. */
 int vmstat(const char *name, uint64_t *value);
 int mthp_stat(const struct bench_ctx *ctx, const char *name, uint64_t *value);
 long long status_kb(const char *name);	/* /proc/self/status, -1 if absent */
 long long meminfo_kb(const char *name);	/* /proc/meminfo, -1 if absent */
+int interrupts(const char *desc, uint64_t *sum);	/* /proc/interrupts, all CPUs */
 /* One CPU's per-CPU free-page list (pcp) in /proc/zoneinfo, of the zone
  * with the most managed pages (where user pages come from): pages on it
  * (all orders), its limit and its refill/drain batch.  -1 when absent. */
@@ -213,6 +219,11 @@ int pcp_settle(struct bench_ctx *ctx, struct pcp_state *open);
 /* Pending RCU callbacks run before a window, not inside it (see lib.c):
  * the sleeps it took, -1 when the RCU softirq never went quiet. */
 int rcu_settle(void);
+/* --mm-cpus: the process pinned to CPU 0 (mm_home) and run on CPUs 1..N-1
+ * before every window (mm_spread), so its mm is live on all of them; see
+ * lib.c.  mm_spread returns the CPUs it ran on, -1 when a hop failed. */
+int mm_home(void);
+int mm_spread(void);
 /* This CPU's batches of new LRU pages drained before a window (see lib.c). */
 int lru_settle(void);
 unsigned long long rcu_softirqs(void);	/* RCU softirqs so far on pcp_cpu (all if unpinned) */

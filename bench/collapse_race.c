@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -38,6 +39,25 @@
 #endif
 
 #define COLLAPSE_TRIES 20	/* calls per round while the answer is EAGAIN */
+#define A_FULL_EVERY 8		/* A reads every page once in so many rounds */
+
+/* Only the test-only kernels of kernels/controls.conf have these
+ * (test-retract-delay.patch): the window between retract_page_tables()'s
+ * lockless PMD check and pmd_lock() widened, and the PMDs found changed
+ * under the lock counted.  -1 when absent. */
+#define RETRACT_PARAM "/sys/module/khugepaged/parameters/retract_"
+
+static long long retract_param(const char *name)
+{
+	char path[128], buf[64], *end;
+	long long v;
+
+	snprintf(path, sizeof(path), RETRACT_PARAM "%s", name);
+	if (read_text(path, buf, sizeof(buf)) <= 0)
+		return -1;
+	v = strtoll(buf, &end, 10);
+	return end != buf && (*end == '\n' || !*end) && v >= 0 ? v : -1;
+}
 
 static const char *const counters[] = {
 	"thp_collapse_alloc", "thp_collapse_alloc_failed", "thp_file_alloc", "thp_split_page",
@@ -45,10 +65,11 @@ static const char *const counters[] = {
 	NULL
 };
 
-/* What A tells B, in shared memory. */
+/* What A and B tell each other, in shared memory. */
 struct shared {
 	atomic_int stop;
 	atomic_ulong rounds, pt_freed, retracted, bad, errors;
+	atomic_ulong armed, faulted;	/* B's round A may fault for, and the last A did */
 	long long pte_leak_kb;
 };
 
@@ -90,6 +111,38 @@ static char *map_file_aligned(int fd, size_t len)
 	return a;
 }
 
+/* A's round is paced by B's, so that A's MADV_DONTNEED lands while B's
+ * collapse runs.  B arms a round once its pages are written back; A then
+ * faults its page table in and says so; B calls MADV_COLLAPSE; A waits
+ * until the collapse has unmapped A's first page (collapse_file() unmaps
+ * each old page before it copies and retracts), holds its emptied table
+ * for a time spread evenly over 0 to A_HOLD_MAX_NS, and frees it.  A
+ * collapse locks the pages A would fault on, so only a table faulted in
+ * before the collapse and freed during it can meet a retraction.  No wait
+ * lasts beyond WAIT_MAX_NS: either side may be late or done. */
+#define A_HOLD_MAX_NS 32000000
+#define WAIT_MAX_NS 50000000
+
+/* Wait while *v still holds old. */
+static void wait_change(atomic_ulong *v, unsigned long old, atomic_int *stop)
+{
+	uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+
+	while (*v == old && !*stop && now_ns(CLOCK_MONOTONIC) - t0 < WAIT_MAX_NS)
+		sched_yield();
+}
+
+static void hold(struct shared *sh, const char *first, unsigned long round)
+{
+	uint64_t t0 = now_ns(CLOCK_MONOTONIC), until;
+
+	while (present_pages(first, 4096) > 0 && !sh->stop && now_ns(CLOCK_MONOTONIC) - t0 < WAIT_MAX_NS)
+		sched_yield();
+	until = now_ns(CLOCK_MONOTONIC) + (round * 2654435761u) % A_HOLD_MAX_NS;
+	while (now_ns(CLOCK_MONOTONIC) < until && !sh->stop)
+		sched_yield();
+}
+
 /* Process A: read, DONTNEED, again, until told to stop. */
 static void reclaimer(int fd, size_t len, struct shared *sh)
 {
@@ -101,16 +154,23 @@ static void reclaimer(int fd, size_t len, struct shared *sh)
 		return;
 	}
 	madvise(p, len, MADV_NOHUGEPAGE);	/* PTE-mapped only: a table to reclaim */
-	while (!sh->stop) {
+	for (unsigned long round = 0; !sh->stop; round++) {
+		/* Every page read in one round of A_FULL_EVERY; in the others
+		 * one page per table. */
+		size_t step = round % A_FULL_EVERY ? PMD_SIZE / 4096 : 1;
+		unsigned long armed;
 		long long t0, t1, t2;
 
-		for (size_t i = 0; i < len / 4096; i++) {
+		wait_change(&sh->armed, sh->faulted, &sh->stop);
+		armed = sh->armed;
+		for (size_t i = 0; i < len / 4096; i += step) {
 			unsigned char c = ((volatile char *)p)[i * 4096];
 
 			sh->bad += c != byte_of(i) && !(punched(i) && !c);
 		}
+		sh->faulted = armed;
 		t0 = status_kb("VmPTE");
-		sched_yield();
+		hold(sh, p, round);
 		t1 = status_kb("VmPTE");
 		if (madvise(p, len, MADV_DONTNEED))
 			sh->errors++;
@@ -130,9 +190,10 @@ struct tally {
 };
 
 /* Process B, one round: punch, write back, collapse, check. */
-static void collapse_round(int fd, char *p, size_t len, struct tally *t)
+static void collapse_round(int fd, char *p, size_t len, struct tally *t, struct shared *sh)
 {
 	long long v0, v1;
+	unsigned long f;
 	uint64_t t0;
 	int r, tries = 0;
 
@@ -140,6 +201,9 @@ static void collapse_round(int fd, char *p, size_t len, struct tally *t)
 		fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, 4096);
 		p[off] = byte_of(off / 4096);
 	}
+	f = sh->faulted;
+	sh->armed++;
+	wait_change(&sh->faulted, f, &sh->stop);
 	v0 = status_kb("VmPTE");
 	t0 = now_ns(CLOCK_MONOTONIC);
 	do {
@@ -201,11 +265,34 @@ static void race_metrics(struct bench_ctx *ctx, const struct tally *t, const str
 	metric(ctx, "check.a_pte_leak_kb", (double)sh->pte_leak_kb, "kB");
 }
 
+/* The test-only counters around the window, [0] before and [1] after. */
+struct retract_counts {
+	long long seen[2], changed[2];
+};
+
+static void retract_read(struct retract_counts *rc, int after)
+{
+	rc->seen[after] = retract_param("tables_seen");
+	rc->changed[after] = retract_param("pmd_changed");
+}
+
+static void retract_metrics(struct bench_ctx *ctx, const struct retract_counts *rc)
+{
+	long long delay = retract_param("delay_us");
+
+	if (delay < 0 || rc->seen[0] < 0 || rc->seen[1] < 0 || rc->changed[0] < 0 || rc->changed[1] < 0)
+		return;
+	metric(ctx, "kernel.retract_delay_us", (double)delay, "us");
+	metric(ctx, "kernel.retract_tables_seen", (double)(rc->seen[1] - rc->seen[0]), "count");
+	metric(ctx, "kernel.retract_pmd_changed", (double)(rc->changed[1] - rc->changed[0]), "count");
+}
+
 static int run(struct bench_ctx *ctx)
 {
 	size_t len = region_len();
 	struct tally t = { 0 };
 	struct shared *sh;
+	struct retract_counts rc;
 	long long pmd_kb;
 	int fd, st, ret = BENCH_OK;
 	pid_t pid;
@@ -265,10 +352,12 @@ static int run(struct bench_ctx *ctx)
 		}
 		sched_yield();
 	}
+	retract_read(&rc, 0);
 	window_begin(ctx);
 	for (unsigned long i = 0; i < params.collapse_rounds; i++)
-		collapse_round(fd, p, len, &t);
+		collapse_round(fd, p, len, &t, sh);
 	window_end(ctx);
+	retract_read(&rc, 1);
 	sh->stop = 1;
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
@@ -277,6 +366,7 @@ static int run(struct bench_ctx *ctx)
 		goto unmap_shared;
 	}
 	race_metrics(ctx, &t, sh);
+	retract_metrics(ctx, &rc);
 	if (sh->errors)
 		ret = bench_fail(ctx, "the reclaiming process could not map or MADV_DONTNEED the memfd");
 	else if (!t.ok)
@@ -303,6 +393,7 @@ static const struct metric_decl metrics[] = {
 	{ "collapse.eagain", METRIC_INFO, 0, "eagain", AGG_SUM },
 	{ "race.a_pt_freed", METRIC_INFO, 0, "pt_freed", AGG_SUM },
 	{ "race.a_retracted", METRIC_INFO, 0, "retracted", AGG_SUM },
+	{ "kernel.retract_pmd_changed", METRIC_INFO, 0, "pmd_changed", AGG_SUM },
 	/* Every page keeps its byte, and no page table is left behind. */
 	{ "check.data_errors", METRIC_INVARIANT, 0, "data_errors", AGG_MAX },
 	{ "check.a_pte_leak_kb", METRIC_INVARIANT, 64, "pte_leak_kB", AGG_MAX },
@@ -313,16 +404,21 @@ static void finding(const struct run_view *r, char *buf, size_t cap)
 {
 	double ok = r->get(r, "collapse.ok"), freed = r->get(r, "race.a_pt_freed");
 	double bad = r->get(r, "check.data_errors"), warn = r->get(r, "kernel.warnings");
+	double changed = r->get(r, "kernel.retract_pmd_changed");
+	int n;
 
-	if (!isnan(ok))
-		snprintf(buf, cap, "%.0f collapses raced %.0f page tables freed by PT reclaim: %s, %s", ok,
-			 isnan(freed) ? 0 : freed, bad > 0 ? "DATA CHANGED" : "no data changed",
-			 isnan(warn) ? "kernel warnings not read" : warn > 0 ? "KERNEL WARNINGS" : "no kernel warning");
+	if (isnan(ok))
+		return;
+	n = snprintf(buf, cap, "%.0f collapses raced %.0f page tables freed by PT reclaim: %s, %s", ok,
+		     isnan(freed) ? 0 : freed, bad > 0 ? "DATA CHANGED" : "no data changed",
+		     isnan(warn) ? "kernel warnings not read" : warn > 0 ? "KERNEL WARNINGS" : "no kernel warning");
+	if (!isnan(changed) && n > 0 && (size_t)n < cap)
+		snprintf(buf + n, cap - n, "; %.0f PMDs changed inside the widened window", changed);
 }
 
 const struct bench_info bench_collapse_race = {
 	.name = "collapse_race",
-	.version = 2,	/* 2: EAGAIN retried within the round */
+	.version = 3,	/* 2: EAGAIN retried within the round; 3: A reads one page per table in 7 rounds of 8 */
 	.metrics = metrics,
 	.finding = finding,
 	.params = "collapse-rounds,race-region-kb",

@@ -23,6 +23,7 @@ struct params params = {
 	.race_region_kb = 2048,
 	.pt_region_mb = 51200,
 	.zap_race_rounds = 20,
+	.mm_cpus = 1,
 };
 
 const struct opt bench_params[] = {
@@ -40,6 +41,9 @@ const struct opt bench_params[] = {
 	  "region of pt_reclaim, one page touched per 2 MiB" },
 	{ "zap-race-rounds", OPT_UINT, &params.zap_race_rounds, 1, 100000, "N",
 	  "rounds of each GUP probe per repetition of zap_mthp" },
+	{ "mm-cpus", OPT_UINT, &params.mm_cpus, 1, 8, "N",
+	  "CPUs each benchmark's process runs on before every window, so its mm is live on "
+	  "all of them (reclaim then defers and batches TLB flushes); instruction-clock boots get N vCPUs" },
 	{ NULL }
 };
 
@@ -75,11 +79,17 @@ const struct bench_info *bench_find(const char *name)
 	return NULL;
 }
 
+/* Parameters of every benchmark, named in none's list. */
+static int param_universal(const char *param)
+{
+	return !strcmp(param, "reps") || !strcmp(param, "mm-cpus");
+}
+
 int bench_uses(const struct bench_info *b, const char *param)
 {
 	size_t len = strlen(param);
 
-	if (!strcmp(param, "reps"))
+	if (param_universal(param))
 		return 1;
 	for (const char *p = b->params; *p; p += strcspn(p, ","), p += *p == ',')
 		if (strcspn(p, ",") == len && !strncmp(p, param, len))
@@ -100,7 +110,7 @@ const char *bench_check(const struct bench_info *b)
 	for (const char *p = b->params; *p; p++)
 		names += *p == ',';
 	for (const struct opt *o = bench_params; o->name; o++)
-		known += strcmp(o->name, "reps") && bench_uses(b, o->name);
+		known += !param_universal(o->name) && bench_uses(b, o->name);
 	if (*b->params && known != names)
 		return "names an unknown parameter";
 	for (const struct metric_decl *m = b->metrics; m && m->name; m++) {
@@ -253,6 +263,9 @@ static void perf_stat_control(const char *cmd)
 		ctl = -1;
 }
 
+static void ipi_open(struct window *w);
+static void ipi_close(struct bench_ctx *ctx);
+
 static const char *const mthp_stats[] = {
 	"anon_fault_alloc", "anon_fault_fallback", "split", "split_deferred", "split_failed",
 	"swpout", "swpout_fallback", NULL
@@ -262,6 +275,12 @@ void window_open(struct bench_ctx *ctx)
 {
 	struct window *w = &ctx->win;
 	const char *const *v = ctx->b->vmstat;
+
+	/* First: the hops' own flushes and IPIs stay out of the counts. */
+	if (params.mm_cpus > 1) {
+		w->mm_cpus = mm_spread();
+		ipi_open(w);
+	}
 
 	for (int i = 0; v && v[i] && i < MAX_COUNTERS; i++)
 		if (vmstat(v[i], &w->vm0[i]))
@@ -381,6 +400,8 @@ void window_close(struct bench_ctx *ctx)
 		metric(ctx, "meminfo.PageTables_before", (double)w->pagetables0_kb, "kB");
 		metric(ctx, "meminfo.PageTables_after", (double)meminfo_kb("PageTables"), "kB");
 	}
+	if (params.mm_cpus > 1)
+		ipi_close(ctx);
 }
 
 void window_begin(struct bench_ctx *ctx)
@@ -633,4 +654,82 @@ int lru_settle(void)
 	}
 	spare[0] = 1;
 	return madvise(spare, 4096, MADV_COLD);
+}
+
+/* --mm-cpus N.  x86 reclaim defers a TLB flush and batches it only when
+ * the mm may be live on another CPU: arch_tlbbatch_should_defer() looks
+ * for another CPU in mm_cpumask(), where a CPU stays after it ran the mm
+ * until a flush trims it (at most once a second).  One hop to each other
+ * CPU right before the window puts it there, as on a loaded machine.
+ * arm64 always defers and broadcasts its TLBIs; there the hop makes the
+ * other CPUs hold the mm's entries when they are invalidated.  The
+ * process lives on CPU 0 (mm_home, before setup) so that the window runs
+ * on the same CPU in every boot; a benchmark that needs CPUs at once
+ * (.parallel) is left unpinned. */
+int mm_home(void)
+{
+	cpu_set_t zero;
+
+	CPU_ZERO(&zero);
+	CPU_SET(0, &zero);
+	return sched_setaffinity(0, sizeof(zero), &zero);
+}
+
+static int run_on(int cpu)
+{
+	cpu_set_t one;
+
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	/* sched_setaffinity() moves a running task before it returns. */
+	return sched_setaffinity(0, sizeof(one), &one) || sched_getcpu() != cpu ? -1 : 0;
+}
+
+int mm_spread(void)
+{
+	int home = sched_getcpu(), ran = 1, bad = 0;
+	cpu_set_t old;
+
+	if (home < 0 || sched_getaffinity(0, sizeof(old), &old))
+		return -1;
+	/* RB_TEST_NO_HOP: the mode without its hop, to show the test fail. */
+	for (int cpu = 0; cpu < (int)params.mm_cpus && !getenv("RB_TEST_NO_HOP"); cpu++) {
+		if (cpu == home)
+			continue;
+		if (run_on(cpu))
+			bad = 1;
+		else
+			ran++;
+	}
+	bad |= run_on(home);
+	bad |= sched_setaffinity(0, sizeof(old), &old);
+	return bad ? -1 : ran;
+}
+
+/* IPIs received, all CPUs, by /proc/interrupts row (--mm-cpus): a flush
+ * that reached another CPU by IPI shows here. */
+static const char *const ipi_rows[][2] = {
+	{ "ipi.tlb_shootdown", "TLB shootdowns" },
+	{ "ipi.function_call", "Function call interrupts" },
+	{ "ipi.rescheduling", "Rescheduling interrupts" },
+};
+#define NIPI (int)(sizeof(ipi_rows) / sizeof(ipi_rows[0]))
+
+static void ipi_open(struct window *w)
+{
+	for (int i = 0; i < NIPI; i++)
+		if (interrupts(ipi_rows[i][1], &w->ipi0[i]))
+			w->ipi0[i] = UINT64_MAX;
+}
+
+static void ipi_close(struct bench_ctx *ctx)
+{
+	uint64_t v;
+
+	metric(ctx, "mm.cpus", ctx->win.mm_cpus, "cpus");
+	for (int i = 0; i < NIPI; i++)
+		if (ctx->win.ipi0[i] == UINT64_MAX || interrupts(ipi_rows[i][1], &v))
+			metric_unsupported(ctx, ipi_rows[i][0], "ipis", "no such row in /proc/interrupts");
+		else
+			metric(ctx, ipi_rows[i][0], (double)(int64_t)(v - ctx->win.ipi0[i]), "ipis");
 }

@@ -70,14 +70,15 @@ static void framef(const char *kind, ...)
 	frame(payload);
 }
 
-/* "name=value,..." of the parameters a benchmark uses, in table order. */
+/* "name=value,..." of the parameters a benchmark uses, in table order;
+ * mm-cpus only when not 1, so that one-CPU runs keep the string they had. */
 static void params_string(const struct bench_info *b, char *buf, size_t cap)
 {
 	size_t n = 0;
 
 	buf[0] = '\0';
 	for (const struct opt *o = bench_params; o->name; o++)
-		if (bench_uses(b, o->name))
+		if (bench_uses(b, o->name) && (strcmp(o->name, "mm-cpus") || params.mm_cpus != 1))
 			n += snprintf(buf + n, cap - n, "%s%s=%lu", n ? "," : "", o->name,
 				      *(unsigned long *)o->value);
 }
@@ -90,6 +91,10 @@ static int child_main(const struct bench_info *b, int out)
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGPIPE, SIG_DFL);
+	if (params.mm_cpus > 1 && !b->parallel && mm_home()) {
+		emit(&ctx, "fail", "reason", "--mm-cpus: cannot pin the benchmark to CPU 0", NULL);
+		return EXIT_FAILED;
+	}
 	ret = b->setup(&ctx);
 	/* Fault injection for the tests: a benchmark that crashes after it
 	 * changed the knobs. */
@@ -292,6 +297,11 @@ int main(int argc, char **argv)
 	}
 	if (params_check(buf, sizeof(buf))) {
 		fprintf(stderr, "error: %s\n", buf);
+		return 2;
+	}
+	if ((long)params.mm_cpus > sysconf(_SC_NPROCESSORS_ONLN)) {
+		fprintf(stderr, "error: --mm-cpus is %lu but %ld CPUs are online\n", params.mm_cpus,
+			sysconf(_SC_NPROCESSORS_ONLN));
 		return 2;
 	}
 	for (int i = 0; !n && i < nbenches; i++)

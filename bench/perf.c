@@ -58,9 +58,130 @@ static int tracepoint_id(const char *tp, __u64 *id)
 	return -1;
 }
 
+/* tlb:tlb_flush by its reason, counted on every CPU (x86 only emits
+ * it): a flush is immediate on one CPU ("local mm shootdown", one per
+ * unmap), deferred and batched when the mm is live on another CPU ("remote
+ * IPI send" and "local shootdown" once per batch, "remote shootdown" on a
+ * CPU that took the IPI; a CPU in lazy TLB mode is skipped).  The event
+ * of the other CPU runs in its interrupt, not in our task: hence one event
+ * per CPU, not per task.  The reason's number is read from the event's
+ * format, where 6.12 and 7.3 spell the names in different case. */
+#define TLB_CPUS 8
+static struct tlb_reason {
+	const char *name, *text;
+	int fd[TLB_CPUS];
+	char why[96];
+} reasons[] = {
+	{ "tlb.local_mm_shootdown", "local mm shootdown" },
+	{ "tlb.local_shootdown", "local shootdown" },
+	{ "tlb.remote_send_ipi", "remote ipi send" },
+	{ "tlb.remote_shootdown", "remote shootdown" },
+	{ "tlb.task_switch", "flush on task switch" },
+	/* A CPU left in mm_cpumask that runs another mm: taken out (7.3). */
+	{ "tlb.remote_wrong_cpu", "remote wrong cpu" },
+};
+#define NREASONS (int)(sizeof(reasons) / sizeof(reasons[0]))
+
+static int ncpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > TLB_CPUS ? TLB_CPUS : (int)n;
+}
+
+static void reason_close(struct tlb_reason *r)
+{
+	for (int c = 0; c < TLB_CPUS; c++)
+		if (r->fd[c] >= 0)
+			close(r->fd[c]), r->fd[c] = -1;
+}
+
+static void reason_open(struct tlb_reason *r, __u64 id, const char *format)
+{
+	struct perf_event_attr attr = { .size = sizeof(attr), .type = PERF_TYPE_TRACEPOINT, .config = id,
+					.disabled = 1 };
+	char filter[32];
+	int num = parse_tracepoint_enum(format, r->text);
+
+	for (int c = 0; c < TLB_CPUS; c++)
+		r->fd[c] = -1;
+	if (num < 0) {
+		snprintf(r->why, sizeof(r->why), "no reason '%s' in tlb:tlb_flush's format", r->text);
+		return;
+	}
+	snprintf(filter, sizeof(filter), "reason == %d", num);
+	for (int c = 0; c < ncpus(); c++) {
+		r->fd[c] = syscall(SYS_perf_event_open, &attr, -1, c, -1, PERF_FLAG_FD_CLOEXEC);
+		if (r->fd[c] < 0 || ioctl(r->fd[c], PERF_EVENT_IOC_SET_FILTER, filter)) {
+			snprintf(r->why, sizeof(r->why), "perf_event_open on CPU %d with filter '%s': %s", c, filter,
+				 strerror(errno));
+			reason_close(r);
+			return;
+		}
+	}
+}
+
+static void reasons_open(void)
+{
+	static char format[8192];
+	char path[256];
+	__u64 id;
+
+	format[0] = '\0';
+	for (size_t i = 0; i < sizeof(tracefs_roots) / sizeof(tracefs_roots[0]) && !format[0]; i++) {
+		snprintf(path, sizeof(path), "%s/events/tlb/tlb_flush/format", tracefs_roots[i]);
+		if (read_text(path, format, sizeof(format)) <= 0)
+			format[0] = '\0';
+	}
+	for (int i = 0; i < NREASONS; i++) {
+		struct tlb_reason *r = &reasons[i];
+
+		for (int c = 0; c < TLB_CPUS; c++)
+			r->fd[c] = -1;
+#ifndef __x86_64__
+		snprintf(r->why, sizeof(r->why), "tlb:tlb_flush is emitted by x86 code only");
+		continue;
+#endif
+		if (!format[0] || tracepoint_id("tlb/tlb_flush", &id))
+			snprintf(r->why, sizeof(r->why), "no tracefs event tlb/tlb_flush");
+		else
+			reason_open(r, id, format);
+	}
+}
+
+/* Every open fd of the reasons, in turn. */
+static void reasons_ioctl(unsigned long request)
+{
+	for (int i = 0; i < NREASONS; i++)
+		for (int c = 0; c < TLB_CPUS; c++)
+			if (reasons[i].fd[c] >= 0)
+				ioctl(reasons[i].fd[c], request, 0);
+}
+
+static void reasons_record(struct bench_ctx *ctx)
+{
+	for (int i = 0; i < NREASONS; i++) {
+		struct tlb_reason *r = &reasons[i];
+		__u64 v, sum = 0;
+		int ok = r->fd[0] >= 0;
+
+		for (int c = 0; ok && c < TLB_CPUS; c++)
+			if (r->fd[c] >= 0 && read(r->fd[c], &v, sizeof(v)) == sizeof(v))
+				sum += v;
+			else if (r->fd[c] >= 0)
+				ok = 0;
+		if (ok)
+			metric(ctx, r->name, (double)sum, "events");
+		else
+			metric_unsupported(ctx, r->name, "events", r->fd[0] >= 0 ? "read of the counter failed" : r->why);
+	}
+}
+
 int perf_open(void)
 {
 	int opened = 0;
+
+	reasons_open();
 
 	for (int i = 0; i < NEVENTS; i++) {
 		struct event *e = &events[i];
@@ -97,6 +218,7 @@ void perf_reset(void)
 	for (int i = 0; i < NEVENTS; i++)
 		if (events[i].fd >= 0)
 			ioctl(events[i].fd, PERF_EVENT_IOC_RESET, 0);
+	reasons_ioctl(PERF_EVENT_IOC_RESET);
 }
 
 void perf_enable(void)
@@ -104,6 +226,7 @@ void perf_enable(void)
 	for (int i = 0; i < NEVENTS; i++)
 		if (events[i].fd >= 0)
 			ioctl(events[i].fd, PERF_EVENT_IOC_ENABLE, 0);
+	reasons_ioctl(PERF_EVENT_IOC_ENABLE);
 }
 
 void perf_disable(void)
@@ -111,6 +234,7 @@ void perf_disable(void)
 	for (int i = 0; i < NEVENTS; i++)
 		if (events[i].fd >= 0)
 			ioctl(events[i].fd, PERF_EVENT_IOC_DISABLE, 0);
+	reasons_ioctl(PERF_EVENT_IOC_DISABLE);
 }
 
 void perf_record(struct bench_ctx *ctx)
@@ -126,6 +250,7 @@ void perf_record(struct bench_ctx *ctx)
 		else
 			metric(ctx, e->name, (double)v, e->unit);
 	}
+	reasons_record(ctx);
 }
 
 void perf_close(void)
@@ -133,4 +258,6 @@ void perf_close(void)
 	for (int i = 0; i < NEVENTS; i++)
 		if (events[i].fd >= 0)
 			close(events[i].fd), events[i].fd = -1;
+	for (int i = 0; i < NREASONS; i++)
+		reason_close(&reasons[i]);
 }

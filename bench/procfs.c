@@ -441,3 +441,62 @@ int pcp_read(int cpu, struct pcp_state *s)
 		return -1;	/* unreadable, or too long to hold whole */
 	return parse_pcp(buf, cpu, s);
 }
+
+/* The sum over every CPU of the /proc/interrupts row whose description
+ * starts with desc ("TLB shootdowns" on x86, "Function call interrupts"
+ * on both x86 and arm64): rows are "LABEL: N N ... description".  -1 when
+ * no row has it. */
+int parse_interrupts(const char *text, const char *desc, uint64_t *sum)
+{
+	for (const char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+		const char *p = strchr(l, ':'), *eol = strchr(l, '\n');
+		uint64_t total = 0;
+		char *end;
+
+		if (!p || (eol && p > eol))
+			continue;
+		for (p++;; p = end) {
+			unsigned long long v = strtoull(p, &end, 10);
+
+			if (end == p || (eol && end > eol))
+				break;
+			total += v;
+		}
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!strncmp(p, desc, strlen(desc))) {
+			*sum = total;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int interrupts(const char *desc, uint64_t *sum)
+{
+	static char buf[64 << 10];	/* static: no page of ours faulted in here */
+
+	if (read_text("/proc/interrupts", buf, sizeof(buf)) <= 0)
+		return -1;
+	return parse_interrupts(buf, desc, sum);
+}
+
+/* The number of a symbol in a tracepoint's format file, whose print fmt
+ * lists them as { N, "text" } (TRACE_DEFINE_ENUM puts the numbers in at
+ * boot); text matched whole, in any case.  -1 when absent. */
+int parse_tracepoint_enum(const char *format, const char *text)
+{
+	size_t len = strlen(text);
+
+	for (const char *q = strchr(format, '"'); q; q = strchr(q + 1, '"')) {
+		const char *open;
+
+		if (strncasecmp(q + 1, text, len) || q[1 + len] != '"')
+			continue;
+		for (open = q; open > format && *open != '{' && *open != '}'; open--)
+			;
+		if (*open == '{')
+			return (int)strtol(open + 1, NULL, 0);
+	}
+	return -1;
+}

@@ -30,6 +30,7 @@ static int run(struct bench_ctx *ctx)
 {
 	size_t len = params.pt_region_mb << 20, tables = len / PMD_SIZE;
 	struct pcp_state before, open;
+	unsigned long long rcu0, rcu1;
 	long long pte0, pte1;
 	char *p = map_aligned(len, PMD_SIZE);
 	int err = 0, ret;
@@ -61,15 +62,18 @@ static int run(struct bench_ctx *ctx)
 	ret = pcp_settle(ctx, &open);
 	if (ret != BENCH_OK)
 		goto unmap;
+	rcu0 = rcu_softirqs();
 	window_begin(ctx);
 	if (madvise(p, len, MADV_DONTNEED))
 		err = errno;
 	window_end(ctx);
+	rcu1 = rcu_softirqs();
 	if (err) {
 		ret = bench_skip(ctx, "madvise(MADV_DONTNEED): %s", strerror(err));
 		goto unmap;
 	}
 	metric(ctx, "setup.page_tables", (double)tables, "tables");
+	metric(ctx, "window.rcu_softirqs", (double)(rcu1 - rcu0), "softirqs");
 	metric(ctx, "pcp.unsettled", (double)before.count, "pages");
 	metric(ctx, "pcp.count", (double)open.count, "pages");
 	metric(ctx, "pcp.high", (double)open.high, "pages");
@@ -86,6 +90,9 @@ static const struct metric_decl metrics[] = {
 	/* With PT reclaim the empty page tables are gone after the call. */
 	{ "status.VmPTE_after", METRIC_INVARIANT, 64, "VmPTE_after_kB", AGG_MEDIAN },
 	{ "setup.page_tables", METRIC_INFO },
+	/* The tables' RCU callbacks that ran inside the window: one CPU runs
+	 * them there (PageTables falls by the tables freed). */
+	{ "window.rcu_softirqs", METRIC_INFO },
 	/* The pcp list of our CPU: pages on it before it was settled (what
 	 * earlier work left), and its count and limit at the window. */
 	{ "pcp.unsettled", METRIC_INFO },

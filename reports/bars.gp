@@ -11,5 +11,9 @@ set style fill solid 0.6 border -1
 set boxwidth 0.5
 set yrange [0:*]
 set key off
+# Slanted names never run into each other; room above the tallest bar
+# keeps its value label inside the frame.
+set xtics rotate by 30 right
+set offsets 0.5, 0.5, graph 0.15, 0
 plot datafile using 0:2:xtic(1) with boxes lc rgb '#228833', \
      '' using 0:2:(sprintf('%.0f', $2)) with labels offset 0,0.7

@@ -15,6 +15,8 @@ set boxwidth 0.5
 set xrange [0.4:n+0.6]
 set yrange [0:*]
 set key off
+# Variant names are long: slanted, they never run into each other.
+set xtics rotate by 30 right
 plot for [i=1:n] datafile index (i-1) using (i):1 with boxplot lc rgb '#4477aa', \
      for [i=1:n] datafile index (i-1) using (i + 0.18*(rand(0)-0.5)):1 with points pt 7 ps 0.6 lc rgb '#cc3311', \
      labels using 1:(NaN):xtic(2) with points

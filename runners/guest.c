@@ -235,11 +235,23 @@ const char *guest_emulator(const char *arch, const char *accel)
 	return xasprintf("%s%s%s; -cpu %s", a ? qemu_binary(arch) : "", a ? " -M virt: " : "", version[a], cpu);
 }
 
+/* An x86 kernel's command line under the instruction clock: its vCPUs
+ * tick by the PIT (noapictimer), the boot CPU by its interrupt, the others
+ * by the tick the kernel broadcasts to them.  With more than one vCPU
+ * their TSCs, which QEMU derives from the one instruction counter, are
+ * declared reliable: taking turns, they fail the kernel's warp check
+ * ("TSCs unsynchronized") and the clock fell back to refined-jiffies,
+ * every timing a multiple of 4 ms. */
+static char *icount_cmdline(const char *cmdline, int cpus)
+{
+	return xasprintf("%s noapictimer%s", cmdline, cpus > 1 ? " tsc=reliable" : "");
+}
+
 /* The kernel's command line with what the accelerator needs and the
  * RB_TEST_* fault-injection settings: they reach the guest's /init (and
  * rb-bench) as environment, since the kernel hands unknown key=value
  * parameters of its command line to init. */
-static char *guest_cmdline(const char *cmdline, const char *accel, int arm64)
+static char *guest_cmdline(const char *cmdline, const char *accel, int arm64, int cpus)
 {
 	extern char **environ;
 	/* Under the instruction clock the guest ticks by the PIT, not
@@ -247,7 +259,7 @@ static char *guest_cmdline(const char *cmdline, const char *accel, int arm64)
 	 * for 100 ms of guest time, and each rdtsc ends QEMU's
 	 * translation block, so the spin took 10 of a boot's 12 s
 	 * (6.12 to its root-fs panic: 12.1 s, 2.1 s with noapictimer).
-	 * These boots have one vCPU, so no tick is broadcast.  arm64's
+	 * Other vCPUs (--mm-cpus) get the tick broadcast.  arm64's
 	 * architected timer needs neither calibration nor these options.
 	 *
 	 * Under the host's clock, TCG vCPUs with more than one of them
@@ -262,7 +274,7 @@ static char *guest_cmdline(const char *cmdline, const char *accel, int arm64)
 	 * record says which clocksource the guest took and the step
 	 * it measured. */
 	char *full = arm64 ? xstrdup(cmdline) :
-		     !strcmp(accel, ACCEL_ICOUNT) ? xasprintf("%s noapictimer", cmdline) :
+		     !strcmp(accel, ACCEL_ICOUNT) ? icount_cmdline(cmdline, cpus) :
 		     strcmp(accel, "tcg") ? xstrdup(cmdline) :
 		     host_tsc_khz() ? xasprintf("%s tsc=reliable tsc_early_khz=%lu", cmdline, host_tsc_khz()) :
 		     xasprintf("%s tsc=reliable", cmdline);
@@ -313,7 +325,7 @@ static void qemu_argv(char **argv, const struct built *k, const char *cmdline, c
 	argv[n++] = "-m", argv[n++] = m, argv[n++] = "-smp", argv[n++] = c;
 	argv[n++] = "-kernel", argv[n++] = k->bzimage;
 	argv[n++] = "-initrd", argv[n++] = b->initramfs;
-	argv[n++] = "-append", argv[n++] = guest_cmdline(cmdline, b->accel, arm64);
+	argv[n++] = "-append", argv[n++] = guest_cmdline(cmdline, b->accel, arm64, b->cpus);
 	argv[n++] = "-display", argv[n++] = "none", argv[n++] = "-nodefaults", argv[n++] = "-no-reboot";
 	argv[n++] = "-serial", argv[n++] = xasprintf("file:%s", console);
 	if (arm64) {

@@ -182,7 +182,7 @@ int http(const char *url, const char *out_path, const char *post, const char *to
  * segment of the archive's URL, mallocd; NULL when it is not one.  Every
  * character a URL gives a meaning ('?' a query, '#' a fragment, '%', '/')
  * goes percent-encoded, so the ID can only name URL/MSGID/raw. */
-static char *msgid_segment(const char *what)
+char *msgid_segment(const char *what)
 {
 	static const char atext[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 				    "!#$%&'*+-/=?^_`{|}~.[]@";

@@ -113,3 +113,24 @@ void kconfig_changes_free(struct kconfig_change *c, int n)
 	}
 	free(c);
 }
+
+char *kconfig_value(const char *build_id, const char *name)
+{
+	struct kopt *o = NULL, key = { (char *)name, NULL }, *hit;
+	int n = kconfig_read(build_id, &o);
+	char *value = NULL;
+
+	if (n > 0 && (hit = bsearch(&key, o, n, sizeof(*o), kopt_cmp))) {
+		size_t len = strlen(hit->value);
+
+		/* A string option is quoted: the text inside. */
+		if (len >= 2 && hit->value[0] == '"' && hit->value[len - 1] == '"')
+			value = xasprintf("%.*s", (int)len - 2, hit->value + 1);
+		else
+			value = xstrdup(hit->value);
+	}
+	for (int i = 0; i < n; i++)
+		free(o[i].name), free(o[i].value);
+	free(o);
+	return value;
+}

@@ -25,6 +25,7 @@ static const struct subcommand {
 	{ "ingest", cmd_ingest, "store a records file made elsewhere" },
 	{ "list", cmd_list, "list benches, variants or runs" },
 	{ "show", cmd_show, "print one run's samples as a table" },
+	{ "summary", cmd_summary, "print the table a run ends with, for the newest runs in the database" },
 	{ "report", cmd_report, "write the static HTML report with gnuplot charts" },
 	{ "compare", cmd_compare, "compare two variants or runs with medians, intervals and a U test" },
 	{ NULL }

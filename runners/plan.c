@@ -214,6 +214,18 @@ static const char *bench_clock(const char *name, const char *accel, const struct
 	return ACCEL_ICOUNT;
 }
 
+/* vCPUs of a boot.  Instruction-clock boots get one, or --mm-cpus (each
+ * benchmark's process then runs on every one of them before its window);
+ * host-clock boots --guest-cpus, at least as many. */
+static int boot_cpus(const char *where, const struct run_opts *o)
+{
+	int live = (int)params.mm_cpus;
+
+	if (!strcmp(where, ACCEL_ICOUNT))
+		return live;
+	return o->cpus > live ? o->cpus : live;
+}
+
 /* The accelerator of an item: the plan's, or TCG for a kernel of another
  * architecture than the host's (KVM runs only the host's own). */
 static const char *item_accel(const struct plan *p, const struct plan_item *it)
@@ -253,11 +265,7 @@ static void graph_boots(struct plan *p)
 				j = job_add(p, JOB_BOOT, xasprintf("boot-%d-%d-%s", i, r, where[w]),
 					    xstrdup(it->v->name));
 				j->item = i, j->round = r, j->accel = where[w], j->group = g;
-				/* Under the instruction clock vCPUs run in turns, and an
-				 * idle second vCPU takes almost no timer interrupts: RCU
-				 * stalls on it and page tables freed by RCU land in later
-				 * windows.  So those boots get one vCPU. */
-				j->cpus = !strcmp(where[w], ACCEL_ICOUNT) ? 1 : p->o->cpus;
+				j->cpus = boot_cpus(where[w], p->o);
 				j->exclusive = strcmp(where[w], ACCEL_ICOUNT) != 0;
 				dep_add(j, build);	/* first: the kernel it boots */
 				for (int k = 0; p->boots_after_builds && k < p->njobs; k++)

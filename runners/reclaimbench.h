@@ -161,6 +161,10 @@ const char *guest_emulator(const char *arch, const char *accel);
 /* stats.c */
 double median(const double *v, int n);
 double coef_var(const double *v, int n);
+/* A distribution-free interval of the median (order statistics) at
+ * level or, when v is too small to reach it, its whole range; coverage
+ * is the interval's own confidence. */
+void median_ci(const double *v, int n, double level, double *lo, double *hi, double *coverage);
 void bootstrap_ratio(const double *a, int na, const double *b, int nb, int iters, uint64_t seed,
 		     double level, double *lo, double *hi);
 /* U of the first sample and the two-sided p (exact without ties for small
@@ -340,6 +344,7 @@ int cmd_job(int argc, char **argv);
 void gp_label(FILE *f, const char *s);		/* one quoted field of a gnuplot data file */
 void html_escape(FILE *f, const char *s);
 void html_text(FILE *f, const char *s);		/* escape.c: markup, bad UTF-8 and controls */
+void markdown_html(FILE *f, const char *md);	/* markdown.c: the method document's subset, escaped */
 
 /* kconfig.c: options whose values differ between two built kernels' .config
  * (cache/kernels/BUILD_ID/config), sorted by name without "CONFIG_"; a or b
@@ -350,6 +355,9 @@ struct kconfig_change {
 };
 int kconfig_diff(const char *build_a, const char *build_b, struct kconfig_change **out);
 void kconfig_changes_free(struct kconfig_change *c, int n);
+/* One option's value in a built kernel's .config (a string's without its
+ * quotes), mallocd; NULL when not there. */
+char *kconfig_value(const char *build_id, const char *name);
 
 /* Subcommands. */
 int cmd_run(int argc, char **argv);
@@ -370,6 +378,7 @@ double load_wait_quiet(int limit_s);			/* seconds waited for quiet */
 extern struct timespec process_start;	/* CLOCK_MONOTONIC when main() began */
 int cmd_list(int argc, char **argv);
 int cmd_show(int argc, char **argv);
+int cmd_summary(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_ingest(int argc, char **argv);
@@ -380,10 +389,23 @@ int cmd_bisect(int argc, char **argv);
 int cmd_bisect_step(int argc, char **argv);
 int cmd_nightly(int argc, char **argv);
 
+/* kcidb.c: runs as one report for KernelCI's database (KCIDB schema v5.3).
+ * kcidb_select keeps the runs chosen (one run, every run of the invocation
+ * that made a session, or all; "last" the newest) and returns how many,
+ * dying with exit 2 when a run or session named is not there. */
+struct kcidb_selection {
+	const char *run, *session;	/* both NULL: every run */
+};
+int kcidb_select(sqlite3 *db, const struct kcidb_selection *sel);
+void kcidb_write(FILE *out, sqlite3 *db);
+
 /* http.c */
 extern const struct opt http_opts[];		/* --archive, --http-timeout, --http-retries */
 extern const struct opt *const fetch_opts;	/* the same */
 char *patch_resolve(const char *what);	/* a file, URL or Message-ID as a local file */
+/* A Message-ID (in <> or not) as one URL path segment, mallocd; NULL
+ * when it is not one (RFC 5322 characters, one '@', at most 250). */
+char *msgid_segment(const char *what);
 /* A GET into out_path or a JSON POST of post (with a bearer token, if
  * any): 0 ok, -1 failed (err says why), -2 the answer is refused. */
 int http(const char *url, const char *out_path, const char *post, const char *token, char *err, size_t errlen);

@@ -644,16 +644,134 @@ static void claims_page(sqlite3 *db)
 	page_close(f);
 }
 
+/* Whether b claims a feature on the pair base -> new, and the claim holds
+ * on the newest runs: then its invariants moving is the feature working. */
+static int claim_holds(sqlite3 *db, const struct bench_info *b, const char *base, const char *new)
+{
+	for (const struct bench_claim *c = b->claims; c && c->text; c++) {
+		char ev[1024];
+		long long run[2];
+		const char *v;
+
+		if (strcmp(c->base, base) || strcmp(c->new, new))
+			continue;
+		v = claim_judge(db, b->name, c, base, new, ev, sizeof(ev), run);
+		return v && !strcmp(v, "reproduced");
+	}
+	return 0;
+}
+
+/* One cell of the index's matrix: the main timing's verdict and ratio with
+ * its interval, then each invariant that moved, as expected when the
+ * benchmark's own claim on this pair holds (or --expect names it). */
+static void matrix_cell(FILE *f, sqlite3 *db, const struct bench_info *b, const char *base, const char *new)
+{
+	long long a = newest_run(db, base, b->name), n = newest_run(db, new, b->name);
+	int holds, changed = 0, alarm = 0;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *t;
+	const char *why;
+	struct cmp_row r;
+
+	if (a < 0 || n < 0) {
+		fputs("<td>not measured</td>", f);
+		return;
+	}
+	if ((why = not_comparable(db, a, n))) {
+		fputs("<td class=\"warn\">", f);
+		esc(f, why);
+		fputs("</td>", f);
+		return;
+	}
+	holds = claim_holds(db, b, base, new);
+	t = open_memstream(&text, &len);
+	if (!compare_metric(db, a, n, bench_timing(b), -1, &r)) {
+		esc(t, r.verdict);
+		if (isfinite(r.ratio))
+			fprintf(t, " &times;%.3f [%.3f, %.3f]", r.ratio, r.lo, r.hi);
+	}
+	for (const struct metric_decl *m = b->metrics; m && m->name; m++) {
+		int expected;
+
+		if (m->role != METRIC_INVARIANT || compare_metric(db, a, n, m->name, -1, &r) || !r.invariant_changed)
+			continue;
+		expected = holds || metric_expected(&expect, m->name);
+		fputs("<br>", t);
+		esc(t, m->name);
+		fprintf(t, " %.6g &rarr; %.6g %s", r.ma, r.mb, expected ? "(expected: the feature working)" : "CHANGED");
+		changed = 1, alarm |= !expected;
+	}
+	fclose(t);
+	fprintf(f, "<td class=\"%s\">%s</td>", alarm ? "bad" : changed ? "ok" : "", text);
+	free(text);
+}
+
+/* The index's first table: every benchmark against every feature's
+ * ablation pair (the pairs the benchmarks' claims name, in order). */
+static void feature_matrix(FILE *f, sqlite3 *db)
+{
+	const char *pair[32][2];
+	int npairs = 0;
+
+	for (int i = 0; i < nbenches; i++)
+		for (const struct bench_claim *c = benches[i]->claims; c && c->text; c++) {
+			int seen = 0;
+
+			for (int p = 0; p < npairs; p++)
+				seen |= !strcmp(pair[p][0], c->base) && !strcmp(pair[p][1], c->new);
+			if (!seen && npairs < 32)
+				pair[npairs][0] = c->base, pair[npairs++][1] = c->new;
+		}
+	fputs("<h2>Features, benchmark by benchmark</h2>\n<p>Each column a feature's ablation pair (the two "
+	      "variants that differ by it alone), each cell the newest runs compared: the main timing's verdict, "
+	      "the ratio new/base with its 95% interval, and every invariant that moved.</p>\n"
+	      "<table><tr><th>benchmark</th>", f);
+	for (int p = 0; p < npairs; p++) {
+		fputs("<th>", f);
+		esc(f, pair[p][0]);
+		fputs(" &rarr; ", f);
+		esc(f, pair[p][1]);
+		fputs("</th>", f);
+	}
+	fputs("</tr>\n", f);
+	for (int i = 0; i < nbenches; i++) {
+		fprintf(f, "<tr><td><a href=\"bench-%s.html\">%s</a></td>", benches[i]->name, benches[i]->name);
+		for (int p = 0; p < npairs; p++)
+			matrix_cell(f, db, benches[i], pair[p][0], pair[p][1]);
+		fputs("</tr>\n", f);
+	}
+	fputs("</table>\n", f);
+}
+
+/* reports/method.md, how every figure was obtained, as the method page:
+ * read from the templates' folder like page-head.html, so the report and
+ * the document it renders come from one place. */
+static void method_page(void)
+{
+	char *path = xasprintf("%s/../reports/method.md", self_dir()), *md = read_file(path, NULL);
+	FILE *f;
+
+	if (!md)
+		die(EXIT_INFRA, "the method document '%s' is missing", path);
+	f = page_open("method.html", "Method");
+	markdown_html(f, md);
+	page_close(f);
+	free(md), free(path);
+}
+
 static void index_page(sqlite3 *db)
 {
 	FILE *f = page_open("index.html", "reclaimbench results");
 	sqlite3_stmt *st;
 
+	feature_matrix(f, db);
 	fputs("<h2>Benchmarks</h2>\n<ul>\n", f);
 	for (int i = 0; i < nbenches; i++)
 		fprintf(f, "<li><a href=\"bench-%s.html\">%s</a> (<a href=\"history-%s.html\">history</a>) &mdash; %s</li>\n",
 			benches[i]->name, benches[i]->name, benches[i]->name, benches[i]->help);
 	fputs("</ul>\n<p><a href=\"claims.html\">The seed patches' claims, measured here</a></p>\n"
+	      "<p><a href=\"method.html\">How the figures were measured (method)</a></p>\n"
 	      "<h2>Kernels</h2>\n<table><tr><th>kernel</th><th>release</th><th>build id</th><th>source</th>"
 	      "<th>runs</th><th>newest</th></tr>\n", f);
 	sqlite3_prepare_v2(db, "SELECT CASE k.variant WHEN '' THEN '(host)' ELSE k.variant END, k.release, k.build_id, "
@@ -714,6 +832,7 @@ int cmd_report(int argc, char **argv)
 		history_page(db, benches[i]);
 	}
 	claims_page(db);
+	method_page();
 	run_pages(db);
 	db_close(db);
 	printf("report: %s/index.html\n", out);

@@ -17,7 +17,7 @@ const struct opt guest_opts[] = {
 	{ "variants", OPT_STRING, &variants_file, 0, 0, "FILE", "variant spec file [kernels/variants.conf]" },
 	{ "guest-mem-mb", OPT_UINT, &guest_mem, 256, 65536, "MB", "guest memory" },
 	{ "guest-cpus", OPT_UINT, &guest_cpus, 1, 64, "N",
-	  "guest CPUs of host-clock boots (instruction-clock boots get 1)" },
+	  "guest CPUs of host-clock boots (instruction-clock boots get 1, or --mm-cpus)" },
 	{ "timeout", OPT_UINT, &boot_timeout, 10, 86400, "S", "time limit of one boot, in seconds" },
 	{ "out", OPT_STRING, &out_dir, 0, 0, "DIR", "folder for boot logs" },
 	{ "host-clock", OPT_FLAG, &host_clock, 0, 0, NULL,

@@ -99,6 +99,35 @@ double coef_var(const double *v, int n)
 	return mean ? sqrt(ss / (n - 1)) / fabs(mean) : NAN;
 }
 
+static double binomial_half(int n, int k)	/* P(X = k), X ~ binomial(n, 1/2) */
+{
+	return exp(lgamma(n + 1.0) - lgamma(k + 1.0) - lgamma(n - k + 1.0) - n * M_LN2);
+}
+
+/* A distribution-free interval of the median: the j-th smallest and the
+ * j-th largest of v, with j the largest rank whose binomial(n, 1/2) tail
+ * P(X < j) stays within (1 - level) / 2; *coverage is that interval's own
+ * confidence.  When n is too small to reach level, j = 1: the whole range.
+ * Logarithms of the binomial terms: 0.5^n underflows past n = 1074. */
+void median_ci(const double *v, int n, double level, double *lo, double *hi, double *coverage)
+{
+	double *s, tail, half = (1 - level) / 2;
+	int j = 1;
+
+	if (n <= 0) {
+		*lo = *hi = *coverage = NAN;
+		return;
+	}
+	tail = binomial_half(n, 0);	/* P(X <= j - 1) */
+	while (2 * (j + 1) <= n + 1 && tail + binomial_half(n, j) <= half)
+		tail += binomial_half(n, j++);
+	s = alloc(n, sizeof(*s));
+	memcpy(s, v, n * sizeof(*s));
+	qsort(s, n, sizeof(*s), cmp);
+	*lo = s[j - 1], *hi = s[n - j], *coverage = 1 - 2 * tail;
+	free(s);
+}
+
 /* xorshift64*: a small generator, so a fixed seed gives the same interval
  * on every machine. */
 static double uniform(uint64_t *s)

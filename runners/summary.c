@@ -160,3 +160,41 @@ void summary_print(sqlite3 *db, char **sessions, int nsessions)
 	for (int i = 0; i < nbenches; i++)
 		bench_table(db, benches[i], sessions, nsessions);
 }
+
+/* reclaimbench summary: the table a run ends with, again, from the
+ * database: the sessions that hold the newest run of each kernel,
+ * benchmark and accelerator (runs with injected faults left out). */
+int cmd_summary(int argc, char **argv)
+{
+	static const struct opt own[] = {
+		{ "db", OPT_STRING, &opt_db, 0, 0, "PATH", "results database" },
+		{ NULL }
+	};
+	const struct opt *const tables[] = { own, NULL };
+	int first = parse_args(tables, argc, argv, "usage: reclaimbench summary [--db PATH]");
+	char **sessions = NULL;
+	int n = 0;
+	sqlite3_stmt *st;
+	sqlite3 *db;
+
+	if (first < argc)
+		die(EXIT_USAGE, "summary takes no operand ('%s')", argv[first]);
+	db = db_open(opt_db);
+	sqlite3_prepare_v2(db, "SELECT session FROM runs WHERE id IN (SELECT max(id) FROM runs WHERE faults = '' "
+			       "GROUP BY kernel_id, bench, accel) GROUP BY session ORDER BY min(id)", -1, &st, NULL);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		sessions = realloc(sessions, (n + 1) * sizeof(*sessions));
+		if (!sessions)
+			die(EXIT_INFRA, "out of memory");
+		sessions[n++] = xstrdup((const char *)sqlite3_column_text(st, 0));
+	}
+	sqlite3_finalize(st);
+	if (!n)
+		die(EXIT_USAGE, "'%s' holds no run; see reclaimbench run", opt_db);
+	summary_print(db, sessions, n);
+	db_close(db);
+	for (int i = 0; i < n; i++)
+		free(sessions[i]);
+	free(sessions);
+	return EXIT_OK;
+}

@@ -11,7 +11,7 @@ fi
 ok $? "two host sessions stored"
 "$rb" report --db "$db" --out "$work/site" > "$work/rep.log" 2>&1
 ok $? "report writes the site" "$(cat "$work/rep.log")"
-for p in index claims runs bench-lazyfree_mthp history-lazyfree_mthp run-1; do
+for p in index claims runs method bench-lazyfree_mthp history-lazyfree_mthp run-1; do
 	[ -s "$work/site/$p.html" ]; ok $? "$p.html written"
 done
 nsvg=$(ls "$work/site"/*.svg | wc -l)
@@ -31,8 +31,15 @@ PY
 ok $? "every SVG chart well-formed and every <img> of every page present; no script" "$nsvg SVG charts"
 grep -q 'lazyfree_mthp-dist.svg' "$work/site/bench-lazyfree_mthp.html"; ok $? "the benchmark page shows the distribution chart"
 grep -q 'time.wall' "$work/site/run-1.html" && grep -q 'run --host' "$work/site/run-1.html"; ok $? "a run page has the samples and the exact command line"
+# The method page: reports/method.md rendered, linked from the index, and
+# the document's own markup (the attack table's <script>) shown as text.
+grep -q '<a href="method.html">' "$work/site/index.html"; ok $? "the index links the method page"
+grep -q '<h3 id="clocks">Clocks</h3>' "$work/site/method.html" && grep -q '<td>' "$work/site/method.html"
+ok $? "the method page renders the document's headings and tables"
+grep -q '&lt;script&gt;' "$work/site/method.html" && ! grep -q '<script' "$work/site/method.html"
+ok $? "the method page shows the document's markup escaped"
 if command -v chromium >/dev/null; then
-	for p in index bench-lazyfree_mthp; do
+	for p in index bench-lazyfree_mthp method; do
 		timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
 			--disable-background-networking --disable-component-update --disable-sync \
 			--user-data-dir="$work/chrome" --window-size=1200,1400 --screenshot="$work/$p.png" \

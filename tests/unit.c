@@ -100,6 +100,25 @@ static void test_parsers(void)
 	check(parse_pcp(vm, 2, &pcp) == -1, "zoneinfo pcp of a CPU not listed is -1");
 	check(parse_pcp("", 0, &pcp) == -1, "empty zoneinfo is -1");
 	free(vm);
+	vm = fixture("interrupts-x86.txt");
+	check(parse_interrupts(vm, "TLB shootdowns", &v) == 0 && v == 1089845 + 688798,
+	      "interrupts: TLB shootdowns summed over both CPUs");
+	check(parse_interrupts(vm, "Function call interrupts", &v) == 0 && v == 3692036 + 2890071,
+	      "interrupts: x86 function calls by their description, not the label");
+	check(parse_interrupts(vm, "Machine check", &v) == -1, "interrupts: a missing row is -1");
+	free(vm);
+	vm = fixture("interrupts-arm64.txt");
+	check(parse_interrupts(vm, "Function call interrupts", &v) == 0 && v == 55,
+	      "interrupts: arm64 IPI1 row summed");
+	check(parse_interrupts(vm, "TLB shootdowns", &v) == -1, "interrupts: arm64 has no TLB shootdown row");
+	free(vm);
+	vm = fixture("tlb_flush-format.txt");
+	check(parse_tracepoint_enum(vm, "local mm shootdown") == 3, "tlb_flush reason named in another case");
+	check(parse_tracepoint_enum(vm, "local shootdown") == 2, "tlb_flush reason matched whole, not a longer one");
+	check(parse_tracepoint_enum(vm, "remote ipi send") == 4, "tlb_flush reason remote IPI send");
+	check(parse_tracepoint_enum(vm, "remote") == -1, "tlb_flush reason prefix is no match");
+	check(parse_tracepoint_enum("", "remote shootdown") == -1, "tlb_flush reason of an empty format is -1");
+	free(vm);
 }
 
 static void test_smaps(void)
@@ -526,6 +545,23 @@ static void test_stats(void)
 	check(u == 23 && fabs(p - erfc(8.5 / sqrt(64 / 12.0 * (17 - 180 / 240.0)) / sqrt(2))) < 1e-9 &&
 	      fabs(p - 0.3612) < 5e-4, "ties: U=23 and the normal approximation p=0.3612 (%.4f)", p);
 	check(median(b, 3) == 5 && median(c, 4) == 2.5, "medians");
+	{
+		/* The median's interval by order statistics: of 10, the 2nd and
+		 * 9th smallest (P(X <= 1) = 11/1024 a side); of 5, the range
+		 * (1 - 2/32); of 100001, about 1.96 sqrt(n) / 2 = 310 ranks a side. */
+		double ten[] = { 10, 1, 9, 2, 8, 3, 7, 4, 6, 5 }, cov, *many = malloc(100001 * sizeof(*many));
+
+		median_ci(ten, 10, 0.95, &lo, &hi, &cov);
+		check(lo == 2 && hi == 9 && fabs(cov - (1 - 22 / 1024.0)) < 1e-12, "median interval of 10 samples");
+		median_ci(ten, 5, 0.95, &lo, &hi, &cov);
+		check(lo == 1 && hi == 10 && fabs(cov - (1 - 2 / 32.0)) < 1e-12, "median interval of 5 samples: the range");
+		for (int i = 0; i < 100001; i++)
+			many[i] = (i * 7919) % 100001;
+		median_ci(many, 100001, 0.95, &lo, &hi, &cov);
+		check(fabs(50000 - lo - 310) < 3 && fabs(hi - 50000 - 310) < 3 && cov >= 0.95 && cov < 0.9505,
+		      "median interval of 100001 samples");
+		free(many);
+	}
 	check(fabs(fisher_exact(3, 4, 1, 4) - 0.4857) < 1e-4, "Fisher's exact test, the tea-tasting table: p=0.4857 (%.4f)",
 	      fisher_exact(3, 4, 1, 4));
 	check(fabs(fisher_exact(0, 32000, 7, 32000) - 0.0156) < 2e-4 && fisher_exact(0, 100, 0, 100) == 1,
@@ -787,6 +823,62 @@ static char *escaped(void (*fn)(FILE *, const char *), const char *in)
 	return buf;
 }
 
+/* Every '<' of the converter's output opens one of the tags it may write,
+ * with no attribute but an id of letters, digits and dashes; every '>'
+ * closes one.  Markup written in the document fails this. */
+static int markup_only_own(const char *html)
+{
+	static const char *const tags[] = { "h1", "h2", "h3", "h4", "h5", "h6", "p", "ul", "li", "pre", "code",
+					    "strong", "table", "tr", "th", "td", NULL };
+
+	for (const char *p = html; (p = strpbrk(p, "<>"));) {
+		size_t n;
+		int known = 0;
+
+		if (*p == '>')
+			return 0;
+		p += 1 + (p[1] == '/');
+		n = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789");
+		for (int i = 0; tags[i]; i++)
+			known |= strlen(tags[i]) == n && !strncmp(p, tags[i], n);
+		if (!known)
+			return 0;
+		p += n;
+		if (!strncmp(p, " id=\"", 5))
+			p += 5 + strspn(p + 5, "abcdefghijklmnopqrstuvwxyz0123456789-"), p += *p == '"';
+		if (*p++ != '>')
+			return 0;
+	}
+	return 1;
+}
+
+/* The method page's Markdown: structure from the document, none of its
+ * text as markup. */
+static void test_markdown(void)
+{
+	const char *md = "# A <b>heading</b> & \"more\"\n\n"
+			 "A paragraph with <script>alert(1)</script>, `<img src=x onerror=alert(1)>`\n"
+			 "and **<i>bold</i>** that goes on; an `unclosed <a href=x>\n\n"
+			 "- an item <iframe>\n  continued `code` </ul>\n- **two**\n\n"
+			 "| a <th> | b \\| c |\n|---|---|\n| `x\\|y` | </table><svg onload=alert(1)> |\n\n"
+			 "```\n</code></pre><script>x()</script>\n```\n";
+	char *html = escaped(markdown_html, md);
+
+	check(markup_only_own(html), "markdown: every tag is the converter's own, the document's markup escaped");
+	check(strstr(html, "<h1 id=\"a-b-heading-b-more\">A &lt;b&gt;heading&lt;/b&gt; &amp; &quot;more&quot;</h1>") &&
+	      strstr(html, "<code>&lt;img src=x onerror=alert(1)&gt;</code>") &&
+	      strstr(html, "<strong>&lt;i&gt;bold&lt;/i&gt;</strong>") && strstr(html, "an `unclosed &lt;a href=x&gt;") &&
+	      strstr(html, "<ul>\n<li>an item &lt;iframe&gt;\ncontinued <code>code</code> &lt;/ul&gt;</li>\n"
+			   "<li><strong>two</strong></li>\n</ul>") &&
+	      strstr(html, "<tr><th>a &lt;th&gt;</th><th>b | c</th></tr>") &&
+	      strstr(html, "<tr><td><code>x|y</code></td><td>&lt;/table&gt;&lt;svg onload=alert(1)&gt;</td></tr>") &&
+	      strstr(html, "<pre><code>&lt;/code&gt;&lt;/pre&gt;&lt;script&gt;x()&lt;/script&gt;\n</code></pre>"),
+	      "markdown: headings, paragraphs, lists, tables, code blocks and spans, each escaped");
+	if (!markup_only_own(html))
+		printf("# %s\n", shown(html));
+	free(html);
+}
+
 /* Text from outside on its way to a terminal, JSON and CSV. */
 static void test_escapes(void)
 {
@@ -902,6 +994,7 @@ int main(void)
 	test_verdicts();
 	test_console();
 	test_escapes();
+	test_markdown();
 	printf("1..%d\n", tests);
 	{
 		char *cmd = xasprintf("rm -rf '%s'", tmp);
