@@ -315,6 +315,7 @@ static int run(struct bench_ctx *ctx)
 }
 
 static const struct metric_decl metrics[] = {
+	{ "race.time.wall", METRIC_INFO, 0, "probes", AGG_MEDIAN },
 	{ "race.readv_torn", METRIC_INFO, 0, "readv_torn", AGG_SUM },
 	/* GUP during the zap: no page may read wrong or be lost. */
 	{ "race.readv_bad_pages", METRIC_INVARIANT, 0, "readv_bad", AGG_SUM },
@@ -341,6 +342,7 @@ static void finding(const struct run_view *r, char *buf, size_t cap)
 const struct bench_info bench_zap_gup_race = {
 	.name = "zap_gup_race",
 	.version = 1,
+	.timing = "race.time.wall",	/* the probes' window, for the observer overhead */
 	.metrics = metrics,
 	.finding = finding,
 	.params = "mthp-kb,race-region-kb,zap-race-rounds",
