@@ -4,6 +4,8 @@
 #ifndef RB_BENCH_H
 #define RB_BENCH_H
 #include <stddef.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 
 #include "opts.h"
@@ -215,6 +217,11 @@ int pcp_read(int cpu, struct pcp_state *s);
  * limit, and fills open with what zoneinfo shows then. */
 extern int pcp_cpu;
 int pcp_pin(struct bench_ctx *ctx);
+/* The races: the first two CPUs we may run on (a SKIP naming the option
+ * when there is one), the affinity we had saved to put back, and a
+ * thread pinned to one CPU (0 or an errno). */
+int two_cpus(struct bench_ctx *ctx, cpu_set_t *saved, int cpu[2]);
+int thread_pin(pthread_t t, int cpu);
 int pcp_settle(struct bench_ctx *ctx, struct pcp_state *open);
 /* Pending RCU callbacks run before a window, not inside it (see lib.c):
  * the sleeps it took, -1 when the RCU softirq never went quiet. */
