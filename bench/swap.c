@@ -104,6 +104,9 @@ int swap_zram_on(struct bench_ctx *ctx, unsigned long mb)
 	char text[64];
 	int areas = swap_areas();
 
+	/* RB_TEST_NO_SWAP: a machine without swap, to show the tests fail. */
+	if (getenv("RB_TEST_NO_SWAP"))
+		return bench_skip(ctx, "no swap and no zram device (RB_TEST_NO_SWAP)");
 	if (areas < 0)
 		return bench_skip(ctx, "no /proc/swaps (kernel without CONFIG_SWAP)");
 	if (areas > 0) {
