@@ -285,4 +285,5 @@ int race_start(struct bench_ctx *ctx);
 int race_register(struct bench_ctx *ctx, char *p, size_t len);
 void race_target(char *t);
 void race_stop(void);
+const char *race_partial_judge(const struct claim_view *v, char *evidence, size_t cap);
 #endif

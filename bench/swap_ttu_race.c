@@ -187,6 +187,15 @@ static void finding(const struct run_view *r, char *buf, size_t cap)
 			 "(rate below %.0f ppm at 95%%); %.0f swapped out whole", n, 1e6 * (1 - pow(0.05, 1 / n)), s);
 }
 
+static const struct bench_claim claims[] = {
+	{ "no swap-backed large folio left partly mapped, partly swapped, with TTU_SYNC", "7.3-no-ttu-sync", "7.3",
+	  race_partial_judge,
+	  "no figure: &ldquo;for an anon folio, after try_to_unmap_one(), we may have PTE0 present, while "
+	  "PTE1 ~ PTE(nr_pages - 1) are swap entries&rdquo;; with the patch &ldquo;the folio will either be "
+	  "entirely reclaimed or entirely kept&rdquo; (seed 000, arm64)" },
+	{ NULL }
+};
+
 const struct bench_info bench_swap_ttu_race = {
 	.name = "swap_ttu_race",
 	.version = 1,
@@ -201,4 +210,5 @@ const struct bench_info bench_swap_ttu_race = {
 	.teardown = teardown,
 	.metrics = metrics,
 	.finding = finding,
+	.claims = claims,
 };

@@ -344,7 +344,8 @@ static void finding(const struct run_view *r, char *buf, size_t cap)
 			 1e6 * (1 - pow(0.05, 1 / n)), split);
 }
 
-static const char *judge(const struct claim_view *v, char *ev, size_t cap)
+/* Shared with swap_ttu_race, whose race.partial counts the same way. */
+const char *race_partial_judge(const struct claim_view *v, char *ev, size_t cap)
 {
 	struct verdict_view t;
 	double k0 = v->base->get(v->base, "race.partial"), n0 = v->base->get(v->base, "race.folios");
@@ -357,7 +358,7 @@ static const char *judge(const struct claim_view *v, char *ev, size_t cap)
 }
 
 static const struct bench_claim claims[] = {
-	{ "no large folio left partially mapped with TTU_SYNC", "7.3-no-ttu-sync", "7.3", judge,
+	{ "no large folio left partially mapped with TTU_SYNC", "7.3-no-ttu-sync", "7.3", race_partial_judge,
 	  "no figure: &ldquo;the folio will either be entirely reclaimed or entirely kept&rdquo;, &ldquo;this "
 	  "patch makes the number 100%&rdquo; (seed 000, arm64)" },
 	{ NULL }
