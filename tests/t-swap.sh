@@ -31,7 +31,7 @@ for v in 6.12 7.3; do
 	out=$(sum "$id" mthp.swpout) fb=$(sum "$id" mthp.swpout_fallback) pages=$(sum "$id" vmstat.pswpout)
 	n=$(sum "$id" setup.folios) swapped=$(sum "$id" region.swapped)
 	at_least "$out" 1; ok $? "memcg_reclaim on $v: 64 KiB folios swapped out whole (per-size swpout)" \
-		"swpout $out, swpout_fallback $fb of $n folios; pswpout $pages"
+		"swpout $out, swpout_fallback $fb of $nf folios; pswpout $pages"
 	# Every folio out, whole or split, and the pagemap agrees.
 	at_least "$pages" $((out * 16)) && at_least "$swapped" $(((out + fb) * 16))
 	ok $? "memcg_reclaim on $v: pswpout and the pagemap's swap bits cover the folios swapped" \
