@@ -29,7 +29,7 @@ for v in 6.12 7.3; do
 	[ -n "$id" ]; ok $? "memcg_reclaim on $v stored ok" "run '$id'"
 	[ -n "$id" ] || id=0
 	out=$(sum "$id" mthp.swpout) fb=$(sum "$id" mthp.swpout_fallback) pages=$(sum "$id" vmstat.pswpout)
-	n=$(sum "$id" setup.folios) swapped=$(sum "$id" region.swapped)
+	nf=$(sum "$id" setup.folios) swapped=$(sum "$id" region.swapped)
 	at_least "$out" 1; ok $? "memcg_reclaim on $v: 64 KiB folios swapped out whole (per-size swpout)" \
 		"swpout $out, swpout_fallback $fb of $nf folios; pswpout $pages"
 	# Every folio out, whole or split, and the pagemap agrees.
