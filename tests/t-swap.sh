@@ -49,7 +49,7 @@ for v in 6.12 7.3; do
 done
 
 run "$off" "$on" --bench swap_ttu_race --quiet-wait 60; rc=$?
-ok $rc "$off and $on booted with swap_ttu_race" "exit $rc"
+ok $rc "the TTU_SYNC pair booted with swap_ttu_race" "$off, $on: exit $rc"
 r0=$(run_id "$off" swap_ttu_race) r1=$(run_id "$on" swap_ttu_race)
 [ -n "$r0" ] && [ -n "$r1" ]; ok $? "swap_ttu_race stored ok on both" "runs '$r0', '$r1'"
 k0=$(sum "${r0:-0}" race.partial) n0=$(sum "${r0:-0}" race.folios) s0=$(sum "${r0:-0}" race.swapped)
