@@ -5,7 +5,10 @@
  * its lockless first look, skip it and unmap the rest: the folio is left
  * with PTE 0 present and PTEs 1..n-1 swap entries, seed 000's own
  * example.  The pagemap's present and swap bits tell afterwards, folio by
- * folio, what became of it. */
+ * folio, what became of it.  The kernel's own count, nr_anon_partially_mapped,
+ * does not see these folios: deferred_split_folio() returns at once for a
+ * folio in the swap cache (7.3's mm/huge_memory.c), and a partly swapped
+ * folio is in it; race.kernel_partial stays 0 where race.partial is not. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -168,6 +171,7 @@ static const struct metric_decl metrics[] = {
 	{ "race.split", METRIC_INFO, 0, "split", AGG_SUM },
 	{ "race.swapped", METRIC_INFO, 0, "swapped", AGG_SUM },
 	{ "race.folios", METRIC_INFO, 0, "folios", AGG_SUM },
+	/* 0 even when race.partial is not: see the comment at the top. */
 	{ "race.kernel_partial", METRIC_INFO, 0, "nr_partially_mapped", AGG_SUM },
 	{ "mthp.swpout", METRIC_INFO, 0, "swpout", AGG_SUM },
 	{ NULL }
