@@ -990,6 +990,22 @@ static void test_kconfig(void)
 	free(cache);
 }
 
+/* The swap header swap.c writes to zram0, read back field by field as
+ * the kernel's swapon reads it (union swap_header, version 1). */
+static void test_swap_header(void)
+{
+	static unsigned char page[4096];
+	uint32_t version, last, bad;
+
+	check(swap_header_fill(page, sizeof(page), 64ULL << 20) == 0, "swap header of 64 MiB is made");
+	memcpy(&version, page + 1024, 4);
+	memcpy(&last, page + 1028, 4);
+	memcpy(&bad, page + 1032, 4);
+	check(version == 1 && last == 16383 && bad == 0, "swap header: version 1, last page 16383, no bad pages");
+	check(!memcmp(page + 4086, "SWAPSPACE2", 10), "swap header ends with SWAPSPACE2");
+	check(swap_header_fill(page, sizeof(page), 4096 * 9) == -1, "swap header of 9 pages is refused");
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -1000,6 +1016,7 @@ int main(void)
 	test_kconfig();
 	test_parsers();
 	test_smaps();
+	test_swap_header();
 	test_metric_scope();
 	test_records();
 	test_opts();
