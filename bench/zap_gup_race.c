@@ -315,7 +315,7 @@ static int run(struct bench_ctx *ctx)
 }
 
 static const struct metric_decl metrics[] = {
-	{ "race.time.wall", METRIC_INFO, 0, "probes", AGG_MEDIAN },
+	{ "race.time.wall", METRIC_TIMING, 0, "probes", AGG_MEDIAN },
 	{ "race.readv_torn", METRIC_INFO, 0, "readv_torn", AGG_SUM },
 	/* GUP during the zap: no page may read wrong or be lost. */
 	{ "race.readv_bad_pages", METRIC_INVARIANT, 0, "readv_bad", AGG_SUM },
