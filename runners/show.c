@@ -34,14 +34,14 @@ int cmd_list(int argc, char **argv)
 	if (!strcmp(what, "benches")) {
 		int json = !strcmp(opt_format, "json");
 
-		printf(json ? "[" : "%-14s %-7s %-8s %-40s %s\n", "bench", "version", "clock", "parameters",
+		printf(json ? "[" : "%-18s %-7s %-8s %-40s %s\n", "bench", "version", "clock", "parameters",
 		       "what it does");
 		for (int i = 0; i < nbenches; i++) {
 			/* the clock that times it under TCG (see bench_clock in plan.c) */
 			const char *clock = benches[i]->parallel ? "host" : "icount";
 
 			if (!json) {
-				printf("%-14s %-7u %-8s %-40s %s\n", benches[i]->name, benches[i]->version, clock,
+				printf("%-18s %-7u %-8s %-40s %s\n", benches[i]->name, benches[i]->version, clock,
 				       benches[i]->params, benches[i]->help);
 				continue;
 			}
