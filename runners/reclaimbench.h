@@ -342,6 +342,18 @@ void kconfig_changes_free(struct kconfig_change *c, int n);
  * quotes), mallocd; NULL when not there. */
 char *kconfig_value(const char *build_id, const char *name);
 
+/* series.c: the patches of a gate's --patch files, one file each. */
+#define SERIES_MAX 64
+struct series {
+	int n;
+	char *files[SERIES_MAX];	/* patch k's own file (the given file when it is the only one) */
+	char *subjects[SERIES_MAX];	/* its Subject:, or its file's name; untrusted text */
+};
+void series_split(char **files, int nfiles, struct series *s);
+int mbox_from_line(const char *text, const char *line);
+int mbox_split(const char *text, size_t len, size_t *starts, int max);	/* message offsets, their count */
+char *mbox_subject(const char *msg, size_t len);
+
 /* Subcommands. */
 int cmd_run(int argc, char **argv);
 int cmd_build(int argc, char **argv);
