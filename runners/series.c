@@ -3,10 +3,12 @@
  * in the cache (named by its content) so that every prefix of the series
  * is a variant of its own and builds as the base plus those files.  The
  * files are untrusted: they are only split and hashed here, never run. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "reclaimbench.h"
@@ -14,23 +16,28 @@
 #define SUBJECT_MAX 200
 
 /* Whether the line at s starts a message of an mbox: "From " at the
- * start of the text or after an empty line, then a sender and a date
- * with a time in it ("From 1a2b... Mon Sep 17 00:00:00 2001"), as git
- * format-patch and mailing-list archives write it.  A "From " line of a
- * message body has no such shape, or is quoted as ">From ". */
+ * start of the text or after an empty line, a sender, and a date that
+ * has a time (dd:dd) and ends in a year ("From 1a2b... Mon Sep 17
+ * 00:00:00 2001"), as git format-patch and mailing-list archives write
+ * it.  A "From " line of a message's body has no such shape, or is
+ * quoted as ">From ". */
 int mbox_from_line(const char *text, const char *s)
 {
-	const char *end = strchr(s, '\n'), *colon;
-	int words = 0;
+	const char *end = strchr(s, '\n'), *time = NULL;
 
 	if (strncmp(s, "From ", 5) || (s > text && (s - text < 2 || s[-2] != '\n')))
 		return 0;
 	if (!end)
 		end = s + strlen(s);
-	for (const char *p = s; p < end; p++)
-		words += *p == ' ' && p + 1 < end && p[1] != ' ';
-	colon = memchr(s, ':', end - s);
-	return words >= 3 && colon && colon > s + 5;
+	while (end > s && (end[-1] == '\r' || end[-1] == ' '))
+		end--;
+	for (const char *p = s + 5; p + 5 <= end && !time; p++)
+		if (p[2] == ':' && isdigit((unsigned char)p[0]) && isdigit((unsigned char)p[1]) &&
+		    isdigit((unsigned char)p[3]) && isdigit((unsigned char)p[4]))
+			time = p;
+	return time && end - s > 10 && end[-5] == ' ' && isdigit((unsigned char)end[-4]) &&
+	       isdigit((unsigned char)end[-3]) && isdigit((unsigned char)end[-2]) && isdigit((unsigned char)end[-1]) &&
+	       memchr(s + 5, ' ', time - (s + 5));
 }
 
 /* The offsets where each message of an mbox starts (the first is 0); a

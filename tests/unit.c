@@ -973,6 +973,42 @@ static void test_kconfig(void)
 	free(cache);
 }
 
+/* A series' mbox split into its patches, each with its subject. */
+static void test_series(void)
+{
+	const char *mbox =
+		"From 1111111111111111111111111111111111111111 Mon Sep 17 00:00:00 2001\n"
+		"From: a <a@b>\nSubject: [PATCH 1/3] mm: one\n\nFrom the start, a body line.\n---\n"
+		"diff\n\n"
+		"From 2222222222222222222222222222222222222222 Mon Sep 17 00:00:00 2001\n"
+		"Subject: [PATCH 2/3] mm: a subject\n folded\n\n>From a quoted line\n\nFrom here on: not a From line\n\n"
+		"From 3333333333333333333333333333333333333333 Mon Sep 17 00:00:00 2001\n"
+		"From: c <c@d>\n\nno subject\n";
+	size_t starts[8], len = strlen(mbox);
+	int n = mbox_split(mbox, len, starts, 8);
+	char *s1, *s2, *s3, *path = xasprintf("%s/series.mbox", tmp), *files[1] = { path };
+	struct series s;
+	FILE *f;
+
+	check(n == 3 && !strncmp(mbox + starts[1], "From 2222", 9) && !strncmp(mbox + starts[2], "From 3333", 9),
+	      "an mbox of three messages splits in three, body lines starting with From kept");
+	s1 = mbox_subject(mbox, starts[1]);
+	s2 = mbox_subject(mbox + starts[1], starts[2] - starts[1]);
+	s3 = mbox_subject(mbox + starts[2], len - starts[2]);
+	check(!strcmp(s1, "[PATCH 1/3] mm: one") && !strcmp(s2, "[PATCH 2/3] mm: a subject folded") && !*s3,
+	      "each message's subject, folded lines joined, none when it has none");
+	check(mbox_split("--- a/x\n+++ b/x\n", 16, starts, 8) == 1, "a plain diff is one patch");
+	setenv("RECLAIMBENCH_CACHE", tmp, 1);
+	f = fopen(path, "w");
+	fputs(mbox, f);
+	fclose(f);
+	series_split(files, 1, &s);
+	check(s.n == 3 && !strcmp(s.subjects[0], s1) && !strcmp(s.subjects[2], "series.mbox") &&
+	      strcmp(s.files[0], path) && strstr(s.files[1], "/series/"),
+	      "series_split writes each patch to a file of its own, named by content");
+	free(s1), free(s2), free(s3), free(path);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -995,6 +1031,7 @@ int main(void)
 	test_console();
 	test_escapes();
 	test_markdown();
+	test_series();
 	printf("1..%d\n", tests);
 	{
 		char *cmd = xasprintf("rm -rf '%s'", tmp);
