@@ -760,12 +760,50 @@ static void method_page(void)
 	free(md), free(path);
 }
 
+/* Gates of a series: per verdict that changed, the patch at which it
+ * did (series_changes); nothing when no series was gated. */
+static void series_gates(FILE *f, sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	int rows = 0;
+
+	sqlite3_prepare_v2(db, "SELECT k.variant, r.id, r.bench, c.metric, c.verdict, c.patch, c.npatches, c.subject "
+			       "FROM series_changes c JOIN runs r ON r.id = c.run_id JOIN kernels k ON k.id = r.kernel_id "
+			       "ORDER BY r.id DESC, c.metric LIMIT 200", -1, &st, NULL);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (!rows++)
+			fputs("<h2>Patch series gated</h2>\n<p>A series is judged whole against its base, then each verdict "
+			      "that changed is placed at its patch by bisection over the series' prefixes, one boot a "
+			      "prefix.</p>\n<table><tr><th>series</th><th>run</th><th>bench</th><th>metric</th>"
+			      "<th>verdict</th><th>first changed at</th><th>that patch</th></tr>\n", f);
+		fputs("<tr><td>", f);
+		esc(f, (const char *)sqlite3_column_text(st, 0));
+		fprintf(f, "</td><td><a href=\"run-%lld.html\">%lld</a></td><td>", sqlite3_column_int64(st, 1),
+			sqlite3_column_int64(st, 1));
+		for (int c = 2; c < 5; c++) {
+			esc(f, (const char *)sqlite3_column_text(st, c));
+			fputs("</td><td>", f);
+		}
+		if (sqlite3_column_type(st, 5) == SQLITE_NULL)
+			fputs("undecided", f);
+		else
+			fprintf(f, "patch %d/%d", sqlite3_column_int(st, 5), sqlite3_column_int(st, 6));
+		fputs("</td><td>", f);
+		esc(f, (const char *)sqlite3_column_text(st, 7));
+		fputs("</td></tr>\n", f);
+	}
+	sqlite3_finalize(st);
+	if (rows)
+		fputs("</table>\n", f);
+}
+
 static void index_page(sqlite3 *db)
 {
 	FILE *f = page_open("index.html", "reclaimbench results");
 	sqlite3_stmt *st;
 
 	feature_matrix(f, db);
+	series_gates(f, db);
 	fputs("<h2>Benchmarks</h2>\n<ul>\n", f);
 	for (int i = 0; i < nbenches; i++)
 		fprintf(f, "<li><a href=\"bench-%s.html\">%s</a> (<a href=\"history-%s.html\">history</a>) &mdash; %s</li>\n",
