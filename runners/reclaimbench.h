@@ -176,6 +176,30 @@ double fisher_exact(double k1, double n1, double k2, double n2);
  * position, the two-sided p, and Sen's slope (change per position). */
 void mann_kendall(const double *v, int n, double *tau, double *p, double *slope);
 
+/* changepoint.c: change points over a metric's history, one value a
+ * night (binary segmentation, a U test and an effect size; the file's
+ * head says how).  A step is bisected; a drift is only shown. */
+struct cp_params {
+	double min_effect;	/* smallest change of the median, as a fraction */
+	double alpha;		/* the U test's level between two parts */
+	int min_seg;		/* fewest nights a part */
+};
+#define CP_DEFAULTS { .min_effect = 0.05, .alpha = 0.01, .min_seg = 3 }
+struct change_point {
+	int at;			/* the first night after it */
+	double before, after;	/* medians of the parts either side */
+	double p;		/* U test between those parts */
+	double local;		/* the min_seg nights either side: |log of their medians' ratio| */
+	int step;		/* 1 a step, 0 part of a drift */
+	int good, bad;		/* the nights a bisection spans: the last before it, the first after */
+};
+int change_points(const double *v, int n, const struct cp_params *par, struct change_point *out, int max);
+struct drift {
+	double p, total;	/* Mann-Kendall's p; Sen's slope over the history, as a fraction of its median */
+	int drifts;
+};
+void history_drift(const double *v, int n, const struct cp_params *par, struct drift *d);
+
 /* compare.c */
 struct cmp_row {
 	char metric[96], unit[16], verdict[128];

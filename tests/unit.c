@@ -1009,6 +1009,57 @@ static void test_series(void)
 	free(s1), free(s2), free(s3), free(path);
 }
 
+/* Noise of +-0.5% from a fixed generator: the same history every run. */
+static double noisy(double v, unsigned *state)
+{
+	*state = *state * 1103515245u + 12345u;
+	return v * (1 + ((int)((*state >> 16) % 1001) - 500) / 100000.0);
+}
+
+static int steps_of(const double *v, int n, int *at, int *good, int *bad)
+{
+	struct cp_params par = CP_DEFAULTS;
+	struct change_point cp[16];
+	int ncp = change_points(v, n, &par, cp, 16), steps = 0;
+
+	for (int i = 0; i < ncp; i++)
+		if (cp[i].step && steps++ == 0)
+			*at = cp[i].at, *good = cp[i].good, *bad = cp[i].bad;
+	return steps;
+}
+
+/* Change points over synthetic histories of 40 nights. */
+static void test_change_points(void)
+{
+	struct cp_params par = CP_DEFAULTS;
+	struct drift d;
+	double v[40];
+	unsigned seed = 7;
+	int at = -1, good = -1, bad = -1, steps;
+
+	for (int i = 0; i < 40; i++)
+		v[i] = noisy(100 * (1 + 0.01 * i), &seed);
+	steps = steps_of(v, 40, &at, &good, &bad);
+	history_drift(v, 40, &par, &d);
+	check(steps == 0 && d.drifts, "a slow drift (1%% a night): a drift, no step");
+	for (int i = 0; i < 40; i++)
+		v[i] = noisy(100, &seed);
+	v[17] = 130;
+	steps = steps_of(v, 40, &at, &good, &bad);
+	history_drift(v, 40, &par, &d);
+	check(steps == 0 && !d.drifts, "one noisy night (+30%%): no change point, no drift");
+	for (int i = 0; i < 40; i++)
+		v[i] = noisy(i < 20 ? 100 : 120, &seed);
+	v[21] = 100;	/* a noisy night just after the step, back at the old level */
+	steps = steps_of(v, 40, &at, &good, &bad);
+	check(steps == 1 && good <= 19 && bad >= 20 && bad - good <= 4,
+	      "a real step of 20%% hidden by a noisy night: one step, its bisection spans its night");
+	printf("# the step split at night %d, bisected from night %d to %d\n", at, good, bad);
+	for (int i = 0; i < 40; i++)
+		v[i] = noisy(i < 20 ? 100 : 103, &seed);
+	check(steps_of(v, 40, &at, &good, &bad) == 0, "a step of 3%%, under the smallest effect: none");
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -1032,6 +1083,7 @@ int main(void)
 	test_escapes();
 	test_markdown();
 	test_series();
+	test_change_points();
 	printf("1..%d\n", tests);
 	{
 		char *cmd = xasprintf("rm -rf '%s'", tmp);

@@ -1,0 +1,158 @@
+/* Change points over a metric's whole history (one value a night, the
+ * median of that night's repetitions), by binary segmentation:
+ *
+ *   1. In a stretch of nights, the split that best explains it as two
+ *      flat parts: the one with the least total absolute deviation from
+ *      each part's median (robust to a single wild night), each part at
+ *      least min_seg nights long.
+ *   2. The split stands when the parts differ by the rank test (U, p <
+ *      alpha) and by at least min_effect in ratio of medians; then each
+ *      part is searched again.
+ *   3. Each change point is then called a step or part of a drift: a step
+ *      when the jump is where the split is, i.e. the min_seg nights just
+ *      before and just after it differ by at least half the change and at
+ *      least min_effect; a drift moves the median between the parts but
+ *      only a little from one night to the next.
+ *
+ * A single noisy night cannot make a part of its own (min_seg) and moves
+ * no median; a slow drift is split, but its change points are drifts,
+ * which nobody bisects; a step hidden by a noisy night still moves the
+ * medians of the nights around it, and its bisection spans the nights
+ * that side with the other part near it. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reclaimbench.h"
+
+/* The total absolute deviation of v[0..n) from its median. */
+static double l1_cost(const double *v, int n)
+{
+	double m = median(v, n), c = 0;
+
+	for (int i = 0; i < n; i++)
+		c += fabs(v[i] - m);
+	return c;
+}
+
+/* How far apart two medians are: |log of their ratio| when both are
+ * positive, else their difference over the larger magnitude. */
+static double log_distance(double a, double b)
+{
+	if (a > 0 && b > 0)
+		return fabs(log(b / a));
+	if (a == b)
+		return 0;
+	return fabs(b - a) / fmax(fabs(a), fabs(b));
+}
+
+/* The best split of v[a..b), or -1 when the stretch is too short. */
+static int best_split(const double *v, int a, int b, int min_seg)
+{
+	double best = INFINITY;
+	int at = -1;
+
+	for (int k = a + min_seg; k <= b - min_seg; k++) {
+		double c = l1_cost(v + a, k - a) + l1_cost(v + k, b - k);
+
+		if (c < best)
+			best = c, at = k;
+	}
+	return at;
+}
+
+struct segmentation {
+	const double *v;
+	const struct cp_params *par;
+	struct change_point *out;
+	int n, max;
+};
+
+static void segment(struct segmentation *s, int a, int b)
+{
+	int k = best_split(s->v, a, b, s->par->min_seg);
+	double u, p;
+
+	if (k < 0 || s->n == s->max)
+		return;
+	mann_whitney(s->v + a, k - a, s->v + k, b - k, &u, &p);
+	if (p >= s->par->alpha ||
+	    log_distance(median(s->v + a, k - a), median(s->v + k, b - k)) < log1p(s->par->min_effect))
+		return;
+	s->out[s->n++].at = k;
+	segment(s, a, k);
+	segment(s, k, b);
+}
+
+static int by_position(const void *x, const void *y)
+{
+	return ((const struct change_point *)x)->at - ((const struct change_point *)y)->at;
+}
+
+/* The nights a bisection of the change at k must span: from the night
+ * before the first one near it that sides with the other part, to the
+ * last such, or k (a noisy night beside a step makes its night unsure:
+ * the step may be a night or two earlier or later than the split). */
+static void bisect_range(const double *v, int a, int b, int w, struct change_point *cp)
+{
+	int k = cp->at, first = k, last = k;
+
+	for (int j = k - w > a ? k - w : a; j < k + w && j < b; j++) {
+		int after_side = log_distance(v[j], cp->after) < log_distance(v[j], cp->before);
+
+		if (after_side != (j >= k)) {
+			if (j < first)
+				first = j;
+			if (j > last)
+				last = j;
+		}
+	}
+	cp->good = first - 1;
+	cp->bad = last;
+}
+
+/* Each change point's figures on the parts its neighbours leave it, and
+ * whether it is a step or part of a drift. */
+static void describe(const double *v, int n, const struct cp_params *par, struct change_point *cp, int ncp)
+{
+	for (int i = 0; i < ncp; i++) {
+		int a = i ? cp[i - 1].at : 0, k = cp[i].at, b = i + 1 < ncp ? cp[i + 1].at : n;
+		int w = par->min_seg;
+		double u, change;
+
+		cp[i].before = median(v + a, k - a);
+		cp[i].after = median(v + k, b - k);
+		mann_whitney(v + a, k - a, v + k, b - k, &u, &cp[i].p);
+		if (k - a < w)
+			w = k - a;
+		if (b - k < w)
+			w = b - k;
+		cp[i].local = log_distance(median(v + k - w, w), median(v + k, w));
+		change = log_distance(cp[i].before, cp[i].after);
+		cp[i].step = cp[i].local >= 0.5 * change && cp[i].local >= log1p(par->min_effect);
+		bisect_range(v, a, b, par->min_seg, &cp[i]);
+	}
+}
+
+int change_points(const double *v, int n, const struct cp_params *par, struct change_point *out, int max)
+{
+	struct segmentation s = { .v = v, .par = par, .out = out, .max = max };
+
+	memset(out, 0, max * sizeof(*out));
+	segment(&s, 0, n);
+	qsort(out, s.n, sizeof(*out), by_position);
+	describe(v, n, par, out, s.n);
+	return s.n;
+}
+
+void history_drift(const double *v, int n, const struct cp_params *par, struct drift *d)
+{
+	double tau, slope, m = n ? median(v, n) : NAN;
+
+	memset(d, 0, sizeof(*d));
+	if (n < 4)
+		return;
+	mann_kendall(v, n, &tau, &d->p, &slope);
+	d->total = m != 0 ? slope * (n - 1) / fabs(m) : 0;
+	d->drifts = d->p < par->alpha && fabs(d->total) >= par->min_effect;
+}
