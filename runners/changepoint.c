@@ -156,3 +156,72 @@ void history_drift(const double *v, int n, const struct cp_params *par, struct d
 	d->total = m != 0 ? slope * (n - 1) / fabs(m) : 0;
 	d->drifts = d->p < par->alpha && fabs(d->total) >= par->min_effect;
 }
+
+/* The drift of a history its steps leave: each stretch between steps
+ * over its own median, so a step is not taken for a drift. */
+static void drift_between_steps(struct history *h, const struct cp_params *par)
+{
+	double *rel = calloc(h->n + 1, sizeof(double));
+	int a = 0;
+
+	for (int i = 0; i <= h->ncp; i++) {
+		int b = i < h->ncp ? h->cp[i].at : h->n;
+		double m;
+
+		if (i < h->ncp && !h->cp[i].step)
+			continue;
+		m = median(h->v + a, b - a);
+		for (int j = a; j < b; j++)
+			rel[j] = m ? h->v[j] / m : h->v[j];
+		a = b;
+	}
+	history_drift(rel, h->n, par, &h->drift);
+	free(rel);
+}
+
+/* A metric's nightly history (the newest HISTORY_MAX nights: the search
+ * costs n^2 log n): per ok nightly run of the benchmark (the
+ * "nightly" kernel, no fault injected), oldest first, its median, its run
+ * and its commit ("git:SHA" as the source's id); then its change points
+ * and drift.  Every value is bound, none is SQL. */
+int history_load(sqlite3 *db, const char *bench, const char *metric, struct history *h)
+{
+	struct cp_params par = CP_DEFAULTS;
+	sqlite3_stmt *st;
+	int cap = 64;
+
+	memset(h, 0, sizeof(*h));
+	h->v = calloc(cap, sizeof(*h->v)), h->runs = calloc(cap, sizeof(*h->runs));
+	h->commits = calloc(cap, sizeof(*h->commits));
+	sqlite3_prepare_v2(db, "SELECT id, source FROM (SELECT r.id AS id, k.source AS source FROM runs r JOIN kernels k "
+			       "ON k.id = r.kernel_id WHERE k.variant = 'nightly' AND r.bench = ?1 AND r.status = 'ok' AND "
+			       "r.faults = '' ORDER BY r.id DESC LIMIT ?2) ORDER BY id", -1, &st, NULL);
+	sqlite3_bind_text(st, 1, bench, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, HISTORY_MAX);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		long long run = sqlite3_column_int64(st, 0);
+		const char *src = (const char *)sqlite3_column_text(st, 1);
+		double v = run_metric(db, run, metric, AGG_MEDIAN);
+
+		if (isnan(v))
+			continue;
+		if (h->n == cap) {
+			cap *= 2;
+			h->v = realloc(h->v, cap * sizeof(*h->v)), h->runs = realloc(h->runs, cap * sizeof(*h->runs));
+			h->commits = realloc(h->commits, cap * sizeof(*h->commits));
+		}
+		h->v[h->n] = v, h->runs[h->n] = run;
+		h->commits[h->n++] = xstrdup(src && !strncmp(src, "git:", 4) ? src + 4 : "");
+	}
+	sqlite3_finalize(st);
+	h->ncp = change_points(h->v, h->n, &par, h->cp, HISTORY_CP_MAX);
+	drift_between_steps(h, &par);
+	return h->n;
+}
+
+void history_free(struct history *h)
+{
+	for (int i = 0; i < h->n; i++)
+		free(h->commits[i]);
+	free(h->v), free(h->runs), free(h->commits);
+}

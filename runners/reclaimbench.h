@@ -199,6 +199,19 @@ struct drift {
 	int drifts;
 };
 void history_drift(const double *v, int n, const struct cp_params *par, struct drift *d);
+#define HISTORY_MAX 1000
+#define HISTORY_CP_MAX 32
+struct history {
+	int n;
+	double *v;		/* each nightly's median, oldest first */
+	long long *runs;
+	char **commits;		/* the commit each ran ("" when not a git source) */
+	struct change_point cp[HISTORY_CP_MAX];
+	int ncp;
+	struct drift drift;
+};
+int history_load(sqlite3 *db, const char *bench, const char *metric, struct history *h);
+void history_free(struct history *h);
 
 /* compare.c */
 struct cmp_row {
