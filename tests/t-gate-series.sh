@@ -19,7 +19,9 @@ note() { # note N: a documentation-only patch, one message of an mbox
 	note 1
 	printf 'From 0000000000000000000000000000000000000002 Mon Sep 17 00:00:00 2001\n'
 	printf 'Date: Fri, 4 Dec 2026 00:00:02 +0000\n'
-	sed 's/^Subject: \[PATCH\]/Subject: [PATCH 2\/3]/' "$top/kernels/patches/7.3/no-lazyfree-batch.patch"
+	# git am needs an author with an address, as every mailed patch has
+	sed -e 's/^Subject: \[PATCH\]/Subject: [PATCH 2\/3]/' -e 's/^From: reclaimbench$/From: reclaimbench <tests@localhost>/' \
+		"$top/kernels/patches/7.3/no-lazyfree-batch.patch"
 	printf '\n'
 	note 3
 } > "$work/series.mbox"
