@@ -1006,6 +1006,12 @@ static void test_series(void)
 	check(s.n == 3 && !strcmp(s.subjects[0], s1) && !strcmp(s.subjects[2], "series.mbox") &&
 	      strcmp(s.files[0], path) && strstr(s.files[1], "/series/"),
 	      "series_split writes each patch to a file of its own, named by content");
+	f = fopen(path, "w");
+	fputs("--- a/x\n+++ b/x\n", f);
+	fclose(f);
+	series_split(files, 1, &s);
+	check(s.n == 1 && !strcmp(s.files[0], path) && !strcmp(s.subjects[0], "series.mbox"),
+	      "a single patch stays the file given (a gate of it keeps its build id)");
 	free(s1), free(s2), free(s3), free(path);
 }
 
