@@ -238,7 +238,7 @@ static void probe_place(struct gate *g, sqlite3 *db, int k)
 	for (int i = 0; i < g->nchanges; i++) {
 		struct change *c = &g->changes[i];
 		long long run;
-		double v, to_base, to_whole;
+		double v;
 
 		if (c->undecided || k <= c->lo || k >= c->hi)
 			continue;
@@ -249,9 +249,7 @@ static void probe_place(struct gate *g, sqlite3 *db, int k)
 			continue;
 		}
 		c->seen[k] = v;
-		to_base = c->timing && v > 0 && c->base > 0 ? fabs(log(v / c->base)) : fabs(v - c->base);
-		to_whole = c->timing && v > 0 && c->whole > 0 ? fabs(log(v / c->whole)) : fabs(v - c->whole);
-		if (to_whole < to_base)
+		if (series_sides_with_whole(v, c->base, c->whole, c->timing))
 			c->hi = k;
 		else
 			c->lo = k;
@@ -270,12 +268,11 @@ static void series_search(struct gate *g, const struct run_opts *o, int argc, ch
 	sqlite3 *db;
 
 	for (;;) {
-		int k = -1;
+		int lo[CHANGES_MAX], hi[CHANGES_MAX], open[CHANGES_MAX], k;
 
-		for (int i = 0; i < g->nchanges && k < 0; i++)
-			if (!g->changes[i].undecided && g->changes[i].hi - g->changes[i].lo > 1)
-				k = (g->changes[i].lo + g->changes[i].hi) / 2;
-		if (k < 0)
+		for (int i = 0; i < g->nchanges; i++)
+			lo[i] = g->changes[i].lo, hi[i] = g->changes[i].hi, open[i] = !g->changes[i].undecided;
+		if ((k = series_next_prefix(lo, hi, open, g->nchanges)) < 0)
 			break;
 		probe_boot(g, o, argc, argv, k);
 		db = db_open(opt_db);

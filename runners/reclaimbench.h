@@ -390,6 +390,9 @@ void series_split(char **files, int nfiles, struct series *s);
 int mbox_from_line(const char *text, const char *line);
 int mbox_split(const char *text, size_t len, size_t *starts, int max);	/* message offsets, their count */
 char *mbox_subject(const char *msg, size_t len);
+/* The search over a series' prefixes (gate.c drives it). */
+int series_sides_with_whole(double v, double base, double whole, int timing);
+int series_next_prefix(const int *lo, const int *hi, const int *open, int n);
 
 /* Subcommands. */
 int cmd_run(int argc, char **argv);

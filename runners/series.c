@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -132,4 +133,27 @@ void series_split(char **files, int nfiles, struct series *s)
 		}
 		free(text);
 	}
+}
+
+/* Whether a prefix's value sides with the whole series rather than the
+ * base: nearer it in ratio for a timing (both positive), else in value;
+ * a tie sides with the base. */
+int series_sides_with_whole(double v, double base, double whole, int timing)
+{
+	int ratio = timing && v > 0 && base > 0 && whole > 0;
+	double to_base = ratio ? fabs(log(v / base)) : fabs(v - base);
+	double to_whole = ratio ? fabs(log(v / whole)) : fabs(v - whole);
+
+	return to_whole < to_base;
+}
+
+/* The prefix to boot next: the middle of the first open range (lo known
+ * unchanged, hi known changed, more than one patch apart); -1 when none
+ * is open.  Bisection: ceil(log2(n)) boots for changes at one patch. */
+int series_next_prefix(const int *lo, const int *hi, const int *open, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (open[i] && hi[i] - lo[i] > 1)
+			return (lo[i] + hi[i]) / 2;
+	return -1;
 }

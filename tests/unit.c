@@ -1015,6 +1015,46 @@ static void test_series(void)
 	free(s1), free(s2), free(s3), free(path);
 }
 
+/* The search over a series' prefixes, on values each prefix would show:
+ * the patch named and the prefixes booted. */
+static int series_found(const double *at_prefix, int n, int timing, int *booted)
+{
+	int lo = 0, hi = n, open = 1, k;
+
+	*booted = 0;
+	while ((k = series_next_prefix(&lo, &hi, &open, 1)) >= 0) {
+		++*booted;
+		if (series_sides_with_whole(at_prefix[k], at_prefix[0], at_prefix[n], timing))
+			hi = k;
+		else
+			lo = k;
+	}
+	return hi;
+}
+
+static void test_series_search(void)
+{
+	/* 8.5 M instr on the base and after patch 1, 27.5 M from patch 2 */
+	const double three[] = { 8.5e6, 8.6e6, 27.5e6, 27.4e6 }, counter[] = { 0, 0, 2048, 2048 };
+	double eight[9];
+	int booted, found, worst = 0;
+
+	found = series_found(three, 3, 1, &booted);
+	check(found == 2 && booted == 2, "3 patches, the timing changed by patch 2: patch 2 named, 2 prefixes booted");
+	found = series_found(counter, 3, 0, &booted);
+	check(found == 2 && booted == 2, "3 patches, a counter 0 -> 2048 by patch 2: patch 2 named");
+	for (int culprit = 1; culprit <= 8; culprit++) {
+		for (int k = 0; k <= 8; k++)
+			eight[k] = k < culprit ? 100 : 130;
+		found = series_found(eight, 8, 1, &booted);
+		if (found != culprit)
+			worst = 99;
+		else if (booted > worst)
+			worst = booted;
+	}
+	check(worst == 3, "8 patches, each the culprit in turn: named every time, 3 boots at most (log2 8)");
+}
+
 /* Noise of +-0.5% from a fixed generator: the same history every run. */
 static double noisy(double v, unsigned *state)
 {
@@ -1090,6 +1130,7 @@ int main(void)
 	test_markdown();
 	test_series();
 	test_change_points();
+	test_series_search();
 	printf("1..%d\n", tests);
 	{
 		char *cmd = xasprintf("rm -rf '%s'", tmp);
