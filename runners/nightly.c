@@ -91,6 +91,74 @@ static int step_confirmed(const struct variant *v, const struct built *k, const 
 	return 1;
 }
 
+/* Whether a bisection between these commits of this metric was begun. */
+static int bisected(sqlite3 *db, const char *good, const char *bad, const char *name, const char *metric)
+{
+	sqlite3_stmt *st;
+	int found;
+
+	sqlite3_prepare_v2(db, "SELECT 1 FROM bisections WHERE good = ?1 AND bad = ?2 AND bench = ?3 AND metric = ?4",
+			   -1, &st, NULL);
+	sqlite3_bind_text(st, 1, good, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, bad, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, metric, -1, SQLITE_STATIC);
+	found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return found;
+}
+
+/* The newest step over the whole history of a declared metric of a
+ * benchmark that no bisection has taken yet (changepoint.c: a step hidden
+ * by a noisy night, or one that only a longer history shows), into ns
+ * with the commit after it in bad_sha; drifts are said, never bisected. */
+static int history_stepped(sqlite3 *db, const char *name, struct nightly_step *ns, char **bad_sha)
+{
+	const struct bench_info *b = bench_find(name);
+
+	for (const struct metric_decl *m = b ? b->metrics : NULL; m && m->name && !ns->prev_sha; m++) {
+		struct history h;
+
+		history_load(db, name, m->name, &h);
+		if (h.drift.drifts)
+			printf("nightly: %s %s drifts %+.1f%% over %d nights (p %.2g); a drift is not bisected\n", name,
+			       m->name, 100 * h.drift.total, h.n, h.drift.p);
+		for (int i = h.ncp - 1; i >= 0 && !ns->prev_sha; i--) {
+			const struct change_point *c = &h.cp[i];
+			const char *good = h.commits[c->good], *bad = h.commits[c->bad];
+
+			if (!c->step || !*good || !*bad || bisected(db, good, bad, name, m->name))
+				continue;
+			printf("nightly: the history of %s %s steps: %g -> %g (p %.2g) between %.12s and %.12s\n", name,
+			       m->name, c->before, c->after, c->p, good, bad);
+			ns->prev_sha = xstrdup(good), *bad_sha = xstrdup(bad);
+			ns->bench = xstrdup(name), ns->metric = xstrdup(m->name);
+			ns->before = h.runs[c->good], ns->now = h.runs[c->bad];
+		}
+		history_free(&h);
+	}
+	return ns->prev_sha != NULL;
+}
+
+/* A step the history shows, confirmed by a boot of the commit after it
+ * (that boot and the night's run against the night before it), then
+ * bisected.  Exit code of nightly. */
+static int history_step_bisect(const char *tree, const struct variant *base, const struct run_opts *o,
+			       struct nightly_step *ns, const char *bad_sha, int argc, char **argv)
+{
+	struct variant v = *base;
+	struct bisect_args args;
+	struct built k;
+	int confirmed;
+
+	v.source = xasprintf("git:%s@%s", tree, bad_sha);
+	variant_build(&v, &k);
+	if ((confirmed = step_confirmed(&v, &k, accel_choose(&k, v.cmdline), o, ns, argc, argv)) <= 0)
+		return confirmed < 0 ? EXIT_INFRA : EXIT_OK;
+	args = (struct bisect_args){ tree, ns->prev_sha, bad_sha, ns->bench, ns->metric };
+	return bisect_run(&args, argc, argv) != EXIT_OK ? EXIT_INFRA : EXIT_VERDICT;
+}
+
 /* reclaimbench nightly: the suite on a tree's newest commit, kept as the
  * history of the "nightly" kernel; when a key metric stepped against the
  * previous nightly, the bisection between the two starts by itself. */
@@ -112,7 +180,7 @@ int cmd_nightly(int argc, char **argv)
 	struct variant_set set;
 	struct variant v;
 	struct built k;
-	char *sha, *session, *t;
+	char *sha, *session, *t, *bad_sha = NULL;
 	const char *accel;
 	sqlite3 *db;
 	int confirmed;
@@ -139,11 +207,16 @@ int cmd_nightly(int argc, char **argv)
 	db = db_open(opt_db);
 	for (int i = 0; i < nnames.n && !bench_stepped(db, session, nnames.v[i], &ns); i++)
 		;
+	for (int i = 0; i < nnames.n && !ns.prev_sha && !history_stepped(db, nnames.v[i], &ns, &bad_sha); i++)
+		;
 	db_close(db);
 	if (!ns.prev_sha) {
-		printf("nightly: %.12s stored; no key metric stepped against the previous nightly\n", sha);
+		printf("nightly: %.12s stored; no key metric stepped against the previous nightly, nor over the "
+		       "history\n", sha);
 		return EXIT_OK;
 	}
+	if (bad_sha)
+		return history_step_bisect(tree, &v, &o, &ns, bad_sha, argc, argv);
 	if ((confirmed = step_confirmed(&v, &k, accel, &o, &ns, argc, argv)) <= 0)
 		return confirmed < 0 ? EXIT_INFRA : EXIT_OK;
 	args = (struct bisect_args){ tree, ns.prev_sha, sha, ns.bench, ns.metric };

@@ -176,6 +176,43 @@ double fisher_exact(double k1, double n1, double k2, double n2);
  * position, the two-sided p, and Sen's slope (change per position). */
 void mann_kendall(const double *v, int n, double *tau, double *p, double *slope);
 
+/* changepoint.c: change points over a metric's history, one value a
+ * night (binary segmentation, a U test and an effect size; the file's
+ * head says how).  A step is bisected; a drift is only shown. */
+struct cp_params {
+	double min_effect;	/* smallest change of the median, as a fraction */
+	double alpha;		/* the U test's level between two parts */
+	int min_seg;		/* fewest nights a part */
+};
+#define CP_DEFAULTS { .min_effect = 0.05, .alpha = 0.01, .min_seg = 3 }
+struct change_point {
+	int at;			/* the first night after it */
+	double before, after;	/* medians of the parts either side */
+	double p;		/* U test between those parts */
+	double local;		/* the min_seg nights either side: |log of their medians' ratio| */
+	int step;		/* 1 a step, 0 part of a drift */
+	int good, bad;		/* the nights a bisection spans: the last before it, the first after */
+};
+int change_points(const double *v, int n, const struct cp_params *par, struct change_point *out, int max);
+struct drift {
+	double p, total;	/* Mann-Kendall's p; Sen's slope over the history, as a fraction of its median */
+	int drifts;
+};
+void history_drift(const double *v, int n, const struct cp_params *par, struct drift *d);
+#define HISTORY_MAX 1000
+#define HISTORY_CP_MAX 32
+struct history {
+	int n;
+	double *v;		/* each nightly's median, oldest first */
+	long long *runs;
+	char **commits;		/* the commit each ran ("" when not a git source) */
+	struct change_point cp[HISTORY_CP_MAX];
+	int ncp;
+	struct drift drift;
+};
+int history_load(sqlite3 *db, const char *bench, const char *metric, struct history *h);
+void history_free(struct history *h);
+
 /* verdict.c: statistics and verdicts of two sides of a metric. */
 struct cmp_row {
 	char metric[96], unit[16], verdict[128];
@@ -358,6 +395,21 @@ void kconfig_changes_free(struct kconfig_change *c, int n);
 /* One option's value in a built kernel's .config (a string's without its
  * quotes), mallocd; NULL when not there. */
 char *kconfig_value(const char *build_id, const char *name);
+
+/* series.c: the patches of a gate's --patch files, one file each. */
+#define SERIES_MAX 64
+struct series {
+	int n;
+	char *files[SERIES_MAX];	/* patch k's own file (the given file when it is the only one) */
+	char *subjects[SERIES_MAX];	/* its Subject:, or its file's name; untrusted text */
+};
+void series_split(char **files, int nfiles, struct series *s);
+int mbox_from_line(const char *text, const char *line);
+int mbox_split(const char *text, size_t len, size_t *starts, int max);	/* message offsets, their count */
+char *mbox_subject(const char *msg, size_t len);
+/* The search over a series' prefixes (gate.c drives it). */
+int series_sides_with_whole(double v, double base, double whole, int timing);
+int series_next_prefix(const int *lo, const int *hi, const int *open, int n);
 
 /* Subcommands. */
 int cmd_run(int argc, char **argv);
