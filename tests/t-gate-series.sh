@@ -45,7 +45,7 @@ boots=$(q "$db" "SELECT count(DISTINCT session) FROM runs")
 q "$db" "SELECT patch FROM series_changes WHERE metric = 'mthp.split_deferred'" | grep -qx 2
 ok $? "the database keeps the patch of each change" "$(q "$db" 'SELECT metric, verdict, patch, npatches, subject FROM series_changes')"
 "$rb" publish --format kcidb --all --output "$work/kcidb.json" --db "$db" > /dev/null 2>&1 &&
-	python3 "$top/tests/kcidb_check.py" "$work/kcidb.json" > "$work/kcidb.log" 2>&1 &&
+	python3 "$top/tests/helper/kcidb_check.py" "$work/kcidb.json" > "$work/kcidb.log" 2>&1 &&
 	grep -q '"series_changed_at_patch":2,"series_patches":3' "$work/kcidb.json"
 ok $? "the KCIDB export names the patch and validates" "$(tail -n 3 "$work/kcidb.log")"
 "$rb" report --db "$db" --out "$work/site" > /dev/null 2>&1 &&
