@@ -120,8 +120,10 @@ static int one_round(struct bench_ctx *ctx, struct tally *t)
 		ret = bench_fail(ctx, "pthread_create failed");
 	if (!ret) {
 		thread_pin(th, race.cpu[1]);
+		window_begin(ctx);
 		r.go = 1;
 		madvise(r.p, len, MADV_PAGEOUT);
+		window_end(ctx);
 		pthread_join(th, NULL);
 		if (r.done < 0)
 			ret = bench_fail(ctx, "vmsplice of a lazyfree THP's page: %s", strerror(errno));
@@ -157,15 +159,12 @@ static void teardown(struct bench_ctx *ctx)
 }
 
 /* One round a repetition: lazyfree_pmd_region proves (and records) its
- * setup once per window. */
+ * setup once, and the window holds the MADV_PAGEOUT alone. */
 static int run(struct bench_ctx *ctx)
 {
 	struct tally t = { 0 };
-	int ret;
+	int ret = one_round(ctx, &t);
 
-	window_begin(ctx);
-	ret = one_round(ctx, &t);
-	window_end(ctx);
 	if (ret)
 		return ret;
 	metric(ctx, "race.thps", THPS_PER_ROUND, "folios");

@@ -40,15 +40,6 @@ static struct {
 	int saved_ok, cpu[2];
 } gup;
 
-static int pin_thread(pthread_t t, int cpu)
-{
-	cpu_set_t s;
-
-	CPU_ZERO(&s);
-	CPU_SET(cpu, &s);
-	return pthread_setaffinity_np(t, sizeof(s), &s);
-}
-
 /* ---- readv probe ---- */
 
 /* The reader reads the region READS_PER_ROUND times and ends; the zap
@@ -132,7 +123,7 @@ static int readv_round(struct bench_ctx *ctx, unsigned long round, unsigned long
 		ret = bench_fail(ctx, "pthread_create failed");
 		goto unmap;
 	}
-	if (pin_thread(t, gup.cpu[1])) {
+	if (thread_pin(t, gup.cpu[1])) {
 		ret = bench_fail(ctx, "pthread_setaffinity_np to CPU %d: %s", gup.cpu[1], strerror(errno));
 		pthread_join(t, NULL);
 		goto unmap;
@@ -207,7 +198,7 @@ static int pin_round(struct bench_ctx *ctx, unsigned long round, struct pin_resu
 		goto free_iov;
 	}
 	if (pid == 0) {	/* the zap of the shared folios, on the other CPU */
-		_exit(pin_thread(pthread_self(), gup.cpu[1]) || write(go[1], "z", 1) != 1 ||
+		_exit(thread_pin(pthread_self(), gup.cpu[1]) || write(go[1], "z", 1) != 1 ||
 		      munmap(p, len));
 	}
 	if (read(go[0], &c, 1) != 1)
@@ -244,21 +235,16 @@ unmap:
 
 static int setup(struct bench_ctx *ctx)
 {
-	int ret = thp_only_size(ctx, params.mthp_kb, "madvise"), n = 0;	/* params_check: whole folios */
+	int ret = thp_only_size(ctx, params.mthp_kb, "madvise");	/* params_check: whole folios */
 
 	if (ret)
 		return ret;
-	if (sched_getaffinity(0, sizeof(gup.saved), &gup.saved))
-		return bench_fail(ctx, "sched_getaffinity: %s", strerror(errno));
-	gup.saved_ok = 1;
-	for (int c = 0; c < CPU_SETSIZE && n < 2; c++)
-		if (CPU_ISSET(c, &gup.saved))
-			gup.cpu[n++] = c;
-	if (n < 2)
-		return bench_skip(ctx, "%d CPU usable: the GUP user and the zap need two running at once "
-				  "(boot with --guest-cpus 2 or more)", n);
-	if (pin_thread(pthread_self(), gup.cpu[0]))
-		return bench_fail(ctx, "pthread_setaffinity_np to CPU %d: %s", gup.cpu[0], strerror(errno));
+	ret = two_cpus(ctx, &gup.saved, gup.cpu);
+	gup.saved_ok = ret != BENCH_FAIL;	/* a SKIP for one CPU has it too */
+	if (ret)
+		return ret;
+	if (thread_pin(pthread_self(), gup.cpu[0]))
+		return bench_fail(ctx, "pthread_setaffinity_np to CPU %d failed", gup.cpu[0]);
 	return BENCH_OK;
 }
 
