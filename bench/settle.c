@@ -12,19 +12,17 @@
 #include "bench.h"
 
 /* The per-CPU free-page list (pcp) of the CPU a benchmark runs on holds
- * at most `high` pages (31,848 on a one-CPU 1 GiB guest).  What earlier
- * work left there (the page tables pt_reclaim freed, free THPs after
- * pmd_redirty's munmap) makes a measured call that frees pages spill the
- * excess into the buddy allocator, about 290 instructions an order-0 page,
- * so its timing would depend on what ran before.  The kernel also tunes
- * `high` as it goes (up on refills and full lists, down every second), so
- * it drifts from one repetition to the next.  pcp_settle, right before a
+ * at most `high` pages.  What earlier work left there (the page tables
+ * pt_reclaim freed, free THPs after pmd_redirty's munmap) makes a measured
+ * call that frees pages spill the excess into the buddy allocator, so its
+ * timing would depend on what ran before; and the kernel tunes `high` as
+ * it goes, so it drifts between repetitions.  pcp_settle, right before a
  * window, empties the list down to the least limit the kernel allows (4 x
  * batch), then gives it back the limit the defaults reach (managed pages
  * / 8 per CPU), and /proc/zoneinfo must show it so.  Allocating pages
  * cannot empty it: order-0 faults never take the THPs parked on their own
- * list, and refill the order-0 list in batches of up to 2016 pages whose
- * rest zoneinfo (one count for all lists) cannot tell. */
+ * list, and refill the order-0 list in batches whose rest zoneinfo (one
+ * count for all lists) cannot tell.  The method page has the figures. */
 #define STAT_REFRESH "/proc/sys/vm/stat_refresh"
 
 int pcp_cpu = -1;
@@ -90,8 +88,8 @@ static int pcp_settle_once(struct bench_ctx *ctx, char *spare)
 
 /* Settled: the floor limit (4 x batch), and at most one refill that the
  * kernel's own allocations on the way here may take from the buddy
- * allocator into a list the drain emptied (126 pages = 2 x batch seen on
- * 6.12: the settle's frees leave the refill factor at 1 or less).  On a
+ * allocator into a list the drain emptied (2 x batch: the settle's frees
+ * leave the refill factor at 1 or less).  On a
  * busy machine other tasks on our CPU may refill it again: three tries. */
 int pcp_settle(struct bench_ctx *ctx, struct pcp_state *open)
 {
@@ -167,9 +165,8 @@ int rcu_settle(void)
 /* MADV_PAGEOUT and MADV_COLD begin with lru_add_drain(): the folios that
  * setup's own faults and reads left in this CPU's batches of new LRU pages
  * are put on the LRU lists then, by whichever call comes first.  MADV_COLD
- * of a page of our own, right before a window, makes that ours (1,815
- * instructions in pmd_redirty's first window on 7.3-pmd-discard, whose
- * window is 129,091).  -1 when it failed. */
+ * of a page of our own, right before a window, makes that ours.  -1 when
+ * it failed. */
 int lru_settle(void)
 {
 	static char *spare;
