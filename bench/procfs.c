@@ -227,16 +227,27 @@ int kpageflags(uint64_t pfn, uint64_t *flags)
 	return fd >= 0 && pread(fd, flags, sizeof(*flags), pfn * sizeof(*flags)) == sizeof(*flags) ? 0 : -1;
 }
 
+/* The pagemap entries of [p, p + pages pages), malloced; NULL when
+ * unreadable. */
+static uint64_t *pagemap_copy(const void *p, size_t pages)
+{
+	uint64_t *pm = malloc(pages * sizeof(*pm));
+
+	if (pm && pagemap_read(p, pages, pm)) {
+		free(pm);
+		return NULL;
+	}
+	return pm;
+}
+
 long whole_folios(const void *p, size_t len, size_t folio)
 {
 	size_t pages = len / 4096, per = folio / 4096;
-	uint64_t *pm = malloc(pages * sizeof(*pm));
+	uint64_t *pm = pagemap_copy(p, pages);
 	long whole = 0;
 
-	if (!pm || pagemap_read(p, pages, pm)) {
-		free(pm);
+	if (!pm)
 		return -1;
-	}
 	for (size_t f = 0; f < pages / per; f++) {
 		const uint64_t *e = pm + f * per;
 		int ok = (e[0] & PM_PRESENT) && PM_PFN(e[0]) && PM_PFN(e[0]) % per == 0;
@@ -252,13 +263,11 @@ long whole_folios(const void *p, size_t len, size_t folio)
 int folio_ptes_read(const void *p, size_t len, size_t folio, struct folio_ptes *out)
 {
 	size_t pages = len / 4096, per = folio / 4096;
-	uint64_t *pm = malloc(pages * sizeof(*pm));
+	uint64_t *pm = pagemap_copy(p, pages);
 	int ret = 0;
 
-	if (!pm || pagemap_read(p, pages, pm)) {
-		free(pm);
+	if (!pm)
 		return -1;
-	}
 	for (size_t f = 0; f < pages / per && !ret; f++) {
 		struct folio_ptes *o = &out[f];
 
@@ -284,13 +293,11 @@ int folio_ptes_read(const void *p, size_t len, size_t folio, struct folio_ptes *
 static long pages_with(const void *p, size_t len, uint64_t bit)
 {
 	size_t pages = len / 4096;
-	uint64_t *pm = malloc(pages * sizeof(*pm));
+	uint64_t *pm = pagemap_copy(p, pages);
 	long n = 0;
 
-	if (!pm || pagemap_read(p, pages, pm)) {
-		free(pm);
+	if (!pm)
 		return -1;
-	}
 	for (size_t i = 0; i < pages; i++)
 		n += !!(pm[i] & bit);
 	free(pm);
