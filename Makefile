@@ -68,7 +68,7 @@ $(O)/lib.a: $(call objs,$(O),$(LIB_SRC))
 $(OS)/lib.a: $(call objs,$(OS),$(LIB_SRC))
 $(OF)/lib.a: $(call objs,$(OF),$(LIB_SRC))
 
-LIBS := -lsqlite3 -lcurl -lm -pthread
+LIBS := -lsqlite3 -lcurl -lcrypto -lm -pthread
 
 $(B)/reclaimbench: $(O)/runners/main.o $(O)/lib.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)

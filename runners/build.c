@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "reclaimbench.h"
 
 /* Run a helper script, its stdout captured; stderr lines starting with
@@ -118,6 +120,40 @@ static uint64_t hash_file(const char *path, uint64_t h)
 	h = fnv1a(text, len, h);
 	free(text);
 	return h;
+}
+
+/* KCIDB's patchset_hash: sha256 (OpenSSL's) over each patch's sha256 in
+ * hex, newline-terminated, in the order applied; what
+ * "sha256sum *.patch | cut -c-64 | sha256sum" prints.  "" for none. */
+char *patchset_sha256(char *const *patches, int n)
+{
+	static const char digits[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	char *lines = calloc(n + 1, 65), *out = calloc(1, 65);
+	unsigned int len;
+
+	if (!n)
+		goto out;
+	for (int i = 0; i < n; i++) {
+		size_t size;
+		char *text = read_file(patches[i], &size);
+
+		if (!text)
+			die(EXIT_USAGE, "cannot read '%s': %s", patches[i], strerror(errno));
+		if (!EVP_Digest(text, size, md, &len, EVP_sha256(), NULL))
+			die(EXIT_INFRA, "sha256 of '%s' failed (EVP_Digest)", patches[i]);
+		for (unsigned int b = 0; b < len; b++)
+			lines[65 * i + 2 * b] = digits[md[b] >> 4], lines[65 * i + 2 * b + 1] = digits[md[b] & 15];
+		lines[65 * i + 64] = '\n';
+		free(text);
+	}
+	if (!EVP_Digest(lines, 65 * n, md, &len, EVP_sha256(), NULL))
+		die(EXIT_INFRA, "sha256 of a patch set failed (EVP_Digest)");
+	for (unsigned int b = 0; b < len; b++)
+		out[2 * b] = digits[md[b] >> 4], out[2 * b + 1] = digits[md[b] & 15];
+out:
+	free(lines);
+	return out;
 }
 
 /* A build killed during its checkout (kill -9 of a bisection) leaves
@@ -327,6 +363,7 @@ int variant_build(const struct variant *v, struct built *k)
 	k->trusted = variant_trusted(v);
 	h = fnv1a(k->trusted ? "trusted" : "untrusted", k->trusted ? 8 : 10, h);
 	k->patches_hash = hex(ph);
+	k->patchset_sha256 = patchset_sha256(v->patches, v->npatches);
 	k->config_hash = hex(ch);
 	k->build_id = hex(h);
 	/* Keyed by content alone: variants that build the same kernel share it. */

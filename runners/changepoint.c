@@ -158,11 +158,17 @@ void history_drift(const double *v, int n, const struct cp_params *par, struct d
 }
 
 /* The drift of a history its steps leave: each stretch between steps
- * over its own median, so a step is not taken for a drift. */
+ * over its own median, so a step is not taken for a drift.  A stretch
+ * whose median is 0 (a counter that is 0 there) is moved to 1 like the
+ * others, its values over the history's largest magnitude: left at 0, a
+ * step from 0 was a drift. */
 static void drift_between_steps(struct history *h, const struct cp_params *par)
 {
-	double *rel = calloc(h->n + 1, sizeof(double));
+	double *rel = calloc(h->n + 1, sizeof(double)), scale = 0;
 	int a = 0;
+
+	for (int j = 0; j < h->n; j++)
+		scale = fmax(scale, fabs(h->v[j]));
 
 	for (int i = 0; i <= h->ncp; i++) {
 		int b = i < h->ncp ? h->cp[i].at : h->n;
@@ -172,7 +178,7 @@ static void drift_between_steps(struct history *h, const struct cp_params *par)
 			continue;
 		m = median(h->v + a, b - a);
 		for (int j = a; j < b; j++)
-			rel[j] = m ? h->v[j] / m : h->v[j];
+			rel[j] = m ? h->v[j] / m : 1 + (scale ? h->v[j] / scale : 0);
 		a = b;
 	}
 	history_drift(rel, h->n, par, &h->drift);

@@ -196,14 +196,26 @@ int64_t db_machine(sqlite3 *db)
 int64_t db_kernel(sqlite3 *db, const struct kernel_info *k)
 {
 	const char *vals[] = { k->release, k->version, k->variant, k->build_id, k->source,
-			       k->patches_hash, k->config_hash, k->cmdline };
+			       k->patches_hash, k->config_hash, k->cmdline, k->patchset_sha256 };
+	int64_t id = upsert(db,
+			    "INSERT OR IGNORE INTO kernels (release, version, variant, build_id, source, "
+			    "patches_hash, config_hash, cmdline, patchset_sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+			    "?8, ?9)",
+			    "SELECT id FROM kernels WHERE release = ?1 AND version = ?2 AND variant = ?3 "
+			    "AND build_id = ?4",
+			    vals, 9);
+	sqlite3_stmt *st;
 
-	return upsert(db,
-		      "INSERT OR IGNORE INTO kernels (release, version, variant, build_id, source, "
-		      "patches_hash, config_hash, cmdline) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-		      "SELECT id FROM kernels WHERE release = ?1 AND version = ?2 AND variant = ?3 "
-		      "AND build_id = ?4",
-		      vals, 8);
+	/* A kernel first stored before version 11 learns its patch set's hash. */
+	if (id > 0 && k->patchset_sha256 && *k->patchset_sha256 &&
+	    sqlite3_prepare_v2(db, "UPDATE kernels SET patchset_sha256 = ?1 WHERE id = ?2 AND patchset_sha256 = ''",
+			       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, k->patchset_sha256, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, id);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+	return id;
 }
 
 int db_print(FILE *out, sqlite3 *db, const char *sql, const char *format, const char *bind1)

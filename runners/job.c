@@ -68,6 +68,7 @@ static int job_build(char **a, int n)
 	v.patches = a + i;
 	variant_build(&v, &k);
 	put("build_id", k.build_id), put("source_id", k.source_id), put("patches_hash", k.patches_hash);
+	put("patchset_sha256", k.patchset_sha256);
 	put("config_hash", k.config_hash), put("dir", k.dir), put("bzimage", k.bzimage);
 	put("gen_init_cpio", k.gen_init_cpio), put("tree", k.tree), put("arch", k.arch);
 	put("cached", k.cached ? "1" : "0"), put("rebuilt", k.rebuilt ? "1" : "0");

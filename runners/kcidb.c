@@ -300,7 +300,7 @@ static char *gate_patch(struct jw *w, const char *command)
 
 static void checkout(struct jw *w, sqlite3_stmt *st)
 {
-	const char *source = text(st, "source"), *gate = text(st, "gate_command");
+	const char *source = text(st, "source"), *gate = text(st, "gate_command"), *patches = text(st, "patches_hash");
 	char *comment = *source ? xstrdup(source) : xasprintf("the host's own kernel %s", text(st, "release"));
 	char *patch_file = NULL;
 
@@ -315,11 +315,15 @@ static void checkout(struct jw *w, sqlite3_stmt *st)
 	jw_bool(w, "valid", 1);	/* a kernel of it ran: its patches applied */
 	if (*gate)
 		patch_file = gate_patch(w, gate);
+	/* "" without patches; left out when stored before schema 11 */
+	if (!*patches || !strcmp(patches, "0000000000000000"))
+		jw_str(w, "patchset_hash", "");
+	else
+		jw_text(w, "patchset_hash", text(st, "patchset_sha256"));
 	jw_open(w, "misc", '{');
 	jw_text(w, "source", source);
-	/* reclaimbench's hash of the patch files (FNV-1a, 64 bits), not
-	 * the sha256 patchset_hash KCIDB defines */
-	jw_text(w, "patches_fnv1a64", text(st, "patches_hash"));
+	/* the key of reclaimbench's build cache: FNV-1a of the patch files */
+	jw_text(w, "patches_fnv1a64", patches);
 	jw_text(w, "patch_file", patch_file);
 	jw_close(w, '}');
 	jw_close(w, '}');
@@ -329,7 +333,7 @@ static void checkout(struct jw *w, sqlite3_stmt *st)
 static void checkouts(struct jw *w, sqlite3 *db)
 {
 	sqlite3_stmt *st = prepare(db, "SELECT " CHECKOUT_KEY " AS key, k.source AS source, k.patches_hash AS "
-				   "patches_hash, k.release AS release, max(CASE WHEN k.variant GLOB " GATE_VARIANT
+				   "patches_hash, max(k.patchset_sha256) AS patchset_sha256, k.release AS release, max(CASE WHEN k.variant GLOB " GATE_VARIANT
 				   " THEN r.command END) AS gate_command FROM runs r JOIN kernels k ON k.id = "
 				   "r.kernel_id WHERE " SELECTED " GROUP BY key ORDER BY min(r.id)");
 

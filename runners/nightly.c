@@ -2,6 +2,7 @@
  * history of the "nightly" kernel; when a key metric stepped against the
  * previous nightly (confirmed by a second boot), the bisection between the
  * two starts by itself. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,13 +65,16 @@ static int bench_stepped(sqlite3 *db, const char *session, const char *name, str
 }
 
 /* One noisy boot starts no bisection: the commit measured again, both
- * boots judged together against the previous nightly.  1 confirmed, 0
- * not, -1 when the boot failed. */
+ * boots judged together against the previous nightly, and the second boot
+ * on its own nearer the level after the step than before it (pooled, an
+ * exact counter changed in the night's run alone would be a change).  1
+ * confirmed, 0 not, -1 when the boot failed. */
 static int step_confirmed(const struct variant *v, const struct built *k, const char *accel,
 			  const struct run_opts *o, const struct nightly_step *ns, int argc, char **argv)
 {
 	struct opt_list one = { .n = 1, .v = { ns->bench } };
 	long long runs[2] = { ns->now, -1 }, before = ns->before;
+	double was, stepped, again;	/* medians: the night before, the night after, the second boot */
 	struct cmp_row r;
 	char *session;
 	sqlite3 *db;
@@ -86,18 +90,36 @@ static int step_confirmed(const struct variant *v, const struct built *k, const 
 		db_close(db);
 		return 0;
 	}
+	was = run_metric(db, before, ns->metric, AGG_MEDIAN);
+	stepped = run_metric(db, ns->now, ns->metric, AGG_MEDIAN);
+	again = run_metric(db, runs[1], ns->metric, AGG_MEDIAN);
+	if (!(fabs(again - stepped) < fabs(again - was))) {
+		printf("nightly: the step of %s %s was not confirmed by a second boot (%g, nearer %g before the step "
+		       "than %g after it); no bisection\n", ns->bench, ns->metric, again, was, stepped);
+		db_close(db);
+		return 0;
+	}
 	printf("nightly: confirmed: %g -> %g (%s, p %.3g)\n", r.ma, r.mb, r.verdict, r.p);
 	db_close(db);
 	return 1;
 }
 
-/* Whether a bisection between these commits of this metric was begun. */
-static int bisected(sqlite3 *db, const char *good, const char *bad, const char *name, const char *metric)
+/* The variant of the boot that confirms a step of the history: the
+ * commit after the step booted again, which is not a night (stored as
+ * one, an old commit would be the newest night of the history). */
+#define HISTORY_CONFIRM_VARIANT "nightly-confirm"
+
+/* Whether a step of the history between these commits was taken already:
+ * its bisection begun, or the commit after it booted to confirm it (a
+ * step that boot did not confirm is not booted again every night). */
+static int step_taken(sqlite3 *db, const char *good, const char *bad, const char *name, const char *metric)
 {
 	sqlite3_stmt *st;
 	int found;
 
-	sqlite3_prepare_v2(db, "SELECT 1 FROM bisections WHERE good = ?1 AND bad = ?2 AND bench = ?3 AND metric = ?4",
+	sqlite3_prepare_v2(db, "SELECT 1 FROM bisections WHERE good = ?1 AND bad = ?2 AND bench = ?3 AND metric = ?4 "
+			   "UNION ALL SELECT 1 FROM runs r JOIN kernels k ON k.id = r.kernel_id WHERE k.variant = '"
+			   HISTORY_CONFIRM_VARIANT "' AND k.source = 'git:' || ?2 AND r.bench = ?3 AND r.status = 'ok'",
 			   -1, &st, NULL);
 	sqlite3_bind_text(st, 1, good, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, bad, -1, SQLITE_STATIC);
@@ -127,8 +149,13 @@ static int history_stepped(sqlite3 *db, const char *name, struct nightly_step *n
 			const struct change_point *c = &h.cp[i];
 			const char *good = h.commits[c->good], *bad = h.commits[c->bad];
 
-			if (!c->step || !*good || !*bad || bisected(db, good, bad, name, m->name))
+			if (!c->step || !*good || !*bad)
 				continue;
+			if (step_taken(db, good, bad, name, m->name)) {
+				printf("nightly: the history of %s %s steps between %.12s and %.12s, checked before\n", name,
+				       m->name, good, bad);
+				continue;
+			}
 			printf("nightly: the history of %s %s steps: %g -> %g (p %.2g) between %.12s and %.12s\n", name,
 			       m->name, c->before, c->after, c->p, good, bad);
 			ns->prev_sha = xstrdup(good), *bad_sha = xstrdup(bad);
@@ -151,6 +178,7 @@ static int history_step_bisect(const char *tree, const struct variant *base, con
 	struct built k;
 	int confirmed;
 
+	v.name = HISTORY_CONFIRM_VARIANT;
 	v.source = xasprintf("git:%s@%s", tree, bad_sha);
 	variant_build(&v, &k);
 	if ((confirmed = step_confirmed(&v, &k, accel_choose(&k, v.cmdline), o, ns, argc, argv)) <= 0)

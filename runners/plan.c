@@ -387,6 +387,7 @@ static void built_read(const struct job *j, struct built *k)
 	k->build_id = result_get(j->dir, "build_id");
 	k->source_id = result_get(j->dir, "source_id");
 	k->patches_hash = result_get(j->dir, "patches_hash");
+	k->patchset_sha256 = result_get(j->dir, "patchset_sha256");
 	k->config_hash = result_get(j->dir, "config_hash");
 	k->tree = result_get(j->dir, "tree");
 	k->arch = result_get(j->dir, "arch");
@@ -431,6 +432,7 @@ static void boot_store(struct plan *p, struct job *j, const char *failure)
 	s.nplanned = j->group.n;
 	s.kernel = (struct kernel_info){ .variant = it->v->name, .build_id = it->k.build_id,
 					 .source = it->k.source_id, .patches_hash = it->k.patches_hash,
+					 .patchset_sha256 = it->k.patchset_sha256,
 					 .config_hash = it->k.config_hash, .cmdline = it->v->cmdline,
 					 .tree = it->k.tree };
 	/* For tests/t-bisect-kill.sh: a moment long enough to kill the

@@ -53,6 +53,7 @@ int64_t db_machine(sqlite3 *db);	/* this host, inserted if new */
 struct kernel_info {
 	const char *release, *version, *variant, *build_id, *source, *patches_hash,
 		*config_hash, *cmdline;
+	const char *patchset_sha256;	/* KCIDB's patchset_hash: "" no patches, NULL unknown */
 	const char *tree;	/* booted kernels: the tree their version must name */
 };
 int64_t db_kernel(sqlite3 *db, const struct kernel_info *k);
@@ -124,12 +125,14 @@ struct built {
 	char *dir, *bzimage, *gen_init_cpio;	/* bzimage: the image booted (arm64's is Image) */
 	const char *arch;	/* the variant's: x86_64 or arm64 */
 	char *build_id, *source_id, *patches_hash, *config_hash;
+	char *patchset_sha256;	/* of the patches, as KCIDB's patchset_hash */
 	char *tree;		/* the git tree compiled, patches applied */
 	int cached;		/* found in the cache, not built now */
 	int rebuilt;		/* its cache entry was not that build: built again */
 	int trusted;		/* a Debian source with the project's own files only */
 };
 int variant_build(const struct variant *v, struct built *k);	/* exits 2/3 on failure */
+char *patchset_sha256(char *const *patches, int n);	/* KCIDB's patchset_hash of these files, "" for none */
 int variant_trusted(const struct variant *v);
 /* A patch or fragment a spec names: a plain file anyone may read (or the
  * user's own) of at most SPEC_FILE_MAX bytes; dies with exit 2 if not. */

@@ -2,7 +2,10 @@
 # Bisection by the real pipeline: the test tree of bisect-tree.sh (Debian's
 # 7.3 source with 8 commits, the fifth switching batched lazyfree unmap
 # off), bisected on lazyfree_mthp's split_deferred, killed in the middle,
-# resumed.  t-bisect-kill.sh kills it at each moment of a step.
+# resumed.  t-bisect-kill.sh kills it at each moment of a step.  Then
+# nightly: a step against the previous night, and steps over a stored
+# history of the tree's commits, one confirmed by a boot and bisected, one
+# that a boot does not show.
 . "$(dirname "$0")/lib.sh"
 . "$top/tests/helper/bisect-tree.sh"
 db=$work/bisect.db
@@ -58,4 +61,52 @@ before=$(git -C "$tree" rev-parse HEAD~4)
 [ $rc = 1 ] && grep -q "first bad commit: $culprit" "$work/n2.log"
 ok $? "second nightly sees split_deferred step and bisects to the off-switch" \
 	"exit $rc; $(grep -E 'stepped|first bad' "$work/n2.log")"
+
+# Nightly's step over the whole history, on real boots.  A stored history
+# of split_deferred (0 before the off-switch, 2048 after it) whose nights
+# ran note 3 and then note 6: the night-to-night check sees nothing (the
+# night before tonight's is at the same level), the history shows one step
+# between those two commits; nightly boots note 6 again, which confirms
+# it, and bisects only that range, to the off-switch.
+hdb=$work/history.db
+note3=$(git -C "$tree" rev-parse "$bad~5") note4=$(git -C "$tree" rev-parse "$bad~4")
+note6=$(git -C "$tree" rev-parse "$bad~2") note8=$bad
+"$rb" list runs --db "$hdb" > /dev/null 2>&1 &&
+	python3 "$top/tests/helper/history_db.py" "$hdb" tree mthp.split_deferred 0@"$good" 0@"$good" 0@"$good" \
+		0@"$note3" 0@"$note3" 0@"$note3" 2048@"$note6" 2048@"$note6" 2048@"$note6" 2048@"$note8" 2048@"$note8"
+"$rb" nightly --tree "$tree" --ref "$note8" --bench lazyfree_mthp --reps 3 --db "$hdb" --out "$work/out" \
+	> "$work/h1.log" 2>&1; rc=$?
+grep -q "the history of lazyfree_mthp mthp.split_deferred steps: 0 -> 2048 .* between $(echo "$note3" | cut -c1-12) and $(echo "$note6" | cut -c1-12)" "$work/h1.log" &&
+	! grep -q -e 'stepped:' -e 'drifts' "$work/h1.log"
+ok $? "11 stored nights and tonight's: no step since last night, one step over the history (no drift), note 3 to note 6" \
+	"$(grep -E '^nightly:' "$work/h1.log")"
+grep -q '^nightly: confirmed: 0 -> 2048' "$work/h1.log" &&
+	[ "$(q "$hdb" "SELECT count(*) FROM runs r JOIN kernels k ON k.id = r.kernel_id WHERE k.variant = 'nightly-confirm' AND k.source = 'git:$note6'")" = 1 ]
+ok $? "a boot of note 6 confirms the step (and is not a night of the history)"
+[ $rc = 1 ] && grep -q "first bad commit: $culprit" "$work/h1.log" &&
+	[ "$(q "$hdb" "SELECT good || ' ' || bad || ' ' || status || ' ' || first_bad FROM bisections")" = "$note3 $note6 found $culprit" ]
+ok $? "the step's range alone is bisected, to the off-switch" "exit $rc; $(q "$hdb" 'SELECT good, bad, status, first_bad FROM bisections')"
+[ -z "$(q "$hdb" "SELECT DISTINCT commit_id FROM bisect_steps" | grep -v -e "$note3" -e "$note4" -e "$culprit" -e "$note6")" ]
+ok $? "no commit outside note 3..note 6 is booted by the bisection" "$(q "$hdb" "SELECT substr(commit_id, 1, 12), decision FROM bisect_steps")"
+
+# A step the history shows but a boot does not: nights of note 3 and
+# note 4 stored at 2048 (made up: both are before the off-switch), tonight
+# note 6 at 2048.  The boot of note 3 shows 0: no bisection, and the next
+# night does not boot it again.
+fdb=$work/fake-step.db
+"$rb" list runs --db "$fdb" > /dev/null 2>&1 &&
+	python3 "$top/tests/helper/history_db.py" "$fdb" tree mthp.split_deferred 0@"$good" 0@"$good" 0@"$good" \
+		2048@"$note3" 2048@"$note3" 2048@"$note3" 2048@"$note4" 2048@"$note4" 2048@"$note4"
+"$rb" nightly --tree "$tree" --ref "$note6" --bench lazyfree_mthp --reps 3 --db "$fdb" --out "$work/out" \
+	> "$work/f1.log" 2>&1; rc=$?
+[ $rc = 0 ] && grep -q "the history of lazyfree_mthp mthp.split_deferred steps: 0 -> 2048 .* and $(echo "$note3" | cut -c1-12)" "$work/f1.log" &&
+	grep -q '^nightly: the step of lazyfree_mthp mthp.split_deferred was not confirmed by a second boot (0, ' "$work/f1.log" &&
+	[ "$(q "$fdb" "SELECT count(*) FROM bisections")" = 0 ]
+ok $? "a step of the history that a boot of its commit does not show: nothing bisected" \
+	"exit $rc; $(grep -E '^nightly:' "$work/f1.log")"
+"$rb" nightly --tree "$tree" --ref "$note6" --bench lazyfree_mthp --reps 3 --db "$fdb" --out "$work/out" \
+	> "$work/f2.log" 2>&1; rc=$?
+[ $rc = 0 ] && grep -q 'steps between .* checked before' "$work/f2.log" &&
+	[ "$(q "$fdb" "SELECT count(*) FROM runs r JOIN kernels k ON k.id = r.kernel_id WHERE k.variant = 'nightly-confirm'")" = 1 ]
+ok $? "the next night does not boot that commit again" "exit $rc; $(grep -E '^nightly:' "$work/f2.log")"
 done_testing

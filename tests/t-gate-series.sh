@@ -4,7 +4,8 @@
 # judged first (4 boots a side), then each changed verdict is placed by
 # bisection over prefixes, one boot a prefix: the gate must name patch 2,
 # booting prefixes 1 and 2 only, and say so in its summary, the database,
-# the KCIDB export and the HTML report.
+# the KCIDB export (with each checkout's patchset_hash, checked against
+# hashlib's of the messages) and the HTML report.
 . "$(dirname "$0")/lib.sh"
 db=$work/series.db
 note() { # note N: a documentation-only patch, one message of an mbox
@@ -15,16 +16,18 @@ note() { # note N: a documentation-only patch, one message of an mbox
 	printf 'new file mode 100644\n--- /dev/null\n+++ b/Documentation/rb-series-note-%s.txt\n' "$1"
 	printf '@@ -0,0 +1 @@\n+Series note %s changes no code.\n\n' "$1"
 }
+# Each message a file of its own too, for the patchset_hash of each prefix.
+note 1 > "$work/p1.patch"
 {
-	note 1
 	printf 'From 0000000000000000000000000000000000000002 Mon Sep 17 00:00:00 2001\n'
 	printf 'Date: Fri, 4 Dec 2026 00:00:02 +0000\n'
 	# git am needs an author with an address, as every mailed patch has
 	sed -e 's/^Subject: \[PATCH\]/Subject: [PATCH 2\/3]/' -e 's/^From: reclaimbench$/From: reclaimbench <tests@localhost>/' \
 		"$top/kernels/patches/7.3/no-lazyfree-batch.patch"
 	printf '\n'
-	note 3
-} > "$work/series.mbox"
+} > "$work/p2.patch"
+note 3 > "$work/p3.patch"
+cat "$work/p1.patch" "$work/p2.patch" "$work/p3.patch" > "$work/series.mbox"
 t0=$(date +%s)
 "$rb" gate --base 7.3 --patch "$work/series.mbox" --bench lazyfree_mthp --boots 4 --reps 3 \
 	--db "$db" --out "$work/out" > "$work/gate.log" 2> "$work/gate.err"; rc=$?
@@ -48,6 +51,17 @@ ok $? "the database keeps the patch of each change" "$(q "$db" 'SELECT metric, v
 	python3 "$top/tests/helper/kcidb_check.py" "$work/kcidb.json" > "$work/kcidb.log" 2>&1 &&
 	grep -q '"series_changed_at_patch":2,"series_patches":3' "$work/kcidb.json"
 ok $? "the KCIDB export names the patch and validates" "$(tail -n 3 "$work/kcidb.log")"
+python3 - "$top/tests/helper" "$work/kcidb.json" "$work/p1.patch" "$work/p2.patch" "$work/p3.patch" \
+	> "$work/hash.log" 2>&1 <<'PY'
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from kcidb_check import patchset_hash
+d, parts = json.load(open(sys.argv[2])), sys.argv[3:]
+got = sorted(c.get('patchset_hash', '(none)') for c in d['checkouts'])
+want = sorted(patchset_hash(parts[:k]) for k in range(4))   # the base, prefixes 1 and 2, the whole series
+assert got == want, (got, want)
+PY
+ok $? "the checkouts of the base, the prefixes booted and the whole series have their patchset_hash" "$(cat "$work/hash.log")"
 "$rb" report --db "$db" --out "$work/site" > /dev/null 2>&1 &&
 	grep -q 'mthp.split_deferred</td><td>INVARIANT CHANGED</td><td>patch 2/3' "$work/site/index.html"
 ok $? "the report's index names the patch"

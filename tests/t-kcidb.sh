@@ -4,7 +4,8 @@
 # patch a Message-ID), another command's runs, ok, skipped, failed and
 # incomplete runs; every document checked by tests/helper/kcidb_check.py (the
 # schema's rules), one POSTed to a loopback server; hostile text in a
-# reason, a variant and a benchmark name stays data.
+# reason, a variant and a benchmark name stays data.  patchset_hash on
+# two real boots (7.3 and its lazyfree patch, cached builds).
 . "$(dirname "$0")/lib.sh"
 db=$work/k.db
 check_doc() { python3 "$top/tests/helper/kcidb_check.py" "$1" > "$work/check.out" 2>&1; }
@@ -112,8 +113,28 @@ gate, base = co[b['7.3+0123456789abcdef']['checkout_id']], co[b['7.3']['checkout
 assert gate['message_id'] == '20261121.lazyfree-off@example.org' and 'message_id' not in base, gate
 assert gate['id'] != base['id'] and gate['misc']['patches_fnv1a64'] == '0123456789abcdef', gate
 assert b['7.3']['architecture'] == 'x86_64' and b['7.3']['status'] == 'PASS', b['7.3']
+# no patches: ""; patches whose sha256 was not stored (before schema 11): left out
+assert base['patchset_hash'] == '' and 'patchset_hash' not in gate, (base, gate)
 PY
 ok $? "a gate's patched kernel: its own checkout with the patch's Message-ID; the base's has none"
+
+# KCIDB's patchset_hash as the build of a variant makes it: 7.3 and
+# 7.3 with its lazyfree patch booted once each (cached builds), the
+# export checked against hashlib's hash of the same patch file; then the
+# checker refuses that document with another patch's hash in its place.
+lazy=$top/kernels/patches/7.3/no-lazyfree-batch.patch
+"$rb" run 7.3 7.3-no-lazyfree-batch --bench lazyfree_mthp --reps 1 --db "$work/real.db" --out "$work/rout" \
+	> "$work/real.log" 2>&1 &&
+	"$rb" publish --format kcidb --all --output "$work/real.json" --db "$work/real.db" 2> "$work/err" &&
+	python3 "$top/tests/helper/kcidb_check.py" "$work/real.json" --patchset "7.3-no-lazyfree-batch=$lazy" \
+		--patchset 7.3= > "$work/check.out" 2>&1
+ok $? "booted: the patched variant's checkout has the sha256 patchset_hash of its patch file, 7.3's is empty" \
+	"$(cat "$work/check.out"; grep -o '"patchset_hash":"[^"]*"' "$work/real.json"; tail -n 3 "$work/real.log")"
+sed 's/"patchset_hash":"[0-9a-f]\{64\}"/"patchset_hash":"'"$(sha256sum "$top/tests/fixtures/patchset-1.patch" |
+	cut -c-64)"'"/' "$work/real.json" > "$work/wrong-hash.json"
+! python3 "$top/tests/helper/kcidb_check.py" "$work/wrong-hash.json" --patchset "7.3-no-lazyfree-batch=$lazy" \
+	> "$work/check.out" 2>&1 && grep -q 'patchset_hash is' "$work/check.out"
+ok $? "the checker refuses a patchset_hash that is not of the patch applied" "$(cat "$work/check.out")"
 
 python3 - "$work/all.json" "$work/all.json.raw" <<'PY'
 import json, sys

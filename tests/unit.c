@@ -358,6 +358,25 @@ static void test_db_migrate(void)
 	free(old);
 }
 
+/* KCIDB's patchset_hash of two fixture patches, against what the
+ * schema's own shell command printed for them
+ * (sha256sum patchset-1.patch patchset-2.patch | cut -c-64 | sha256sum). */
+static void test_patchset_hash(void)
+{
+	char *one = xasprintf("%s/fixtures/patchset-1.patch", FIXTURES);
+	char *two = xasprintf("%s/fixtures/patchset-2.patch", FIXTURES);
+	char *in_order[] = { one, two }, *reversed[] = { two, one };
+	char *h12 = patchset_sha256(in_order, 2), *h21 = patchset_sha256(reversed, 2), *none = patchset_sha256(NULL, 0);
+
+	check(!strcmp(h12, "a76dccce8586bfd0b95098c7d5974f84ef0407393ed989775e1009ae8e9cb7b5"),
+	      "a patch set's sha256 is that of its patches' sha256 lines, in order");
+	diag("%s", h12);
+	check(!strcmp(h21, "a0452ae7983478f6c8e92180fa63b5b8ba689dcda9acd9050bce9b1880b5a642"),
+	      "the same patches in the other order hash differently");
+	check(!strcmp(none, ""), "no patches: the empty string");
+	free(h12), free(h21), free(none), free(one), free(two);
+}
+
 static void test_db(void)
 {
 	char err[512], *newer = xasprintf("%s/newer.db", tmp), *junk = xasprintf("%s/junk.db", tmp);
@@ -1155,6 +1174,7 @@ int main(void)
 	test_opts();
 	test_variants();
 	test_db();
+	test_patchset_hash();
 	test_ingest();
 	test_stats();
 	test_big_samples();

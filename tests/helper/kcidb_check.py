@@ -5,10 +5,12 @@ properties each may have, the required ones, id and origin patterns, the
 status values, a test's number (a value, a unit, a metric or binary
 prefix), paths, architectures, excerpts' length, types; and, for our own
 documents, that every reference resolves, ids are unique, and a number
-comes only with a status of a test that ran.
-Usage: kcidb_check.py FILE [ORIGIN]   exit 0 valid, 1 not (each rule broken
-printed on a line), 2 not JSON."""
-import json, re, sys
+comes only with a status of a test that ran.  With --patchset, the
+checkout of each build of config NAME has the patchset_hash of those patch
+files (none: ""), computed here by hashlib as the schema defines it.
+Usage: kcidb_check.py FILE [ORIGIN] [--patchset NAME=[PATCH[,PATCH...]]]...
+exit 0 valid, 1 not (each rule broken printed on a line), 2 not JSON."""
+import hashlib, json, re, sys
 
 ORIGIN = re.compile(r'[a-z0-9_]+\Z')
 ID = re.compile(r'([a-z0-9_]+):[^\x00]*\Z')
@@ -197,6 +199,29 @@ def check(doc, origin):
     ours(doc, origin)
 
 
+def patchset_hash(paths):
+    """KCIDB's patchset_hash: sha256 over the patches' own sha256 in hex,
+    each newline-terminated, in order; "" when no patch was applied."""
+    if not paths:
+        return ''
+    lines = ''.join(hashlib.sha256(open(p, 'rb').read()).hexdigest() + '\n' for p in paths)
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
+def patchsets(doc, expected):
+    checkouts = {c.get('id'): c for c in doc.get('checkouts', []) if isinstance(c, dict)}
+    for name, paths in expected.items():
+        want = patchset_hash(paths)
+        builds = [b for b in doc.get('builds', []) if isinstance(b, dict) and b.get('config_name') == name]
+        if not builds:
+            bad(f'--patchset {name}', 'no build has that config_name')
+        for b in builds:
+            c = checkouts.get(b.get('checkout_id'), {})
+            if c.get('patchset_hash') != want:
+                bad(f'checkout {c.get("id")!r:.80} of {name}',
+                    f'patchset_hash is {c.get("patchset_hash")!r}, not {want!r} (of {len(paths)} patches)')
+
+
 def refuse_constant(name):
     raise ValueError(f'{name} is not JSON')
 
@@ -208,7 +233,14 @@ if __name__ == '__main__':
     except (ValueError, UnicodeDecodeError) as e:
         print(f'{sys.argv[1]}: not JSON: {e}')
         sys.exit(2)
-    check(doc, sys.argv[2] if len(sys.argv) > 2 else 'reclaimbench')
+    args, expected = sys.argv[2:], {}
+    while '--patchset' in args:
+        i = args.index('--patchset')
+        name, _, files = args[i + 1].partition('=')
+        expected[name] = [f for f in files.split(',') if f]
+        del args[i:i + 2]
+    check(doc, args[0] if args else 'reclaimbench')
+    patchsets(doc, expected)
     for p in problems[:20]:
         print(p)
     if len(problems) > 20:
