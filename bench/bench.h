@@ -95,6 +95,8 @@ struct bench_info {
 	const char *const *vmstat;	/* /proc/vmstat fields read around the window */
 	int uses_mthp;			/* read mTHP stats of params.mthp_kb */
 	int parallel;			/* needs CPUs running at once (no -icount) */
+	int untimed;			/* its timing is shown, never judged: a gate
+					 * reads its invariants alone (selftests) */
 	/* For the host: the main timing, the metrics it judges, what a run
 	 * shows in words, the seed claims it backs. */
 	const char *timing;		/* default "time.wall" */

@@ -6,7 +6,7 @@
  * a result line must carry the next number, anything else is counted as a
  * TAP error.  Every case is a metric "case.PROG.N" (1 when not ok, 0 when
  * ok or skipped; the note says which, with its description and the skip
- * reason or the diagnostics before a failure), an invariant: a case that
+ * reason or the output before a skip or a failure), an invariant: a case that
  * passes on one side and fails on the other fails compare and gate.  Per
  * program: passed, failed, skipped (counted apart), missing (planned but
  * never reported: a crash or the time limit), exit (1 when it ended
@@ -41,10 +41,11 @@ static const struct selftest {
 	const char *name;
 	const char *const args[4];
 	int limit_s;
+	const char *needs;	/* a file without which it cannot run: a SKIP */
 } programs[] = {
 	{ "cow", { NULL }, 900 },
 	{ "khugepaged", { NULL }, 600 },
-	{ "split_huge_page_test", { NULL }, 600 },
+	{ "split_huge_page_test", { NULL }, 600, "/sys/kernel/debug/split_huge_pages" },
 	{ "madv_populate", { NULL }, 300 },
 	{ "mremap_test", { NULL }, 600 },
 	{ "transhuge-stress", { "-d", "2", "64", NULL }, 120 },
@@ -77,6 +78,13 @@ int tap_line(const char *line, struct tap_result *r)
 	p = *end ? end + 1 : end;
 	if (!strncmp(p, "- ", 2))
 		p += 2;
+	/* kselftest writes a skip as "ok N # SKIP desc": no description
+	 * before the directive, whose text is then the description. */
+	if (*p == '#' && p[1] == ' ' && !strncasecmp(p + 2, "SKIP", 4)) {
+		r->status = TAP_SKIPPED;
+		snprintf(r->desc, sizeof(r->desc), "%s", p + 6 + (p[6] == ' '));
+		return TAP_RESULT;
+	}
 	hash = strstr(p, " # ");
 	snprintf(r->desc, sizeof(r->desc), "%.*s", hash ? (int)(hash - p) : (int)strlen(p), p);
 	r->status = not_ok ? TAP_NOT_OK : TAP_OK;
@@ -92,8 +100,8 @@ int tap_line(const char *line, struct tap_result *r)
 /* Counts of one program's cases. */
 struct tally {
 	int passed, failed, skipped, errors, planned, last;
-	char diag[3][96];	/* the last diagnostics, for a failure's note */
-	int ndiag;
+	char diag[3][96];	/* the last lines other than results, a ring */
+	int ndiag, nlines;	/* since the last result, and in all */
 };
 
 static void case_emit(struct bench_ctx *ctx, const char *prog, const struct tap_result *r, struct tally *t)
@@ -104,8 +112,8 @@ static void case_emit(struct bench_ctx *ctx, const char *prog, const struct tap_
 
 	if (*r->reason && n < NOTE_MAX)
 		n += snprintf(note + n, sizeof(note) - n, " (%s)", r->reason);
-	for (int i = 0; r->status == TAP_NOT_OK && i < t->ndiag && n < NOTE_MAX; i++)
-		n += snprintf(note + n, sizeof(note) - n, " | %s", t->diag[(t->ndiag - 1 - i) % 3]);
+	for (int i = 0; r->status != TAP_OK && i < t->ndiag && n < NOTE_MAX; i++)
+		n += snprintf(note + n, sizeof(note) - n, " | %s", t->diag[(t->nlines - t->ndiag + i) % 3]);
 	snprintf(name, sizeof(name), "case.%s.%d", prog, r->number);
 	snprintf(num, sizeof(num), "%d", r->status == TAP_NOT_OK);
 	emit(ctx, "sample", "rep", "0", "metric", name, "value", num, "unit", "failed", "note", note, NULL);
@@ -127,7 +135,9 @@ static void tap_parse(struct bench_ctx *ctx, const char *prog, char *out, struct
 			t->planned = r.planned;
 			break;
 		case TAP_DIAG:
-			snprintf(t->diag[t->ndiag % 3], sizeof(t->diag[0]), "%s", line + 1 + (line[1] == ' '));
+		case TAP_OTHER:	/* "Bail out! ...", a message on stderr */
+			snprintf(t->diag[t->nlines++ % 3], sizeof(t->diag[0]), "%s",
+				 line[0] == '#' ? line + 1 + (line[1] == ' ') : line);
 			t->ndiag = t->ndiag < 3 ? t->ndiag + 1 : 3;
 			break;
 		case TAP_RESULT:
@@ -228,8 +238,30 @@ static void program_metrics(struct bench_ctx *ctx, const char *prog, const struc
 	snprintf(name, sizeof(name), "missing.%s", prog), metric(ctx, name, missing, "cases");
 	snprintf(name, sizeof(name), "tap_errors.%s", prog), metric(ctx, name, t->errors, "lines");
 	snprintf(name, sizeof(name), "timeout.%s", prog), metric(ctx, name, timed_out, "bool");
-	snprintf(name, sizeof(name), "exit.%s", prog), metric(ctx, name, !clean_exit, "bool");
+	snprintf(name, sizeof(name), "exit.%s", prog);
+	{
+		char note[NOTE_MAX + 1], val[2] = { '0' + !clean_exit, 0 };
+		int n = snprintf(note, sizeof(note), "%s", timed_out ? "time limit" : st < 0 ? "not run" :
+				 WIFSIGNALED(st) ? strsignal(WTERMSIG(st)) : "exit");
+
+		if (st >= 0 && WIFEXITED(st))
+			n += snprintf(note + n, sizeof(note) - n, " %d", WEXITSTATUS(st));
+		for (int i = 0; i < t->ndiag && n < NOTE_MAX; i++)	/* its last words */
+			n += snprintf(note + n, sizeof(note) - n, " | %s", t->diag[(t->nlines - t->ndiag + i) % 3]);
+		emit(ctx, "sample", "rep", "0", "metric", name, "value", val, "unit", "bool", "note", note, NULL);
+	}
 	snprintf(name, sizeof(name), "seconds.%s", prog), metric(ctx, name, seconds, "s");
+}
+
+/* A program the guest cannot run: a SKIP of the whole program, counted
+ * apart from its cases (unrun.PROG), with the reason. */
+static void unrun(struct bench_ctx *ctx, const char *prog, const char *needs)
+{
+	char name[128], note[NOTE_MAX + 1];
+
+	snprintf(name, sizeof(name), "unrun.%s", prog);
+	snprintf(note, sizeof(note), "skip: the guest has no %s", needs);
+	emit(ctx, "sample", "rep", "0", "metric", name, "value", "1", "unit", "bool", "note", note, NULL);
 }
 
 static int setup(struct bench_ctx *ctx)
@@ -245,6 +277,8 @@ static int setup(struct bench_ctx *ctx)
 	if (!found)
 		return bench_skip(ctx, "no selftest programs in %s (the host packs them with --selftests)",
 				  SELFTESTS_DIR);
+	if (mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL) && errno != EBUSY && errno != ENODEV)
+		fprintf(stderr, "selftests: cannot mount debugfs: %s\n", strerror(errno));
 	mkdir(WORK_DIR, 01777);
 	if (mount("tmpfs", WORK_DIR, "tmpfs", 0, NULL) && errno != EBUSY &&
 	    mount("ramfs", WORK_DIR, "ramfs", 0, NULL) && errno != EBUSY)
@@ -269,6 +303,10 @@ static int run(struct bench_ctx *ctx)
 		snprintf(path, sizeof(path), "%s/%s", SELFTESTS_DIR, s->name);
 		if (access(path, X_OK))
 			continue;
+		if (s->needs && access(s->needs, F_OK)) {
+			unrun(ctx, s->name, s->needs);
+			continue;
+		}
 		fprintf(stderr, "rb-bench: selftest %s\n", s->name);
 		if (!(out = program_run(s, &st, &timed_out)))
 			return bench_fail(ctx, "cannot start '%s': %s", path, strerror(errno));
@@ -294,6 +332,7 @@ static const struct metric_decl metrics[] = {
 	{ "skipped.*", METRIC_EXACT },
 	{ "tap_errors.*", METRIC_EXACT },
 	{ "seconds.*", METRIC_INFO },
+	{ "unrun.*", METRIC_EXACT },
 	{ "programs", METRIC_EXACT },
 	{ NULL }
 };
@@ -307,4 +346,5 @@ const struct bench_info bench_selftests = {
 	.setup = setup,
 	.run = run,
 	.metrics = metrics,
+	.untimed = 1,
 };
