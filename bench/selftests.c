@@ -264,6 +264,31 @@ static void unrun(struct bench_ctx *ctx, const char *prog, const char *needs)
 	emit(ctx, "sample", "rep", "0", "metric", name, "value", "1", "unit", "bool", "note", note, NULL);
 }
 
+/* The programs the host could not build (its file "skipped", a line
+ * "PROG: the compiler's first error" each): SKIPs counted apart. */
+static int unbuilt(struct bench_ctx *ctx)
+{
+	char text[4096], *line;
+	int n = 0;
+
+	if (read_text(SELFTESTS_DIR "/skipped", text, sizeof(text)) < 0)
+		return 0;
+	for (line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+		char *colon = strchr(line, ':'), name[128], note[NOTE_MAX + 1];
+
+		if (!colon || colon == line || colon - line > 64)
+			continue;
+		*colon = '\0';
+		if (strspn(line, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(line))
+			continue;
+		snprintf(name, sizeof(name), "unrun.%s", line);
+		snprintf(note, sizeof(note), "skip: not built:%s", colon + 1);
+		emit(ctx, "sample", "rep", "0", "metric", name, "value", "1", "unit", "bool", "note", note, NULL);
+		n++;
+	}
+	return n;
+}
+
 static int setup(struct bench_ctx *ctx)
 {
 	int found = 0;
@@ -293,6 +318,7 @@ static int run(struct bench_ctx *ctx)
 
 	if (ctx->rep || ctx->counting)	/* once a boot: the cases are not timings */
 		return BENCH_OK;
+	unbuilt(ctx);
 	t0 = now_ns(CLOCK_MONOTONIC);
 	for (const struct selftest *s = programs; s->name; s++) {
 		char path[128], *out;

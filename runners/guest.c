@@ -66,7 +66,7 @@ static int selftests_list(const char *dir, char **list)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
-	char *more = xasprintf("%sdir /selftests 0755 0 0\n", *list);
+	char *more = xasprintf("%sdir /selftests 0755 0 0\n", *list), *skipped = xasprintf("%s/../skipped", dir);
 
 	if (!d)
 		return error("cannot read the selftests in '%s': %s", dir, strerror(errno));
@@ -80,6 +80,14 @@ static int selftests_list(const char *dir, char **list)
 		more = next;
 	}
 	closedir(d);
+	/* What the host could not build, for the guest to say so. */
+	if (access(skipped, R_OK) == 0) {
+		char *next = xasprintf("%sfile /selftests/skipped %s 0644 0 0\n", more, skipped);
+
+		free(more);
+		more = next;
+	}
+	free(skipped);
 	free(*list);
 	*list = more;
 	return 0;
@@ -131,7 +139,7 @@ static int make_initramfs(const struct built *k, struct boot *b, char *const pla
 		 * few MB) is cut at INITRAMFS_MAX_MB. */
 		char *opts[] = { "-t", "120", "-m", "256", "-o", xasprintf("%d", INITRAMFS_MAX_MB), "-r", k->gen_init_cpio,
 				 "-r", list, "-r", planf, "-r", init_path, "-r", xasprintf("%s/rb-bench", bin),
-				 k->selftests ? "-r" : NULL, k->selftests, NULL };
+				 k->selftests ? "-r" : NULL, k->selftests ? xasprintf("%s/..", k->selftests) : NULL, NULL };
 		char *argv[32];
 		int n = sandbox_argv(argv, opts);
 		pid_t pid;
