@@ -49,6 +49,9 @@ struct metric_decl {
 	enum agg agg;		/* how a run's repetitions make the column's value */
 	const char *of;		/* a count of events among this metric's total
 				 * (e.g. folios): judged as a rate, by an exact test */
+	int by_median;		/* exact and invariant: the sides' medians judged,
+				 * not every run (a selftest case that fails in a
+				 * minority of boots is flaky, not changed) */
 };
 
 /* What the host hands a benchmark's finding and claim: one run's values,
