@@ -35,6 +35,15 @@ ok $? "a patch that breaks copy-on-write of large folios fails the gate on the s
 	"exit $rc; $named cases named; $(grep -m 4 -A1 'case\.cow\.[0-9]* .*INVARIANT' "$work/cow.log")"
 ! grep -q 'selftests: building' "$work/cow.log"
 ok $? "the gate's boots take the selftests built by the first run from the cache"
+base=$(q "$db" "SELECT max(r.id) FROM runs r JOIN kernels k ON k.id = r.kernel_id WHERE k.variant = '7.3' AND r.bench = 'selftests'")
+new=$(q "$db" "SELECT max(r.id) FROM runs r JOIN kernels k ON k.id = r.kernel_id WHERE k.variant LIKE '7.3+%' AND r.bench = 'selftests'")
+"$rb" compare --base "$base" --new "$new" --db "$db" > "$work/compare.log" 2>&1; rc=$?
+[ $rc = 1 ] && grep -q 'verdict: INVARIANT CHANGED: selftests case\.cow\.' "$work/compare.log"
+ok $? "compare of a base run and a patched run fails on the changed cow cases" "exit $rc; $(grep -m 1 'INVARIANT CHANGED' "$work/compare.log" | cut -c 1-300)"
+"$rb" report --db "$db" --out "$work/site" > "$work/report.log" 2>&1 &&
+	grep -q 'case\.cow\.[0-9]* 0 &rarr; 1 CHANGED: not ok: ' "$work/site/bench-selftests.html"
+ok $? "the report's invariants cell names the failing cases with their output" \
+	"$(grep -o 'case\.cow\.[0-9]* 0 &rarr; 1 CHANGED: not ok: [^<]*' "$work/site/bench-selftests.html" | head -n 2)"
 "$rb" gate --base 7.3 --patch "$top/tests/fixtures/doc-only.patch" --bench selftests --boots 4 \
 	--db "$db" --out "$work/out" > "$work/doc.log" 2>&1; rc=$?
 [ $rc = 0 ] && grep -q 'PASS' "$work/doc.log" && grep -q 'selftests .*(invariants) .*timing not judged' "$work/doc.log"
