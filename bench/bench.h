@@ -100,6 +100,8 @@ struct bench_info {
 	int parallel;			/* needs CPUs running at once (no -icount) */
 	int untimed;			/* its timing is shown, never judged: a gate
 					 * reads its invariants alone (selftests) */
+	int packed;			/* runs programs the host packs into the
+					 * initramfs: not a default of run --host */
 	/* For the host: the main timing, the metrics it judges, what a run
 	 * shows in words, the seed claims it backs. */
 	const char *timing;		/* default "time.wall" */

@@ -376,4 +376,5 @@ const struct bench_info bench_selftests = {
 	.run = run,
 	.metrics = metrics,
 	.untimed = 1,
+	.packed = 1,
 };
