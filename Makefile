@@ -5,7 +5,7 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-sign-compare -Wno-missing-field-initializers -D_GNU_SOURCE
 B       := build
 
-BENCH_LIB  := bench/lib.c bench/procfs.c bench/perf.c bench/opts.c bench/record.c
+BENCH_LIB  := bench/lib.c bench/procfs.c bench/perf.c bench/opts.c bench/record.c bench/swap.c
 # A benchmark is one file in bench/ and one line in bench/benches.h.
 BENCH_SRC  := $(filter-out $(BENCH_LIB) bench/main.c bench/init.c,$(wildcard bench/*.c))
 BENCH_HDR  := $(wildcard bench/*.h)
@@ -89,13 +89,13 @@ $(B)/aarch64/rb-init: $(OA)/bench/init.o
 
 # An independent check of three benchmarks (tests/t-indep.sh): no code
 # shared with bench/.
-$(B)/indep: tests/indep.c
+$(B)/indep: tests/helper/indep.c
 	@mkdir -p $(B)
-	$(CC) $(CFLAGS) -O2 -static -o $@ tests/indep.c
+	$(CC) $(CFLAGS) -O2 -static -o $@ tests/helper/indep.c
 
-$(B)/schema.c: $(SCHEMA) runners/embed-schema.sh
+$(B)/schema.c: $(SCHEMA) runners/scripts/embed-schema.sh
 	@mkdir -p $(B)
-	sh runners/embed-schema.sh $(SCHEMA) > $@.tmp && mv $@.tmp $@
+	sh runners/scripts/embed-schema.sh $(SCHEMA) > $@.tmp && mv $@.tmp $@
 
 FUZZERS := record ingest variants procfs report
 fuzzers: $(FUZZERS:%=$(B)/fuzz-%)
@@ -103,7 +103,7 @@ fuzzers: $(FUZZERS:%=$(B)/fuzz-%)
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 
 deps:
-	sh runners/deps.sh
+	sh runners/scripts/deps.sh
 
 check: deps all $(B)/unit $(B)/unit-asan $(B)/indep fuzzers
 	sh tests/run.sh

@@ -4,6 +4,8 @@
 #ifndef RB_BENCH_H
 #define RB_BENCH_H
 #include <stddef.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 
 #include "opts.h"
@@ -222,6 +224,11 @@ int pcp_read(int cpu, struct pcp_state *s);
  * limit, and fills open with what zoneinfo shows then. */
 extern int pcp_cpu;
 int pcp_pin(struct bench_ctx *ctx);
+/* The races: the first two CPUs we may run on (a SKIP naming the option
+ * when there is one), the affinity we had saved to put back, and a
+ * thread pinned to one CPU (0 or an errno). */
+int two_cpus(struct bench_ctx *ctx, cpu_set_t *saved, int cpu[2]);
+int thread_pin(pthread_t t, int cpu);
 int pcp_settle(struct bench_ctx *ctx, struct pcp_state *open);
 /* Pending RCU callbacks run before a window, not inside it (see lib.c):
  * the sleeps it took, -1 when the RCU softirq never went quiet. */
@@ -262,6 +269,7 @@ int lazyfree_region(struct bench_ctx *ctx, char **out, size_t len);
 /* Memory helpers. */
 int pagemap_read(const void *p, size_t pages, uint64_t *entries);
 #define PM_PRESENT (1ULL << 63)
+#define PM_SWAP (1ULL << 62)
 #define PM_PFN(e) ((e) & ((1ULL << 55) - 1))
 /* The /proc/kpageflags word of a page frame; -1 when unreadable. */
 int kpageflags(uint64_t pfn, uint64_t *flags);
@@ -274,4 +282,22 @@ long whole_folios(const void *p, size_t len, size_t folio);
 long present_pages(const void *p, size_t len);
 void *map_aligned(size_t len, size_t align);
 void touch_pages(void *p, size_t len, char val);
+/* Swap and a memory cgroup (swap.c), for the swap-backed benchmarks. */
+int swap_header_fill(unsigned char *page, size_t page_size, uint64_t area_bytes);
+int swap_areas(void);	/* areas in /proc/swaps, -1 without it */
+int swap_zram_on(struct bench_ctx *ctx, unsigned long mb);
+void swap_zram_off(void);
+int memcg_enter(struct bench_ctx *ctx, const char *name, char *dir, size_t cap);
+void memcg_leave(const char *dir);
+long long memcg_value(const char *dir, const char *file);
+int memcg_stat(const char *dir, const char *name, uint64_t *value);
+int memcg_region(struct bench_ctx *ctx, const char *dir, size_t len, char **out);
+long swapped_pages(const void *p, size_t len);
+/* ttu_sync_race's racer, shared with swap_ttu_race: it rewrites the first
+ * PTE of the folio race_target names, on another CPU, until the next. */
+int race_start(struct bench_ctx *ctx);
+int race_register(struct bench_ctx *ctx, char *p, size_t len);
+void race_target(char *t);
+void race_stop(void);
+const char *race_partial_judge(const struct claim_view *v, char *evidence, size_t cap);
 #endif

@@ -738,3 +738,27 @@ static void ipi_close(struct bench_ctx *ctx)
 		else
 			metric(ctx, ipi_rows[i][0], (double)(int64_t)(v - ctx->win.ipi0[i]), "ipis");
 }
+
+int two_cpus(struct bench_ctx *ctx, cpu_set_t *saved, int cpu[2])
+{
+	int n = 0;
+
+	if (sched_getaffinity(0, sizeof(*saved), saved))
+		return bench_fail(ctx, "sched_getaffinity: %s", strerror(errno));
+	for (int c = 0; c < CPU_SETSIZE && n < 2; c++)
+		if (CPU_ISSET(c, saved))
+			cpu[n++] = c;
+	if (n < 2)
+		return bench_skip(ctx, "%d CPU usable: the race needs two running at once "
+				  "(boot with --guest-cpus 2 or more)", n);
+	return BENCH_OK;
+}
+
+int thread_pin(pthread_t t, int cpu)
+{
+	cpu_set_t s;
+
+	CPU_ZERO(&s);
+	CPU_SET(cpu, &s);
+	return pthread_setaffinity_np(t, sizeof(s), &s);
+}

@@ -87,8 +87,9 @@ static void *racer(void *arg)
 }
 
 /* Hand the racer a new target and wait until it has worked on it (or, for
- * NULL, until it has stopped touching the region). */
-static void race_target(char *t)
+ * NULL, until it has stopped touching the region).  Shared with
+ * swap_ttu_race, as are race_start, race_register and race_stop. */
+void race_target(char *t)
 {
 	pthread_mutex_lock(&race.lock);
 	race.target = t;
@@ -107,13 +108,13 @@ static int pin(pthread_t t, int cpu)
 	return pthread_setaffinity_np(t, sizeof(s), &s);
 }
 
-static int setup(struct bench_ctx *ctx)
+/* The userfaultfd and the racer thread, the two threads pinned to two
+ * CPUs; a SKIP with the reason when the kernel or the guest cannot. */
+int race_start(struct bench_ctx *ctx)
 {
 	struct uffdio_api api = { .api = UFFD_API };
-	int ret = thp_only_size(ctx, params.mthp_kb, "madvise"), cpu[2], n = 0;
+	int cpu[2], n = 0;
 
-	if (ret)
-		return ret;
 	race.uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 	if (race.uffd < 0)
 		return bench_skip(ctx, "userfaultfd: %s (kernel without CONFIG_USERFAULTFD)",
@@ -142,9 +143,29 @@ static int setup(struct bench_ctx *ctx)
 	return BENCH_OK;
 }
 
-static void teardown(struct bench_ctx *ctx)
+static int setup(struct bench_ctx *ctx)
 {
-	(void)ctx;
+	int ret = thp_only_size(ctx, params.mthp_kb, "madvise");
+
+	return ret ? ret : race_start(ctx);
+}
+
+/* Registers [p, p+len) for write-protect faults, which the racer's
+ * rewrites need; a SKIP when the kernel has no uffd-wp for anon memory. */
+int race_register(struct bench_ctx *ctx, char *p, size_t len)
+{
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_WP };
+
+	reg.range.start = (unsigned long)p;
+	reg.range.len = len;
+	if (ioctl(race.uffd, UFFDIO_REGISTER, &reg))
+		return bench_skip(ctx, "UFFDIO_REGISTER write-protect: %s (no uffd-wp for anon)",
+				  strerror(errno));
+	return BENCH_OK;
+}
+
+void race_stop(void)
+{
 	if (race.started) {
 		pthread_mutex_lock(&race.lock);
 		race.quit = 1;
@@ -158,6 +179,12 @@ static void teardown(struct bench_ctx *ctx)
 	if (race.uffd >= 0)
 		close(race.uffd);
 	race.uffd = -1;
+}
+
+static void teardown(struct bench_ctx *ctx)
+{
+	(void)ctx;
+	race_stop();
 }
 
 /* What became of the folios of one round. */
@@ -227,7 +254,6 @@ static int run(struct bench_ctx *ctx)
 	 * repetition, perf events) only around each MADV_PAGEOUT. */
 	window_open(ctx);
 	for (unsigned long round = 0; round < params.race_iterations && !ret; round++) {
-		struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_WP };
 		long long pm0, pm1;
 		int err = 0;
 		char *p;
@@ -235,11 +261,8 @@ static int run(struct bench_ctx *ctx)
 		ret = lazyfree_region(ctx, &p, len);
 		if (ret)
 			break;
-		reg.range.start = (unsigned long)p;
-		reg.range.len = len;
-		if (ioctl(race.uffd, UFFDIO_REGISTER, &reg)) {
-			ret = bench_skip(ctx, "UFFDIO_REGISTER write-protect: %s (no uffd-wp for anon)",
-					 strerror(errno));
+		ret = race_register(ctx, p, len);
+		if (ret) {
 			munmap(p, len);
 			break;
 		}
@@ -321,7 +344,8 @@ static void finding(const struct run_view *r, char *buf, size_t cap)
 			 1e6 * (1 - pow(0.05, 1 / n)), split);
 }
 
-static const char *judge(const struct claim_view *v, char *ev, size_t cap)
+/* Shared with swap_ttu_race, whose race.partial counts the same way. */
+const char *race_partial_judge(const struct claim_view *v, char *ev, size_t cap)
 {
 	struct verdict_view t;
 	double k0 = v->base->get(v->base, "race.partial"), n0 = v->base->get(v->base, "race.folios");
@@ -334,7 +358,7 @@ static const char *judge(const struct claim_view *v, char *ev, size_t cap)
 }
 
 static const struct bench_claim claims[] = {
-	{ "no large folio left partially mapped with TTU_SYNC", "7.3-no-ttu-sync", "7.3", judge,
+	{ "no large folio left partially mapped with TTU_SYNC", "7.3-no-ttu-sync", "7.3", race_partial_judge,
 	  "no figure: &ldquo;the folio will either be entirely reclaimed or entirely kept&rdquo;, &ldquo;this "
 	  "patch makes the number 100%&rdquo; (seed 000, arm64)" },
 	{ NULL }

@@ -241,7 +241,7 @@ static int image_is_build(const char *image, const char *id, const char *treef)
 
 void source_ready(const char *spec, const char *label, char **path, char **ref, char **id)
 {
-	char *script = xasprintf("%s/../runners/kernel-source.sh", self_dir());
+	char *script = xasprintf("%s/../runners/scripts/kernel-source.sh", self_dir());
 	char *argv[] = { script, (char *)spec, NULL }, *out = NULL, *p, *r, *i;
 	int rc = run_script(argv, &out, label);
 
@@ -300,7 +300,7 @@ static char *fragment_write(const struct variant *v, const char *dir)
 
 int variant_build(const struct variant *v, struct built *k)
 {
-	char *bscript = xasprintf("%s/../runners/kernel-build.sh", self_dir());
+	char *bscript = xasprintf("%s/../runners/scripts/kernel-build.sh", self_dir());
 	char *out = NULL, *path, *ref, *cc, *build, *shared_cc = xasprintf("%s/ccache", cache_dir());
 	const char *srcname;
 	char **argv;

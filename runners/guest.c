@@ -30,14 +30,14 @@
  * memory cgroup. */
 #define QEMU_MEM_EXTRA_MB 2048
 
-/* argv[] of runners/sandbox.sh with opts (NULL-ended) before "--": the
+/* argv[] of runners/scripts/sandbox.sh with opts (NULL-ended) before "--": the
  * command that follows runs in the project's sandbox. */
 static int sandbox_argv(char **argv, char *const opts[])
 {
 	int n = 0;
 
 	argv[n++] = "sh";
-	argv[n++] = xasprintf("%s/../runners/sandbox.sh", self_dir());
+	argv[n++] = xasprintf("%s/../runners/scripts/sandbox.sh", self_dir());
 	for (int i = 0; opts[i]; i++)
 		argv[n++] = opts[i];
 	argv[n++] = "--";

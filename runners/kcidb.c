@@ -395,6 +395,25 @@ static const char *role_name(enum metric_role role)
 	}
 }
 
+/* A gate of a series names the patch at which this metric's verdict
+ * changed (series_changes, on the whole series' run): in misc. */
+static void series_misc(struct jw *w, sqlite3 *db, long long run, const char *metric)
+{
+	sqlite3_stmt *st = prepare(db, "SELECT patch, npatches, verdict, subject FROM series_changes WHERE run_id = ?1 "
+				   "AND metric = ?2");
+
+	sqlite3_bind_int64(st, 1, run);
+	sqlite3_bind_text(st, 2, metric, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		if (sqlite3_column_type(st, 0) != SQLITE_NULL)
+			jw_num(w, "series_changed_at_patch", sqlite3_column_int(st, 0));
+		jw_num(w, "series_patches", sqlite3_column_int(st, 1));
+		jw_text(w, "series_verdict", text(st, "verdict"));
+		jw_text(w, "series_patch_subject", text(st, "subject"));
+	}
+	sqlite3_finalize(st);
+}
+
 /* A metric of an ok run: its median as the number, every repetition and
  * the median's interval in misc.  Kernel warnings on the console, the
  * invariant of every benchmark, PASS at none and FAIL with the lines;
@@ -445,6 +464,7 @@ static void metric_test(struct jw *w, sqlite3 *db, sqlite3_stmt *run, sqlite3_st
 		jw_num(w, "hi", hi);
 		jw_close(w, '}');
 	}
+	series_misc(w, db, sqlite3_column_int64(run, column(run, "id")), metric);
 	jw_close(w, '}');
 	jw_close(w, '}');
 	free(v), free(id);

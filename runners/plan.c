@@ -383,6 +383,8 @@ static int rm_tree(const char *path)
 
 static void built_read(const struct job *j, struct built *k)
 {
+	char *cached;
+
 	k->dir = result_get(j->dir, "dir");
 	k->bzimage = result_get(j->dir, "bzimage");
 	k->gen_init_cpio = result_get(j->dir, "gen_init_cpio");
@@ -392,6 +394,8 @@ static void built_read(const struct job *j, struct built *k)
 	k->config_hash = result_get(j->dir, "config_hash");
 	k->tree = result_get(j->dir, "tree");
 	k->arch = result_get(j->dir, "arch");
+	k->cached = (cached = result_get(j->dir, "cached")) && !strcmp(cached, "1");
+	free(cached);
 }
 
 /* A boot's records into the database (one transaction per run), its

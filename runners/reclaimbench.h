@@ -191,7 +191,44 @@ double fisher_exact(double k1, double n1, double k2, double n2);
  * position, the two-sided p, and Sen's slope (change per position). */
 void mann_kendall(const double *v, int n, double *tau, double *p, double *slope);
 
-/* compare.c */
+/* changepoint.c: change points over a metric's history, one value a
+ * night (binary segmentation, a U test and an effect size; the file's
+ * head says how).  A step is bisected; a drift is only shown. */
+struct cp_params {
+	double min_effect;	/* smallest change of the median, as a fraction */
+	double alpha;		/* the U test's level between two parts */
+	int min_seg;		/* fewest nights a part */
+};
+#define CP_DEFAULTS { .min_effect = 0.05, .alpha = 0.01, .min_seg = 3 }
+struct change_point {
+	int at;			/* the first night after it */
+	double before, after;	/* medians of the parts either side */
+	double p;		/* U test between those parts */
+	double local;		/* the min_seg nights either side: |log of their medians' ratio| */
+	int step;		/* 1 a step, 0 part of a drift */
+	int good, bad;		/* the nights a bisection spans: the last before it, the first after */
+};
+int change_points(const double *v, int n, const struct cp_params *par, struct change_point *out, int max);
+struct drift {
+	double p, total;	/* Mann-Kendall's p; Sen's slope over the history, as a fraction of its median */
+	int drifts;
+};
+void history_drift(const double *v, int n, const struct cp_params *par, struct drift *d);
+#define HISTORY_MAX 1000
+#define HISTORY_CP_MAX 32
+struct history {
+	int n;
+	double *v;		/* each nightly's median, oldest first */
+	long long *runs;
+	char **commits;		/* the commit each ran ("" when not a git source) */
+	struct change_point cp[HISTORY_CP_MAX];
+	int ncp;
+	struct drift drift;
+};
+int history_load(sqlite3 *db, const char *bench, const char *metric, struct history *h);
+void history_free(struct history *h);
+
+/* verdict.c: statistics and verdicts of two sides of a metric. */
 struct cmp_row {
 	char metric[96], unit[16], verdict[128];
 	enum metric_role role;	/* as its benchmark declares it */
@@ -225,7 +262,13 @@ int compare_sets(sqlite3 *db, const long long *base, int nbase, const long long 
 		 const char *metric, double threshold, struct cmp_row *r);	/* samples pooled */
 int compare_boots(sqlite3 *db, const long long *base, int nbase, const long long *new, int nnew,
 		  const char *metric, double threshold, struct cmp_row *r);	/* a median per run */
+int runs_differ(sqlite3 *db, const long long *a, int na, const long long *b, int nb, const char *metric,
+		struct cmp_row *r);	/* by the verdict rules, any direction */
 
+/* Whether the user declared a change of this metric expected (--expect). */
+int metric_expected(const struct opt_list *expect, const char *metric);
+
+/* runs.c: runs looked up. */
 int variant_runs(sqlite3 *db, const char *side, const char *bench, long long *out, int max);
 extern int with_faults;		/* variant_runs takes fault-injected runs too */
 long long newest_run(sqlite3 *db, const char *side, const char *bench);
@@ -236,8 +279,6 @@ void metrics_free(char **m, int n);
 /* One column (or expression) of a run, mallocd, or NULL. */
 char *run_field(sqlite3 *db, long long run, const char *expr);
 const char *not_comparable(sqlite3 *db, long long a, long long b);
-/* Whether the user declared a change of this metric expected (--expect). */
-int metric_expected(const struct opt_list *expect, const char *metric);
 
 /* summary.c */
 double run_metric(sqlite3 *db, long long run, const char *metric, enum agg agg);
@@ -260,7 +301,8 @@ struct run_view_host {
 };
 void run_view_init(struct run_view_host *h, sqlite3 *db, long long run, const char *variant);
 
-/* run.c: boot a built variant and store its session. */
+/* session.c: the options of commands that boot variants; a built variant booted
+ * for a plan and stored as one session. */
 struct run_opts {
 	const char *variants, *tree, *ref, *out;
 	int mem_mb, cpus, timeout_s, host_clock;
@@ -272,9 +314,20 @@ struct run_opts {
 extern const struct opt guest_opts[];	/* --variants, --guest-mem-mb, --timeout, --out, --db ... */
 void guest_opts_get(struct run_opts *o);
 void bench_names_check(struct opt_list *names);
-void on_interrupt_install(void);
 int variant_session(const struct variant *v, const struct built *k, const char *accel, const struct run_opts *o,
 		    const struct opt_list *names, int argc, char **argv, char **session);
+
+/* bisection.c: a bisection of a git tree by a benchmark's metric, stored
+ * step by step and resumed by the same command. */
+struct bisect_args {
+	const char *tree, *good, *bad;	/* the tree, a good ref and a bad ref */
+	const char *bench, *metric;
+};
+int bisect_run(const struct bisect_args *a, int argc, char **argv);	/* to the first bad commit */
+const char *bisect_step(const struct bisect_args *a, int argc, char **argv);	/* "good", "bad" or "skip" */
+int sane_ref(const char *s);	/* a git ref: no shell text, no leading '-' */
+int safe_path(const char *s);	/* no quote, no newline */
+char *commit_of(const char *dir, const char *what, const char *ref);	/* exit 2 when not a commit */
 
 /* plan.c: the work of run, gate, bisect and nightly as a graph of jobs
  * (a source made ready, a variant built, a plan booted on a built kernel),
@@ -326,6 +379,7 @@ struct plan {
 int plan_run(struct plan *p);		/* nonzero when anything failed */
 void job_ended(struct plan *p, struct job *j, int ok, const char *why);
 extern volatile sig_atomic_t interrupted;	/* SIGINT/SIGTERM seen */
+void on_interrupt_install(void);
 struct executor {
 	const char *name;
 	int eager;			/* submits jobs whose inputs are still being made */
@@ -357,6 +411,21 @@ void kconfig_changes_free(struct kconfig_change *c, int n);
 /* One option's value in a built kernel's .config (a string's without its
  * quotes), mallocd; NULL when not there. */
 char *kconfig_value(const char *build_id, const char *name);
+
+/* series.c: the patches of a gate's --patch files, one file each. */
+#define SERIES_MAX 64
+struct series {
+	int n;
+	char *files[SERIES_MAX];	/* patch k's own file (the given file when it is the only one) */
+	char *subjects[SERIES_MAX];	/* its Subject:, or its file's name; untrusted text */
+};
+void series_split(char **files, int nfiles, struct series *s);
+int mbox_from_line(const char *text, const char *line);
+int mbox_split(const char *text, size_t len, size_t *starts, int max);	/* message offsets, their count */
+char *mbox_subject(const char *msg, size_t len);
+/* The search over a series' prefixes (gate.c drives it). */
+int series_sides_with_whole(double v, double base, double whole, int timing);
+int series_next_prefix(const int *lo, const int *hi, const int *open, int n);
 
 /* Subcommands. */
 int cmd_run(int argc, char **argv);
@@ -398,12 +467,16 @@ struct kcidb_selection {
 int kcidb_select(sqlite3 *db, const struct kcidb_selection *sel);
 void kcidb_write(FILE *out, sqlite3 *db);
 
-/* fetch.c */
-extern const struct opt *const fetch_opts;	/* --archive, --http-timeout, --http-retries */
+/* http.c */
+extern const struct opt http_opts[];		/* --archive, --http-timeout, --http-retries */
+extern const struct opt *const fetch_opts;	/* the same */
 char *patch_resolve(const char *what);	/* a file, URL or Message-ID as a local file */
 /* A Message-ID (in <> or not) as one URL path segment, mallocd; NULL
  * when it is not one (RFC 5322 characters, one '@', at most 250). */
 char *msgid_segment(const char *what);
+/* A GET into out_path or a JSON POST of post (with a bearer token, if
+ * any): 0 ok, -1 failed (err says why), -2 the answer is refused. */
+int http(const char *url, const char *out_path, const char *post, const char *token, char *err, size_t errlen);
 
 /* Options every subcommand takes. */
 extern const char *opt_db;

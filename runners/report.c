@@ -343,6 +343,67 @@ static void bench_page(sqlite3 *db, const struct bench_info *b)
 	free(s), free(name), free(unit);
 }
 
+/* One metric's change points over every stored nightly, as rows. */
+static int change_rows(FILE *f, sqlite3 *db, const char *bench, const char *metric)
+{
+	struct history h;
+	char sha[13];
+	int rows = 0;
+
+	history_load(db, bench, metric, &h);
+	for (int i = 0; i < h.ncp; i++, rows++) {
+		const struct change_point *c = &h.cp[i];
+
+		fputs("<tr><td>", f);
+		esc(f, metric);
+		fprintf(f, "</td><td class=\"%s\">%s</td><td><a href=\"run-%lld.html\">%lld</a> ", c->step ? "bad" : "warn",
+			c->step ? "step" : "drift", h.runs[c->at], h.runs[c->at]);
+		snprintf(sha, sizeof(sha), "%s", h.commits[c->at]);
+		esc(f, sha);
+		fprintf(f, "</td><td>%.6g &rarr; %.6g</td><td>%.3f</td><td>%.2g</td><td>", c->before, c->after,
+			c->before ? c->after / c->before : NAN, c->p);
+		if (c->step) {
+			snprintf(sha, sizeof(sha), "%s", h.commits[c->good]);
+			esc(f, sha);
+			fputs("..", f);
+			snprintf(sha, sizeof(sha), "%s", h.commits[c->bad]);
+			esc(f, sha);
+		}
+		fputs("</td></tr>\n", f);
+	}
+	if (h.drift.drifts) {
+		fputs("<tr><td>", f);
+		esc(f, metric);
+		fprintf(f, "</td><td class=\"warn\">drift</td><td>all %d nights</td><td>%+.1f%% over the history"
+			"</td><td></td><td>%.2g</td><td></td></tr>\n", h.n, 100 * h.drift.total, h.drift.p);
+		rows++;
+	}
+	history_free(&h);
+	return rows;
+}
+
+/* Steps and drifts over every stored nightly of each declared metric
+ * (changepoint.c says how they are found). */
+static void history_changes(FILE *f, sqlite3 *db, const struct bench_info *b)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *t = open_memstream(&text, &len);
+	int rows = 0;
+
+	for (const struct metric_decl *m = b->metrics; m && m->name; m++)
+		rows += change_rows(t, db, b->name, m->name);
+	fclose(t);
+	fputs("<h2>Change points over the nightly history</h2>\n", f);
+	if (rows)
+		fprintf(f, "<table><tr><th>metric</th><th>kind</th><th>first night after (run, commit)</th>"
+			"<th>median before &rarr; after</th><th>ratio</th><th>p</th><th>bisected between</th></tr>\n"
+			"%s</table>\n", text);
+	else
+		fputs("<p>None: no step or drift of 5% or more in the nightly history.</p>\n", f);
+	free(text);
+}
+
 static void history_page(sqlite3 *db, const struct bench_info *b)
 {
 	const char *bench = b->name, *main = bench_timing(b);
@@ -391,6 +452,7 @@ static void history_page(sqlite3 *db, const struct bench_info *b)
 	} else {
 		fputs("<p>No ok run yet.</p>\n", f);
 	}
+	history_changes(f, db, b);
 	page_close(f);
 	free(name), free(dat), free(svg), free(prev), free(title), free(unit);
 }
@@ -789,12 +851,50 @@ static void method_page(void)
 	free(md), free(path);
 }
 
+/* Gates of a series: per verdict that changed, the patch at which it
+ * did (series_changes); nothing when no series was gated. */
+static void series_gates(FILE *f, sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	int rows = 0;
+
+	sqlite3_prepare_v2(db, "SELECT k.variant, r.id, r.bench, c.metric, c.verdict, c.patch, c.npatches, c.subject "
+			       "FROM series_changes c JOIN runs r ON r.id = c.run_id JOIN kernels k ON k.id = r.kernel_id "
+			       "ORDER BY r.id DESC, c.metric LIMIT 200", -1, &st, NULL);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (!rows++)
+			fputs("<h2>Patch series gated</h2>\n<p>A series is judged whole against its base, then each verdict "
+			      "that changed is placed at its patch by bisection over the series' prefixes, one boot a "
+			      "prefix.</p>\n<table><tr><th>series</th><th>run</th><th>bench</th><th>metric</th>"
+			      "<th>verdict</th><th>first changed at</th><th>that patch</th></tr>\n", f);
+		fputs("<tr><td>", f);
+		esc(f, (const char *)sqlite3_column_text(st, 0));
+		fprintf(f, "</td><td><a href=\"run-%lld.html\">%lld</a></td><td>", sqlite3_column_int64(st, 1),
+			sqlite3_column_int64(st, 1));
+		for (int c = 2; c < 5; c++) {
+			esc(f, (const char *)sqlite3_column_text(st, c));
+			fputs("</td><td>", f);
+		}
+		if (sqlite3_column_type(st, 5) == SQLITE_NULL)
+			fputs("undecided", f);
+		else
+			fprintf(f, "patch %d/%d", sqlite3_column_int(st, 5), sqlite3_column_int(st, 6));
+		fputs("</td><td>", f);
+		esc(f, (const char *)sqlite3_column_text(st, 7));
+		fputs("</td></tr>\n", f);
+	}
+	sqlite3_finalize(st);
+	if (rows)
+		fputs("</table>\n", f);
+}
+
 static void index_page(sqlite3 *db)
 {
 	FILE *f = page_open("index.html", "reclaimbench results");
 	sqlite3_stmt *st;
 
 	feature_matrix(f, db);
+	series_gates(f, db);
 	fputs("<h2>Benchmarks</h2>\n<ul>\n", f);
 	for (int i = 0; i < nbenches; i++)
 		fprintf(f, "<li><a href=\"bench-%s.html\">%s</a> (<a href=\"history-%s.html\">history</a>) &mdash; %s</li>\n",

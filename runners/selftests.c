@@ -59,7 +59,7 @@ static char *entry_of(const struct built *k, const char *programs, char *script)
 
 char *selftests_ready(const struct built *k, const char *set)
 {
-	char *programs = set_expand(set), *script = xasprintf("%s/../runners/selftests-build.sh", self_dir());
+	char *programs = set_expand(set), *script = xasprintf("%s/../runners/scripts/selftests-build.sh", self_dir());
 	char *dir, *done, *lock, *out = NULL, *argv[48];
 	int n = 0, fd, rc;
 

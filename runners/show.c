@@ -1,4 +1,4 @@
-/* reclaimbench list and show: what the database holds. */
+/* reclaimbench list, show and summary: what the database holds. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,14 +34,14 @@ int cmd_list(int argc, char **argv)
 	if (!strcmp(what, "benches")) {
 		int json = !strcmp(opt_format, "json");
 
-		printf(json ? "[" : "%-14s %-7s %-8s %-40s %s\n", "bench", "version", "clock", "parameters",
+		printf(json ? "[" : "%-18s %-7s %-8s %-40s %s\n", "bench", "version", "clock", "parameters",
 		       "what it does");
 		for (int i = 0; i < nbenches; i++) {
 			/* the clock that times it under TCG (see bench_clock in plan.c) */
 			const char *clock = benches[i]->parallel ? "host" : "icount";
 
 			if (!json) {
-				printf("%-14s %-7u %-8s %-40s %s\n", benches[i]->name, benches[i]->version, clock,
+				printf("%-18s %-7u %-8s %-40s %s\n", benches[i]->name, benches[i]->version, clock,
 				       benches[i]->params, benches[i]->help);
 				continue;
 			}
@@ -197,5 +197,45 @@ int cmd_show(int argc, char **argv)
 	}
 	free(last);
 	db_close(db);
+	return EXIT_OK;
+}
+
+/* reclaimbench summary: the table a run ends with, again, from the
+ * database: the sessions that hold the newest run of each kernel,
+ * benchmark and accelerator (runs with injected faults left out). */
+/* reclaimbench summary: the table a run ends with, again, for the newest
+ * runs of each kernel and benchmark in the database. */
+int cmd_summary(int argc, char **argv)
+{
+	static const struct opt own[] = {
+		{ "db", OPT_STRING, &opt_db, 0, 0, "PATH", "results database" },
+		{ NULL }
+	};
+	const struct opt *const tables[] = { own, NULL };
+	int first = parse_args(tables, argc, argv, "usage: reclaimbench summary [--db PATH]");
+	char **sessions = NULL;
+	int n = 0;
+	sqlite3_stmt *st;
+	sqlite3 *db;
+
+	if (first < argc)
+		die(EXIT_USAGE, "summary takes no operand ('%s')", argv[first]);
+	db = db_open(opt_db);
+	sqlite3_prepare_v2(db, "SELECT session FROM runs WHERE id IN (SELECT max(id) FROM runs WHERE faults = '' "
+			       "GROUP BY kernel_id, bench, accel) GROUP BY session ORDER BY min(id)", -1, &st, NULL);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		sessions = realloc(sessions, (n + 1) * sizeof(*sessions));
+		if (!sessions)
+			die(EXIT_INFRA, "out of memory");
+		sessions[n++] = xstrdup((const char *)sqlite3_column_text(st, 0));
+	}
+	sqlite3_finalize(st);
+	if (!n)
+		die(EXIT_USAGE, "'%s' holds no run; see reclaimbench run", opt_db);
+	summary_print(db, sessions, n);
+	db_close(db);
+	for (int i = 0; i < n; i++)
+		free(sessions[i]);
+	free(sessions);
 	return EXIT_OK;
 }

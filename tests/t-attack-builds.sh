@@ -38,17 +38,17 @@ chmod -R o+rX "$work"
 secret=/root/rb-secret-$id
 echo "secret-$id" > "$secret" && chmod 600 "$secret"
 ln -s "$secret" "$d/.gitignore"
-out=$("$top/runners/kernel-source.sh" "dir:$d" 2> "$work/dir.log")
+out=$("$top/runners/scripts/kernel-source.sh" "dir:$d" 2> "$work/dir.log")
 dest=$(echo "$out" | sed -n 1p) id1=$(echo "$out" | sed -n 3p)
 [ -n "$dest" ] && [ -L "$dest/.gitignore" ] && [ "$(git -C "$dest" cat-file -p rb-base:.gitignore)" = "$secret" ] &&
 	! git -C "$dest" grep -q "secret-$id" rb-base && [ "$(cat "$secret")" = "secret-$id" ]
 ok $? "a .gitignore that links to a root-only file is committed as the link, its target neither read nor changed"
 echo 'int left_by_a_build;' >> "$dest/mm/x.c" && echo 'int y;' > "$dest/mm/left.c"
-out=$("$top/runners/kernel-source.sh" "dir:$d" 2>> "$work/dir.log")
+out=$("$top/runners/scripts/kernel-source.sh" "dir:$d" 2>> "$work/dir.log")
 [ "$(echo "$out" | sed -n 3p)" = "$id1" ] && [ ! -e "$dest/mm/left.c" ] && cmp -s "$d/mm/x.c" "$dest/mm/x.c"
 ok $? "the next use of the dir: source is its folder again, not what a build left in the copy" "id $id1"
 echo 'int z;' > "$d/mm/private.c" && chmod 600 "$d/mm/private.c"
-"$top/runners/kernel-source.sh" "dir:$d" > /dev/null 2> "$work/dir2.log"; rc=$?
+"$top/runners/scripts/kernel-source.sh" "dir:$d" > /dev/null 2> "$work/dir2.log"; rc=$?
 [ $rc = 2 ] && grep -q "mm/private.c' in '$d' is not readable by every user" "$work/dir2.log"
 ok $? "a file of the folder that not every user may read is refused" "exit $rc; $(cat "$work/dir2.log")"
 rm -f "$secret"
@@ -81,7 +81,7 @@ ok $? "a forged image boots, its run is refused and its cache entry removed" "ex
 ok $? "the next build of 7.3 makes the image again, the same as before"
 
 # --- 4. an untrusted build plants what it can ----------------------------------
-src=$("$top/runners/kernel-source.sh" debian:7.3 2> /dev/null | head -n 1)
+src=$("$top/runners/scripts/kernel-source.sh" debian:7.3 2> /dev/null | head -n 1)
 trusted=$cache/build/$(basename "$src")
 mkdir -p "$work/a/mm" "$work/b/mm"
 git -C "$src" show rb-base:mm/Makefile > "$work/a/mm/Makefile"

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Hostile input against the real program: nothing it sends may run a
 # command, write outside its place, or corrupt the database.
-#  1. the sandbox itself (runners/sandbox.sh): user, network, files, limits;
+#  1. the sandbox itself (runners/scripts/sandbox.sh): user, network, files, limits;
 #  2. a guest record stream whose release and reason carry gnuplot, shell
 #     and HTML text, through ingest, report, compare, show and list;
 #  2b. what readers show and how much a stream makes them do: a release
@@ -15,7 +15,7 @@
 #     the results database, the source tree), opens a network socket and
 #     forks without limit.
 . "$(dirname "$0")/lib.sh"
-sb=$top/runners/sandbox.sh
+sb=$top/runners/scripts/sandbox.sh
 canary=$work/canary
 id=$(basename "$work")
 pwned() { ls "$canary"* /root/rb-attack-"$id"* 2>/dev/null | tr '\n' ' '; }
@@ -98,8 +98,8 @@ ok $? "sandbox: a file stops at the file size limit" "$(stat -c %s "$work/sb/rw/
 release='a" 1, "b" system("touch '"$canary"'-gp")) #'"'"'$(touch '"$canary"'-sh)`touch '"$canary"'-bq`<script>x</script>'
 reason='<img src=x onerror=alert(1)><script>alert(2)</script>'"'"'; touch '"$canary"'-r; $(touch '"$canary"'-r2) '"$(printf '\033[31m')"'red'"'"'); DROP TABLE runs; --'
 db=$work/attack.db
-python3 "$top/tests/gen_records.py" 3 5 "$reason" "$release" > "$work/hostile.rec"
-python3 "$top/tests/gen_records.py" 3 5 "" "6.12.0-plain" > "$work/plain.rec"
+python3 "$top/tests/helper/gen_records.py" 3 5 "$reason" "$release" > "$work/hostile.rec"
+python3 "$top/tests/helper/gen_records.py" 3 5 "" "6.12.0-plain" > "$work/plain.rec"
 "$rb" ingest "$work/hostile.rec" --db "$db" > "$work/ingest.log" 2>&1 &&
 	"$rb" ingest "$work/plain.rec" --db "$db" >> "$work/ingest.log" 2>&1 &&
 	"$rb" ingest "$work/plain.rec" --variant 'v"); system("touch '"$canary"'-v") #' --db "$db" >> "$work/ingest.log" 2>&1
@@ -221,7 +221,7 @@ ok $? "crafted database: JSON parses (strict, UTF-8) with the text intact, CSV p
 rlo=$(printf '\342\200\256')
 rel2="<img src=x onerror=alert(3)>]]>${rlo}x"
 rdb=$work/readers.db
-python3 "$top/tests/gen_records.py" 3 5 "" "$rel2" > "$work/rel2.rec"
+python3 "$top/tests/helper/gen_records.py" 3 5 "" "$rel2" > "$work/rel2.rec"
 "$rb" ingest "$work/rel2.rec" --db "$rdb" > /dev/null 2>&1 && "$rb" ingest "$work/plain.rec" --db "$rdb" > /dev/null 2>&1 &&
 	"$rb" report --db "$rdb" --out "$work/site2" > "$work/report2.log" 2>&1; rc=$?
 python3 - "$work/site2" <<'PY'
@@ -247,7 +247,7 @@ ok $? "compare, list and show: the release shown with its U+202E as \\xNN" \
 # Sizes a stream sets: 2 runs of 46,341 samples (46,341^2 > 2^31, the exact
 # U test's size once overflowed an int), no ties.  Compare and report must
 # neither crash nor stall (the rank sort was O(n^2)).
-python3 "$top/tests/gen_records.py" 2 46341 > "$work/big.rec"
+python3 "$top/tests/helper/gen_records.py" 2 46341 > "$work/big.rec"
 bdb=$work/big.db
 "$rb" ingest "$work/big.rec" --db "$bdb" > "$work/big.log" 2>&1
 start=$(date +%s)
@@ -285,7 +285,7 @@ done
 ok $? "no bisection started for any of them"
 
 # --- 4. a guest that floods its console ------------------------------------
-cc -static -O2 -o "$work/flood" "$top/tests/flood-init.c"
+cc -static -O2 -o "$work/flood" "$top/tests/helper/flood-init.c"
 RECLAIMBENCH_INIT=$work/flood "$rb" run 6.12 --bench pt_reclaim --timeout 300 --db "$work/flood.db" \
 	--out "$work/fout" > "$work/flood.log" 2>&1 &
 runpid=$!
@@ -314,7 +314,7 @@ ok $? "a console flood is stopped at the limit, run failed with the reason" "exi
 
 # --- 5. a gate of a hostile patch ------------------------------------------
 cache=${RECLAIMBENCH_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/reclaimbench}
-src=$("$top/runners/kernel-source.sh" debian:7.3 | head -n 1) || { ok 1 "7.3 source ready"; done_testing; exit 0; }
+src=$("$top/runners/scripts/kernel-source.sh" debian:7.3 | head -n 1) || { ok 1 "7.3 source ready"; done_testing; exit 0; }
 gdb=$work/gate.db
 "$rb" list runs --db "$gdb" > /dev/null && "$rb" ingest "$work/plain.rec" --db "$gdb" > /dev/null
 before=$(q "$gdb" "SELECT count(*) FROM runs")

@@ -9,7 +9,7 @@
 # run after a kill must get past the moment of that kill to reach the
 # next one, so every kill is checked by the next run as well.
 . "$(dirname "$0")/lib.sh"
-. "$top/tests/bisect-tree.sh"
+. "$top/tests/helper/bisect-tree.sh"
 db=$work/kill.db
 args="--tree $tree --good $good --bad $bad --bench lazyfree_mthp --metric mthp.split_deferred --reps 3 --db $db --out $work/out"
 pid=

@@ -4,7 +4,7 @@
 # off), bisected on lazyfree_mthp's split_deferred, killed in the middle,
 # resumed.  t-bisect-kill.sh kills it at each moment of a step.
 . "$(dirname "$0")/lib.sh"
-. "$top/tests/bisect-tree.sh"
+. "$top/tests/helper/bisect-tree.sh"
 db=$work/bisect.db
 args="--tree $tree --good $good --bad $bad --bench lazyfree_mthp --metric mthp.split_deferred --reps 3 --db $db --out $work/out"
 # Interrupted: killed (the whole process group) once the ends and a first

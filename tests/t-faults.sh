@@ -4,7 +4,7 @@
 # reason) and the host's THP knobs are as they were.
 . "$(dirname "$0")/lib.sh"
 db=$work/faults.db
-gen="python3 $top/tests/gen_records.py"
+gen="python3 $top/tests/helper/gen_records.py"
 consistent() {	# consistent DB: integrity ok and every ok run whole
 	[ "$(q "$1" "PRAGMA integrity_check")" = ok ] &&
 	[ "$(q "$1" "SELECT count(*) FROM runs r WHERE status = 'ok' AND (SELECT count(*) FROM samples s WHERE s.run_id = r.id) != $2")" = 0 ]

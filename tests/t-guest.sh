@@ -67,7 +67,7 @@ r=$(q "$db" "SELECT status||': '||reason FROM runs ORDER BY id DESC LIMIT 1")
 case $r in failed:*"kernel panic"*) ok 0 "panic stored as failed with the reason" "$r";; *) ok 1 "panic stored as failed with the reason" "$r";; esac
 
 # A hang: an /init that never ends.
-cc -static -O2 -o "$work/hang" "$top/tests/hang-init.c"
+cc -static -O2 -o "$work/hang" "$top/tests/helper/hang-init.c"
 start=$(date +%s)
 RECLAIMBENCH_INIT=$work/hang "$rb" run 6.12 --bench pt_reclaim --timeout 20 --db "$db" --out "$work/out" > "$work/hang.log" 2>&1; rc=$?
 took=$(( $(date +%s) - start ))
@@ -86,7 +86,7 @@ case $r in failed:*"signal 9"*OOM*) ok 0 "OOM-killed benchmark stored as failed"
 
 # A build that fails half way: a patch that breaks the compile of one file.
 printf -- '--- a/mm/madvise.c\n+++ b/mm/madvise.c\n@@ -1,3 +1,4 @@\n' > "$work/broken.patch"
-src73=$("$top/runners/kernel-source.sh" debian:7.3 | head -n 1)
+src73=$("$top/runners/scripts/kernel-source.sh" debian:7.3 | head -n 1)
 { sed -n 1p "$src73/mm/madvise.c" | sed 's/^/ /'; echo '+#error reclaimbench: a compile error on purpose'; sed -n 2,3p "$src73/mm/madvise.c" | sed 's/^/ /'; } >> "$work/broken.patch"
 cat > "$work/broken.conf" <<EOC
 [broken]

@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 export RECLAIMBENCH_CACHE=$work/cache
 patch=$top/kernels/patches/7.3/no-lazyfree-batch.patch
-python3 "$top/tests/http_server.py" "$work/posted.json" "$patch" > "$work/port" &
+python3 "$top/tests/helper/http_server.py" "$work/posted.json" "$patch" > "$work/port" &
 srv=$!
 trap 'kill $srv 2>/dev/null; rm -rf "$work"' EXIT
 for i in 1 2 3 4 5 6 7 8 9 10; do [ -s "$work/port" ] && break; sleep 0.2; done
@@ -66,7 +66,7 @@ done
 [ $bad = 0 ] && [ ! -s "$work/posted.json.log" ]
 ok $? "what is not a Message-ID (a space, a '>', ESC, no '@', an empty side, 300 bytes) is refused, exit 2, no request made"
 
-python3 "$top/tests/gen_records.py" 1 4 > "$work/r.rec"
+python3 "$top/tests/helper/gen_records.py" 1 4 > "$work/r.rec"
 "$rb" ingest "$work/r.rec" --db "$work/p.db" > /dev/null
 RECLAIMBENCH_TOKEN=secret "$rb" publish --url "$base/collect" --run last --db "$work/p.db" > "$work/pub" 2>&1
 ok $? "publish" "$(cat "$work/pub")"

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The harness against an independent program (tests/indep.c, no code of
+# The harness against an independent program (tests/helper/indep.c, no code of
 # bench/): both booted on 6.12 and 7.3 under the instruction clock run
 # lazyfree_mthp, pmd_redirty and pt_reclaim with the same plans; their
 # medians must agree within 2% and every exact counter exactly.  A timing

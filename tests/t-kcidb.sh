@@ -2,16 +2,16 @@
 # publish --format kcidb on a real database filled by ingest (no boot): a
 # run command's two variants and a gate's base and patched kernel (its
 # patch a Message-ID), another command's runs, ok, skipped, failed and
-# incomplete runs; every document checked by tests/kcidb_check.py (the
+# incomplete runs; every document checked by tests/helper/kcidb_check.py (the
 # schema's rules), one POSTed to a loopback server; hostile text in a
 # reason, a variant and a benchmark name stays data.
 . "$(dirname "$0")/lib.sh"
 db=$work/k.db
-check_doc() { python3 "$top/tests/kcidb_check.py" "$1" > "$work/check.out" 2>&1; }
+check_doc() { python3 "$top/tests/helper/kcidb_check.py" "$1" > "$work/check.out" 2>&1; }
 say_check() { sed 's/^/# /' "$work/check.out"; }
 
-python3 "$top/tests/gen_records.py" 2 5 > "$work/a.rec"
-python3 "$top/tests/gen_records.py" 2 5 'no "mTHP" \ here </script>' > "$work/skip.rec"
+python3 "$top/tests/helper/gen_records.py" 2 5 > "$work/a.rec"
+python3 "$top/tests/helper/gen_records.py" 2 5 'no "mTHP" \ here </script>' > "$work/skip.rec"
 ingest_ok=0
 for v in 7.3 7.3+0123456789abcdef 6.12; do
 	"$rb" ingest "$work/a.rec" --accel tcg --variant "$v" --db "$db" > /dev/null || ingest_ok=1
@@ -168,7 +168,7 @@ rc=$?
 check_doc "$work/last.json" && [ $rc = 0 ] && [ "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(len([t for t in d["tests"] if t["id"].count("/") == 1]), len(d["builds"]), len(d["checkouts"]))' "$work/last.json")" = "1 1 1" ]
 ok $? "--run last --output -: one run, its build and checkout, on standard output"
 
-python3 "$top/tests/http_server.py" "$work/posted.json" "$top/tests/gen_records.py" > "$work/port" &
+python3 "$top/tests/helper/http_server.py" "$work/posted.json" "$top/tests/helper/gen_records.py" > "$work/port" &
 srv=$!
 trap 'kill $srv 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 for i in 1 2 3 4 5 6 7 8 9 10; do [ -s "$work/port" ] && break; sleep 0.2; done

@@ -47,7 +47,7 @@ survives() { # survives SRC NAME FRAGMENT...
 	done
 }
 for ver in 6.12 7.3; do
-	src=$("$top/runners/kernel-source.sh" "debian:$ver" 2> "$work/src.log" | head -n 1)
+	src=$("$top/runners/scripts/kernel-source.sh" "debian:$ver" 2> "$work/src.log" | head -n 1)
 	if [ ! -f "$src/Makefile" ]; then skip "no linux-source-$ver: $(tail -n 1 "$work/src.log")"; continue; fi
 	extra=; [ $ver = 7.3 ] && extra=$kc/7.3.config
 	m=$(survives "$src" "$ver" "$kc/guest.config" $extra)
@@ -96,7 +96,7 @@ done
 
 # 4. zap_probe as the guest's /init: the batched zap queues no mTHP for
 # deferred split, the one-PTE zap queues every one (1024 of 64 MiB).
-for p in zap_probe collapse_probe pmd_free_probe; do cc -static -O2 -o "$work/$p" "$top/tests/$p.c" || break; done
+for p in zap_probe collapse_probe pmd_free_probe; do cc -static -O2 -o "$work/$p" "$top/tests/helper/$p.c" || break; done
 ok $? "probes compile"
 console() { # console VARIANT INIT: boot it with INIT as /init, print the console
 	RECLAIMBENCH_INIT=$2 "$rb" run "$1" --bench pmd_redirty --timeout 600 --db "$db" --out "$work/out" > "$work/boot.log" 2>&1

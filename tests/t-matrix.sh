@@ -60,7 +60,7 @@ grep -q '^lazyfree_mthp  class="ok" faster .*mthp.split_deferred 2048 &rarr; 0 (
 ok $? "the feature working on its own pair reads as expected"
 grep -q '^pmd_redirty  class="bad" slower .*vmstat.thp_split_pmd 64 &rarr; 0 CHANGED' "$work/cells"
 ok $? "an invariant that moves without a claim on the pair reads CHANGED"
-python3 "$top/tests/svg_labels.py" "$work/site"/*.svg > "$work/labels"
+python3 "$top/tests/helper/svg_labels.py" "$work/site"/*.svg > "$work/labels"
 ok $? "no chart label overlaps another or crosses a chart's frame"
 echo "# $(ls "$work/site"/*.svg | wc -l) SVG charts checked"
 sed 's/^/# /' "$work/labels" | head -20

@@ -42,7 +42,7 @@ fi
 # A/A 1.00; 0.82 with A/A 1.86) and the rest inside: load is not
 # systematic, a wrong timing window is, so up to 5 measurements are taken
 # and the first inside the bound passes.
-cc -O2 -o "$work/probe" "$top/tests/pageout_probe.c"
+cc -O2 -o "$work/probe" "$top/tests/helper/pageout_probe.c"
 thp=/sys/kernel/mm/transparent_hugepage
 if [ -w "$thp/hugepages-64kB/enabled" ]; then
 	tries=

@@ -44,7 +44,7 @@ if command -v chromium >/dev/null; then
 			--disable-background-networking --disable-component-update --disable-sync \
 			--user-data-dir="$work/chrome" --window-size=1200,1400 --screenshot="$work/$p.png" \
 			"file://$work/site/$p.html" > "$work/chrome.log" 2>&1
-		r=$(python3 "$top/tests/png_check.py" "$work/$p.png" 2>&1); ok $? "chromium renders $p.html" "$r"
+		r=$(python3 "$top/tests/helper/png_check.py" "$work/$p.png" 2>&1); ok $? "chromium renders $p.html" "$r"
 	done
 else
 	skip "chromium is not installed (make deps installs it)"

@@ -1,9 +1,9 @@
 #!/bin/sh
-# The sandbox's limits (runners/sandbox.sh), each with a small command:
+# The sandbox's limits (runners/scripts/sandbox.sh), each with a small command:
 # a memory hog, a burst of writes past the disk allowance, a flood of
 # output, and a fork bomb in one sandbox while another starts.
 . "$(dirname "$0")/lib.sh"
-sb=$top/runners/sandbox.sh
+sb=$top/runners/scripts/sandbox.sh
 bombs() { pgrep -u rb-sandbox -f 'b\(\) \{ b \| b & \}' 2>/dev/null; }
 
 # A memory hog: 512 MiB touched (Python fills the bytes) under a 64 MB limit.

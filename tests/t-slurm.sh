@@ -8,7 +8,7 @@
 # boots timed on the host's clock run alone on both executors.
 . "$(dirname "$0")/lib.sh"
 cluster=$work/slurm
-trap 'sh "$top/tests/slurm-cluster.sh" stop "$cluster"; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+trap 'sh "$top/tests/helper/slurm-cluster.sh" stop "$cluster"; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 plan="6.12 7.3 --bench lazyfree_mthp --bench pmd_redirty --reps 3 --out $work/out"
 runs() { q "$1" "SELECT k.variant || ' ' || r.bench || ' ' || r.status FROM runs r JOIN kernels k ON k.id = r.kernel_id ORDER BY 1"; }
 
@@ -21,7 +21,7 @@ boot=$(q "$work/local.db" "SELECT CAST(total(wall_s) AS INTEGER) FROM jobs WHERE
 # sandboxed QEMU (they did not, through rusage, before the cgroup).
 [ "${cpu:-0}" -ge $((boot / 2)) ]; ok $? "the run's CPU-seconds count its sandboxed QEMUs" "$cpu s for $boot s of boots"
 
-if ! out=$(sh "$top/tests/slurm-cluster.sh" start "$cluster" 2>&1); then
+if ! out=$(sh "$top/tests/helper/slurm-cluster.sh" start "$cluster" 2>&1); then
 	ok 1 "a private Slurm cluster started" "$out"
 	done_testing; exit 0
 fi
@@ -108,7 +108,7 @@ ok $? "Slurm: host-clock boots went as exclusive jobs" "$a; $ids: $ex"
 # nightly as a systemd timer (checked by systemd's own verifier) or a
 # Slurm cron entry; a path that would be a command is refused.
 git init -q "$work/tree"
-sh "$top/runners/nightly-install.sh" systemd "$work/tree" "$work/night" "$work/units" 2> "$work/units.log"; rc=$?
+sh "$top/runners/scripts/nightly-install.sh" systemd "$work/tree" "$work/night" "$work/units" 2> "$work/units.log"; rc=$?
 if command -v systemd-analyze >/dev/null; then
 	systemd-analyze verify "$work/units/reclaimbench-nightly.timer" "$work/units/reclaimbench-nightly.service" \
 		>> "$work/units.log" 2>&1; v=$?
@@ -116,9 +116,9 @@ if command -v systemd-analyze >/dev/null; then
 else
 	skip "systemd-analyze is missing"
 fi
-line=$(sh "$top/runners/nightly-install.sh" scrontab "$work/tree" "$work/night" | grep -v '^#')
+line=$(sh "$top/runners/scripts/nightly-install.sh" scrontab "$work/tree" "$work/night" | grep -v '^#')
 case $line in "0 2 * * * $top/build/reclaimbench nightly --tree $work/tree --executor slurm "*) ok 0 "nightly's scrontab entry" "$line";;
 	*) ok 1 "nightly's scrontab entry" "$line";; esac
-sh "$top/runners/nightly-install.sh" scrontab "$work/tree" "$work/n;touch $work/pwned" > /dev/null 2>&1; rc=$?
+sh "$top/runners/scripts/nightly-install.sh" scrontab "$work/tree" "$work/n;touch $work/pwned" > /dev/null 2>&1; rc=$?
 [ $rc = 2 ] && [ ! -e "$work/pwned" ]; ok $? "a work folder with a command in its name is refused" "exit $rc"
 done_testing

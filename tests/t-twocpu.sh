@@ -24,22 +24,23 @@ all_ok() {
 
 "$rb" run 7.3 --bench lazyfree_mthp --bench pt_reclaim --mm-cpus 2 --reps 2 --db "$db" --out "$work/out" \
 	> "$work/two.log" 2>&1
-ok $? "run 7.3 --mm-cpus 2 boots and exits 0 ($(tail -n 1 "$work/two.log"))"
+ok $? "run 7.3 --mm-cpus 2 boots and exits 0" "$(tail -n 1 "$work/two.log")"
 s=$(q "$db" "SELECT group_concat(bench||' '||status||' cpus='||guest_cpus||' '||params||' '||clocksource, '; ') FROM runs")
 [ "$(q "$db" "SELECT count(*) FROM runs WHERE status = 'ok' AND guest_cpus = 2 AND accel = 'tcg-icount'
 	AND params LIKE '%,mm-cpus=2' AND clocksource = 'tsc'")" = 2 ]
-ok $? "2 runs ok on two vCPUs under the instruction clock, mm-cpus=2 in their parameters, timed by the TSC ($s)"
+ok $? "2 runs ok on two vCPUs under the instruction clock, mm-cpus=2 in their parameters, timed by the TSC" "$s"
 m=$(val timed 2 lazyfree_mthp mm.cpus)
-all_ok "$m" "= 2"; ok $? "before every window the process ran on both CPUs (mm.cpus: $m)"
+all_ok "$m" "= 2"; ok $? "before every window the process ran on both CPUs" "mm.cpus: $m"
 
 ipi=$(val counting 2 lazyfree_mthp tlb.remote_send_ipi)
 loc=$(val counting 2 lazyfree_mthp tlb.local_shootdown)
 imm=$(val counting 2 lazyfree_mthp tlb.local_mm_shootdown)
 all_ok "$ipi" "-gt 0" && all_ok "$loc" "-gt 0"
-ok $? "two CPUs: lazyfree_mthp's reclaim deferred and batched flushes (remote IPI send $ipi, local shootdown $loc; immediate $imm)"
+ok $? "two CPUs: lazyfree_mthp's reclaim deferred and batched flushes" \
+	"remote IPI send $ipi, local shootdown $loc; immediate $imm"
 
 f=$(val timed 2 pt_reclaim window.rcu_softirqs)
-all_ok "$f" "-gt 0"; ok $? "two CPUs: RCU softirqs ran on the benchmark's CPU inside pt_reclaim's window ($f)"
+all_ok "$f" "-gt 0"; ok $? "two CPUs: RCU softirqs ran on the benchmark's CPU inside pt_reclaim's window" "$f"
 # freed_pct CPUS: the share of the window's page tables (VmPTE's fall) that
 # RCU freed inside the window (PageTables' fall), per repetition.
 freed_pct() {
@@ -52,24 +53,25 @@ freed_pct() {
 		AND vb.metric = 'status.VmPTE_before' AND va.metric = 'status.VmPTE_after' ORDER BY b.rep"
 }
 p2=$(freed_pct 2)
-all_ok "$p2" "-ge 80"; ok $? "two CPUs: RCU freed at least 80% of pt_reclaim's page tables inside the window (% per repetition: $p2)"
+all_ok "$p2" "-ge 80"; ok $? "two CPUs: RCU freed at least 80% of pt_reclaim's page tables inside the window" \
+	"% per repetition: $p2"
 pb=$(val timed 2 pt_reclaim meminfo.PageTables_before)
 first=${pb%% *}
 all_ok "$pb" "-lt $((first + first / 10))"
-ok $? "two CPUs: no page tables pile up from one repetition to the next (PageTables before each, kB: $pb)"
+ok $? "two CPUs: no page tables pile up from one repetition to the next" "PageTables before each, kB: $pb"
 
 "$rb" run 7.3 --bench lazyfree_mthp --bench pt_reclaim --reps 2 --db "$db" --out "$work/out" > "$work/one.log" 2>&1
-ok $? "run 7.3 on one vCPU boots and exits 0 ($(tail -n 1 "$work/one.log"))"
+ok $? "run 7.3 on one vCPU boots and exits 0" "$(tail -n 1 "$work/one.log")"
 ipi=$(val counting 1 lazyfree_mthp tlb.remote_send_ipi)
 imm=$(val counting 1 lazyfree_mthp tlb.local_mm_shootdown)
 all_ok "$ipi" "= 0" && all_ok "$imm" "-ge 2048"
-ok $? "one CPU: every flush immediate (remote IPI send $ipi, local MM shootdown $imm)"
+ok $? "one CPU: every flush immediate" "remote IPI send $ipi, local MM shootdown $imm"
 p1=$(freed_pct 1)
-all_ok "$p1" "-ge 80"; ok $? "one CPU: RCU freed at least 80% of pt_reclaim's tables inside the window (% per repetition: $p1)"
+all_ok "$p1" "-ge 80"; ok $? "one CPU: RCU freed at least 80% of pt_reclaim's tables inside the window" "% per repetition: $p1"
 
 a=$(q "$db" "SELECT max(id) FROM runs WHERE bench = 'lazyfree_mthp' AND guest_cpus = 1")
 b=$(q "$db" "SELECT max(id) FROM runs WHERE bench = 'lazyfree_mthp' AND guest_cpus = 2")
 "$rb" compare --base "$a" --new "$b" --db "$db" > "$work/c.txt" 2> "$work/c.err"; rc=$?
 [ $rc = 2 ] && grep -q "differ in" "$work/c.err"
-ok $? "compare of a one-CPU and a two-CPU run: refused, exit 2 ($rc: $(cat "$work/c.err"))"
+ok $? "compare of a one-CPU and a two-CPU run: refused, exit 2" "exit $rc: $(cat "$work/c.err")"
 done_testing

@@ -30,6 +30,19 @@ static void check(int cond, const char *fmt, ...)
 	failed += !cond;
 }
 
+/* What a test saw, on a "# " line after its result: a test's name stays
+ * the same from run to run. */
+static void diag(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("# ", stdout);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
 static char *fixture(const char *name)
 {
 	char *path = xasprintf("%s/fixtures/%s", FIXTURES, name), *text = read_file(path, NULL);
@@ -372,7 +385,8 @@ static void test_db(void)
 	before = read_file(newer, NULL);
 	code = in_child(open_db, newer, err, sizeof(err));
 	after = read_file(newer, NULL);
-	check(code == EXIT_USAGE && strstr(err, "schema version 99, newer"), "newer schema: exit 2, '%s'", err);
+	check(code == EXIT_USAGE && strstr(err, "schema version 99, newer"), "newer schema: exit 2 with the reason");
+	diag("exit %d, '%s'", code, err);
 	check(before && after && !memcmp(before, after, 4096), "newer database left untouched");
 	{
 		FILE *f = fopen(junk, "w");
@@ -380,7 +394,8 @@ static void test_db(void)
 		fclose(f);
 	}
 	code = in_child(open_db, junk, err, sizeof(err));
-	check(code == EXIT_USAGE && strstr(err, "not an SQLite database"), "not SQLite: exit 2, '%s'", err);
+	check(code == EXIT_USAGE && strstr(err, "not an SQLite database"), "not SQLite: exit 2 with the reason");
+	diag("exit %d, '%s'", code, err);
 	code = in_child(open_db, "/nonexistent-dir/x.db", err, sizeof(err));
 	check(code == EXIT_USAGE && strstr(err, "cannot be created"), "unwritable path: exit 2, '%s'", err);
 	test_db_migrate();
@@ -644,8 +659,9 @@ static void test_big_samples(void)
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		code = in_child(big_mann_whitney, &sizes[i], err, sizeof(err));
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		check(code == 0 && t1.tv_sec - t0.tv_sec < 5, "U test of %d against %d samples: exit %d after %ld s "
-		      "(under 5 s, p in [0, 1])", sizes[i], sizes[i], code, (long)(t1.tv_sec - t0.tv_sec));
+		check(code == 0 && t1.tv_sec - t0.tv_sec < 5, "U test of %d against %d samples: exit 0 under 5 s, "
+		      "p in [0, 1]", sizes[i], sizes[i]);
+		diag("exit %d after %ld s", code, (long)(t1.tv_sec - t0.tv_sec));
 	}
 	{
 		struct timespec t0, t1;
@@ -654,8 +670,9 @@ static void test_big_samples(void)
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		code = in_child(big_bootstrap, &sizes[1], err, sizeof(err));
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		check(code == 0 && t1.tv_sec - t0.tv_sec < 5, "bootstrap of %d against %d samples: exit %d after %ld s "
-		      "(under 5 s, the interval around 1.1)", sizes[1], sizes[1], code, (long)(t1.tv_sec - t0.tv_sec));
+		check(code == 0 && t1.tv_sec - t0.tv_sec < 5, "bootstrap of %d against %d samples: exit 0 under 5 s, "
+		      "the interval around 1.1", sizes[1], sizes[1]);
+		diag("exit %d after %ld s", code, (long)(t1.tv_sec - t0.tv_sec));
 	}
 }
 
@@ -974,6 +991,155 @@ static void test_kconfig(void)
 	free(cache);
 }
 
+/* The swap header swap.c writes to zram0, read back field by field as
+ * the kernel's swapon reads it (union swap_header, version 1). */
+static void test_swap_header(void)
+{
+	static unsigned char page[4096];
+	uint32_t version, last, bad;
+
+	check(swap_header_fill(page, sizeof(page), 64ULL << 20) == 0, "swap header of 64 MiB is made");
+	memcpy(&version, page + 1024, 4);
+	memcpy(&last, page + 1028, 4);
+	memcpy(&bad, page + 1032, 4);
+	check(version == 1 && last == 16383 && bad == 0, "swap header: version 1, last page 16383, no bad pages");
+	check(!memcmp(page + 4086, "SWAPSPACE2", 10), "swap header ends with SWAPSPACE2");
+	check(swap_header_fill(page, sizeof(page), 4096 * 9) == -1, "swap header of 9 pages is refused");
+}
+
+/* A series' mbox split into its patches, each with its subject. */
+static void test_series(void)
+{
+	const char *mbox =
+		"From 1111111111111111111111111111111111111111 Mon Sep 17 00:00:00 2001\n"
+		"From: a <a@b>\nSubject: [PATCH 1/3] mm: one\n\nFrom the start, a body line.\n---\n"
+		"diff\n\n"
+		"From 2222222222222222222222222222222222222222 Mon Sep 17 00:00:00 2001\n"
+		"Subject: [PATCH 2/3] mm: a subject\n folded\n\n>From a quoted line\n\nFrom here on: not a From line\n\n"
+		"From 3333333333333333333333333333333333333333 Mon Sep 17 00:00:00 2001\n"
+		"From: c <c@d>\n\nno subject\n";
+	size_t starts[8], len = strlen(mbox);
+	int n = mbox_split(mbox, len, starts, 8);
+	char *s1, *s2, *s3, *path = xasprintf("%s/series.mbox", tmp), *files[1] = { path };
+	struct series s;
+	FILE *f;
+
+	check(n == 3 && !strncmp(mbox + starts[1], "From 2222", 9) && !strncmp(mbox + starts[2], "From 3333", 9),
+	      "an mbox of three messages splits in three, body lines starting with From kept");
+	s1 = mbox_subject(mbox, starts[1]);
+	s2 = mbox_subject(mbox + starts[1], starts[2] - starts[1]);
+	s3 = mbox_subject(mbox + starts[2], len - starts[2]);
+	check(!strcmp(s1, "[PATCH 1/3] mm: one") && !strcmp(s2, "[PATCH 2/3] mm: a subject folded") && !*s3,
+	      "each message's subject, folded lines joined, none when it has none");
+	check(mbox_split("--- a/x\n+++ b/x\n", 16, starts, 8) == 1, "a plain diff is one patch");
+	setenv("RECLAIMBENCH_CACHE", tmp, 1);
+	f = fopen(path, "w");
+	fputs(mbox, f);
+	fclose(f);
+	series_split(files, 1, &s);
+	check(s.n == 3 && !strcmp(s.subjects[0], s1) && !strcmp(s.subjects[2], "series.mbox") &&
+	      strcmp(s.files[0], path) && strstr(s.files[1], "/series/"),
+	      "series_split writes each patch to a file of its own, named by content");
+	f = fopen(path, "w");
+	fputs("--- a/x\n+++ b/x\n", f);
+	fclose(f);
+	series_split(files, 1, &s);
+	check(s.n == 1 && !strcmp(s.files[0], path) && !strcmp(s.subjects[0], "series.mbox"),
+	      "a single patch stays the file given (a gate of it keeps its build id)");
+	free(s1), free(s2), free(s3), free(path);
+}
+
+/* The search over a series' prefixes, on values each prefix would show:
+ * the patch named and the prefixes booted. */
+static int series_found(const double *at_prefix, int n, int timing, int *booted)
+{
+	int lo = 0, hi = n, open = 1, k;
+
+	*booted = 0;
+	while ((k = series_next_prefix(&lo, &hi, &open, 1)) >= 0) {
+		++*booted;
+		if (series_sides_with_whole(at_prefix[k], at_prefix[0], at_prefix[n], timing))
+			hi = k;
+		else
+			lo = k;
+	}
+	return hi;
+}
+
+static void test_series_search(void)
+{
+	/* 8.5 M instr on the base and after patch 1, 27.5 M from patch 2 */
+	const double three[] = { 8.5e6, 8.6e6, 27.5e6, 27.4e6 }, counter[] = { 0, 0, 2048, 2048 };
+	double eight[9];
+	int booted, found, worst = 0;
+
+	found = series_found(three, 3, 1, &booted);
+	check(found == 2 && booted == 2, "3 patches, the timing changed by patch 2: patch 2 named, 2 prefixes booted");
+	found = series_found(counter, 3, 0, &booted);
+	check(found == 2 && booted == 2, "3 patches, a counter 0 -> 2048 by patch 2: patch 2 named");
+	for (int culprit = 1; culprit <= 8; culprit++) {
+		for (int k = 0; k <= 8; k++)
+			eight[k] = k < culprit ? 100 : 130;
+		found = series_found(eight, 8, 1, &booted);
+		if (found != culprit)
+			worst = 99;
+		else if (booted > worst)
+			worst = booted;
+	}
+	check(worst == 3, "8 patches, each the culprit in turn: named every time, 3 boots at most (log2 8)");
+}
+
+/* Noise of +-0.5% from a fixed generator: the same history every run. */
+static double noisy(double v, unsigned *state)
+{
+	*state = *state * 1103515245u + 12345u;
+	return v * (1 + ((int)((*state >> 16) % 1001) - 500) / 100000.0);
+}
+
+static int steps_of(const double *v, int n, int *at, int *good, int *bad)
+{
+	struct cp_params par = CP_DEFAULTS;
+	struct change_point cp[16];
+	int ncp = change_points(v, n, &par, cp, 16), steps = 0;
+
+	for (int i = 0; i < ncp; i++)
+		if (cp[i].step && steps++ == 0)
+			*at = cp[i].at, *good = cp[i].good, *bad = cp[i].bad;
+	return steps;
+}
+
+/* Change points over synthetic histories of 40 nights. */
+static void test_change_points(void)
+{
+	struct cp_params par = CP_DEFAULTS;
+	struct drift d;
+	double v[40];
+	unsigned seed = 7;
+	int at = -1, good = -1, bad = -1, steps;
+
+	for (int i = 0; i < 40; i++)
+		v[i] = noisy(100 * (1 + 0.01 * i), &seed);
+	steps = steps_of(v, 40, &at, &good, &bad);
+	history_drift(v, 40, &par, &d);
+	check(steps == 0 && d.drifts, "a slow drift (1%% a night): a drift, no step");
+	for (int i = 0; i < 40; i++)
+		v[i] = noisy(100, &seed);
+	v[17] = 130;
+	steps = steps_of(v, 40, &at, &good, &bad);
+	history_drift(v, 40, &par, &d);
+	check(steps == 0 && !d.drifts, "one noisy night (+30%%): no change point, no drift");
+	for (int i = 0; i < 40; i++)
+		v[i] = noisy(i < 20 ? 100 : 120, &seed);
+	v[21] = 100;	/* a noisy night just after the step, back at the old level */
+	steps = steps_of(v, 40, &at, &good, &bad);
+	check(steps == 1 && good <= 19 && bad >= 20 && bad - good <= 4,
+	      "a real step of 20%% hidden by a noisy night: one step, its bisection spans its night");
+	printf("# the step split at night %d, bisected from night %d to %d\n", at, good, bad);
+	for (int i = 0; i < 40; i++)
+		v[i] = noisy(i < 20 ? 100 : 103, &seed);
+	check(steps_of(v, 40, &at, &good, &bad) == 0, "a step of 3%%, under the smallest effect: none");
+}
+
 /* TAP of the kernel's selftests, as the guest's selftests step reads it. */
 static void test_tap(void)
 {
@@ -1018,6 +1184,7 @@ int main(void)
 	test_kconfig();
 	test_parsers();
 	test_smaps();
+	test_swap_header();
 	test_metric_scope();
 	test_records();
 	test_opts();
@@ -1031,6 +1198,9 @@ int main(void)
 	test_escapes();
 	test_markdown();
 	test_tap();
+	test_series();
+	test_change_points();
+	test_series_search();
 	printf("1..%d\n", tests);
 	{
 		char *cmd = xasprintf("rm -rf '%s'", tmp);

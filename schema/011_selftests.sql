@@ -1,4 +1,4 @@
--- Version 10: the kernel's mm selftests (the selftests step).  Each TAP
+-- Version 11: the kernel's mm selftests (the selftests step).  Each TAP
 -- case is a sample of its run, "case.PROG.N", value 1 when not ok and 0
 -- when ok or skipped, its note "RESULT: description" followed by the skip
 -- reason or the output before a failure; this view reads them as rows.

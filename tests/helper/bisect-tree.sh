@@ -3,7 +3,7 @@
 # batched lazyfree unmap off.  Sets cache, tree, good, bad, culprit; ends
 # the test (skipped) when the 7.3 source cannot be made ready.
 cache=${RECLAIMBENCH_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/reclaimbench}
-src=$("$top/runners/kernel-source.sh" debian:7.3 | head -n 1) || { ok 1 "7.3 source ready"; done_testing; exit 0; }
+src=$("$top/runners/scripts/kernel-source.sh" debian:7.3 | head -n 1) || { ok 1 "7.3 source ready"; done_testing; exit 0; }
 tree=$cache/test-trees/linux-7.3-bisect
 # The same commits (same dates, same author) every time, so the clone and
 # the builds in the cache serve every run of these tests.

@@ -245,6 +245,17 @@ said=$(grep -a -o -m 1 '#rb-[0-9a-f]*-[0-9a-f]*' "$out/$image.tmp" | head -n 1)
 kernel=$(grep -a -o -m 1 '#rb-[0-9a-f]*-[0-9a-f]*' "$build/vmlinux" | head -n 1)
 [ "$kernel" = "#$stamp" ] || { rm -f "$out/$image.tmp";
 	fail 3 "the kernel linked in '$build' is not this build: it says '${kernel:-no build id}', not '#$stamp'"; }
+# ...and so does the compressed kernel that x86's loader unpacks (a stale
+# payload under a fresh header booted another build's kernel).  It is
+# unpacked here by xz, at most 512 MiB, never by the tree's own scripts.
+if [ "$image" = bzImage ]; then
+	at=$(LC_ALL=C grep -a -b -o -m 1 -P '\xfd7zXZ\x00' "$out/$image.tmp" | head -n 1 | cut -d: -f1)
+	inside=$([ -n "$at" ] && tail -c +$((at + 1)) "$out/$image.tmp" | xz -dc --single-stream 2>/dev/null |
+		head -c $((512 << 20)) | grep -a -o -m 1 '#rb-[0-9a-f]*-[0-9a-f]*' | head -n 1)
+	[ "$inside" = "#$stamp" ] || { rm -f "$out/$image.tmp" "$build/$boot" "$build"/arch/x86/boot/compressed/vmlinux.bin*
+		fail 3 "the kernel packed in '$build/$boot' is not this build: it says '${inside:-no build id}', not" \
+			"'#$stamp' (its compressed payload removed: build again)"; }
+fi
 printf '%s\n' "$tree" > "$out/tree"
 [ -n "$layer" ] || printf '%s\n' "$tree" > "$lastf"
 mv "$out/$image.tmp" "$out/$image"

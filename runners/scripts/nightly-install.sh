@@ -11,7 +11,7 @@ set -eu
 usage() { echo "usage: nightly-install.sh systemd|scrontab TREE WORKDIR [UNITDIR]" >&2; exit 2; }
 [ $# -ge 3 ] || usage
 how=$1 tree=$2 work=$3 units=${4:-/etc/systemd/system}
-repo=$(cd "$(dirname "$0")/.." && pwd)
+repo=$(cd "$(dirname "$0")/../.." && pwd)
 for p in "$tree" "$work" "$repo" "$units"; do
 	case $p in
 	/*) ;; *) echo "error: '$p' is not an absolute path; give one" >&2; exit 2 ;;
@@ -19,7 +19,7 @@ for p in "$tree" "$work" "$repo" "$units"; do
 	case $p in *[!A-Za-z0-9._/+-]*) echo "error: '$p' holds characters other than letters, digits and ._/+-; use a plain path" >&2; exit 2 ;; esac
 done
 git -C "$tree" rev-parse --git-dir >/dev/null 2>&1 || { echo "error: '$tree' is not a git tree" >&2; exit 2; }
-render() { sed -e "s|@REPO@|$repo|g" -e "s|@TREE@|$tree|g" -e "s|@WORKDIR@|$work|g" "$repo/runners/$1"; }
+render() { sed -e "s|@REPO@|$repo|g" -e "s|@TREE@|$tree|g" -e "s|@WORKDIR@|$work|g" "$repo/runners/scripts/$1"; }
 case $how in
 scrontab) render nightly.scrontab.in ;;
 systemd)

@@ -2,7 +2,7 @@
 # Emit the numbered migrations of schema/ as a C array, in order; the
 # position of each (1, 2, ...) is the PRAGMA user_version it brings.
 set -eu
-echo '/* generated from schema/ by runners/embed-schema.sh; do not edit */'
+echo '/* generated from schema/ by runners/scripts/embed-schema.sh; do not edit */'
 echo 'const char *const schema_sql[] = {'
 n=0
 for f in "$@"; do

@@ -4,9 +4,9 @@
 # experiment K boots of a variant, K boots of the same kernel under another
 # name, and K boots of it with an injected 20% slowdown, interleaved;
 # `compare --boots` judges every timing metric, each boot's median one sample.
-# Usage: sh tests/aa-boots.sh [N] [K] [VARIANT] [BENCH] [run options...]
+# Usage: sh tests/experiments/aa-boots.sh [N] [K] [VARIANT] [BENCH] [run options...]
 set -u
-top=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$(dirname "$0")/../.." && pwd)
 n=${1:-10} k=${2:-4} v=${3:-7.3} bench=${4:-ttu_sync_race}
 shift $(( $# < 4 ? $# : 4 ))
 extra="$*"

@@ -1,9 +1,9 @@
 #!/bin/sh
 # A benchmark the project ships (not a test): the time to write the report
 # of a database with N runs (default 10000), made by copying real host
-# runs.  Usage: sh tests/bench-report.sh [N]   (as root)
+# runs.  Usage: sh tests/experiments/bench-report.sh [N]   (as root)
 set -eu
-top=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$(dirname "$0")/../.." && pwd)
 n=${1:-10000}
 work=$(mktemp -d /tmp/rb-bench-report-XXXXXX)
 trap 'rm -rf "$work"' EXIT

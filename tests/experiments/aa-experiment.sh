@@ -2,12 +2,12 @@
 # An experiment the project ships (not a test): how often compare calls an
 # A/A pair (the same kernel booted twice) "no change" on every timing
 # metric, and how often it calls an injected 20% slowdown "slower".
-# Usage: sh tests/aa-experiment.sh [N] [BENCH|all] [VARIANT] [run options...]
+# Usage: sh tests/experiments/aa-experiment.sh [N] [BENCH|all] [VARIANT] [run options...]
 # VARIANT is a kernel variant booted under QEMU (default 7.3), or "host".
 # The slowdown (RB_TEST_SLOWDOWN_PCT=20 stretches every measured window by
 # 20%) is judged on time.wall of lazyfree_mthp, or of BENCH when one is named.
 set -u
-top=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$(dirname "$0")/../.." && pwd)
 n=${1:-20} bench=${2:-all} where=${3:-7.3}
 shift $(( $# < 3 ? $# : 3 ))
 extra="$*"
