@@ -5,7 +5,10 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-sign-compare -Wno-missing-field-initializers -D_GNU_SOURCE
 B       := build
 
-BENCH_LIB  := bench/lib.c bench/procfs.c bench/perf.c bench/opts.c bench/record.c bench/swap.c
+# The helpers depend on libc alone (tests/t-layout.sh checks they call
+# nothing of the benchmark layer).
+BENCH_HELPERS := bench/procfs.c bench/knobs.c bench/perf.c bench/swap.c bench/cpus.c
+BENCH_LIB  := bench/lib.c bench/scenario.c bench/settle.c bench/race.c $(BENCH_HELPERS) bench/opts.c bench/record.c
 # A benchmark is one file in bench/ and one line in bench/benches.h.
 BENCH_SRC  := $(filter-out $(BENCH_LIB) bench/main.c bench/init.c,$(wildcard bench/*.c))
 BENCH_HDR  := $(wildcard bench/*.h)

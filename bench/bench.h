@@ -1,6 +1,7 @@
-/* The guest-side benchmark library: parameters, the benchmark interface,
- * the measurement window (time, /proc and sysfs counters, perf events),
- * kernel knobs and the parsers of the kernel's text files. */
+/* The benchmark layer of the guest program: parameters, the benchmark
+ * interface, records, the measurement window (lib.c) and the scenario
+ * pieces benchmarks share (scenario.c, settle.c, race.c).  The helpers it
+ * builds on, libc alone, are in helpers.h. */
 #ifndef RB_BENCH_H
 #define RB_BENCH_H
 #include <stddef.h>
@@ -8,10 +9,8 @@
 #include <sched.h>
 #include <stdint.h>
 
+#include "helpers.h"
 #include "opts.h"
-
-#define THP_DIR "/sys/kernel/mm/transparent_hugepage"
-#define PCP_FRACTION_KNOB "/proc/sys/vm/percpu_pagelist_high_fraction"
 
 /* Benchmark parameters: one table (bench_params) declares them. */
 struct params {
@@ -162,6 +161,8 @@ int bench_skip(struct bench_ctx *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int bench_fail(struct bench_ctx *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* A helper's HELP_MISSING as a SKIP and HELP_FAILED as a FAIL, with its why. */
+int bench_why(struct bench_ctx *ctx, int ret, const struct why *w);
 
 /* The measured window.  Repetitions come in two kinds: a timed one holds
  * nothing but the measured call and two clock reads; a counting one runs
@@ -180,124 +181,71 @@ void window_close(struct bench_ctx *ctx);
 void window_begin(struct bench_ctx *ctx);
 void window_end(struct bench_ctx *ctx);
 
-/* perf events of counting repetitions (perf.c): opened before one, closed
- * after it, so that a timed repetition has no event registered at all. */
-int perf_open(void);
-void perf_reset(void);
-void perf_enable(void);
-void perf_disable(void);
-void perf_record(struct bench_ctx *ctx);
-void perf_close(void);
-
 /* The RB_TEST_* fault injection of our environment, space-separated ("" if
  * none): recorded with every run, which is then never taken as data. */
 const char *test_faults(void);
 
-/* Files of /proc and /sys. */
-int read_text(const char *path, char *buf, size_t cap);
-int write_text(const char *path, const char *value);
-uint64_t now_ns(int clock);
-uint64_t clock_step_ns(int clock);	/* smallest nonzero step seen, 0 if none */
-/* Parsers on text, so they can be tested on fixtures: -1 when missing. */
-int parse_vmstat(const char *text, const char *name, uint64_t *value);
-int parse_status_kb(const char *text, const char *name, long long *kb);
-int parse_knob(const char *text, char *choice, size_t cap);
-int parse_interrupts(const char *text, const char *desc, uint64_t *sum);
-int parse_tracepoint_enum(const char *format, const char *text);
-/* Readers of the running kernel's files. */
-int vmstat(const char *name, uint64_t *value);
-int mthp_stat(const struct bench_ctx *ctx, const char *name, uint64_t *value);
-long long status_kb(const char *name);	/* /proc/self/status, -1 if absent */
-long long meminfo_kb(const char *name);	/* /proc/meminfo, -1 if absent */
-int interrupts(const char *desc, uint64_t *sum);	/* /proc/interrupts, all CPUs */
-/* One CPU's per-CPU free-page list (pcp) in /proc/zoneinfo, of the zone
- * with the most managed pages (where user pages come from): pages on it
- * (all orders), its limit and its refill/drain batch.  -1 when absent. */
-struct pcp_state {
-	long count, high, batch;
-};
-int parse_pcp(const char *zoneinfo, int cpu, struct pcp_state *s);
-int pcp_read(int cpu, struct pcp_state *s);
-/* Settling the pcp list before a window (see lib.c): pcp_pin, in setup,
- * pins us to the CPU we are on (pcp_cpu) and checks the knobs may be
- * written; pcp_settle empties its list and gives it the defaults' largest
- * limit, and fills open with what zoneinfo shows then. */
-extern int pcp_cpu;
-int pcp_pin(struct bench_ctx *ctx);
-/* The races: the first two CPUs we may run on (a SKIP naming the option
- * when there is one), the affinity we had saved to put back, and a
- * thread pinned to one CPU (0 or an errno). */
-int two_cpus(struct bench_ctx *ctx, cpu_set_t *saved, int cpu[2]);
-int thread_pin(pthread_t t, int cpu);
-int pcp_settle(struct bench_ctx *ctx, struct pcp_state *open);
-/* Pending RCU callbacks run before a window, not inside it (see lib.c):
- * the sleeps it took, -1 when the RCU softirq never went quiet. */
-int rcu_settle(void);
 /* --mm-cpus: the process pinned to CPU 0 (mm_home) and run on CPUs 1..N-1
  * before every window (mm_spread), so its mm is live on all of them; see
  * lib.c.  mm_spread returns the CPUs it ran on, -1 when a hop failed. */
 int mm_home(void);
 int mm_spread(void);
-/* This CPU's batches of new LRU pages drained before a window (see lib.c). */
-int lru_settle(void);
-unsigned long long rcu_softirqs(void);	/* RCU softirqs so far on pcp_cpu (all if unpinned) */
-/* Sum of an smaps field (such as AnonHugePages) over the mappings that
- * overlap [start, end); -1 when none has it.  mapping_kb reads our own. */
-long long smaps_kb(const char *text, const char *field, unsigned long start, unsigned long end);
-long long mapping_kb(const void *p, size_t len, const char *field);
 
-/* Kernel knobs: the parent saves all THP knobs (and the pcp high
- * fraction, see pt_reclaim) before a benchmark and
- * restores them after it, whatever became of the child. */
-int knobs_save(void);
-int knobs_restore(void);
-int knob_set(struct bench_ctx *ctx, const char *rel, const char *value);
+/* Scenario pieces shared by benchmarks (scenario.c): the helpers' setup
+ * steps with their failures turned into a SKIP or FAIL with the reason. */
 /* Only the named mTHP size (in kB, 0 for none) enabled as `mode`, every
- * other size set to never. */
+ * other size set to never; ctx->mthp_dir names its folder. */
 int thp_only_size(struct bench_ctx *ctx, unsigned long kb, const char *mode);
+int swap_zram_on(struct bench_ctx *ctx, unsigned long mb);
+int memcg_enter(struct bench_ctx *ctx, const char *name, char *dir, size_t cap);
+/* The first two CPUs we may run on (a SKIP naming the option when there
+ * is one) and the affinity we had, saved to put back. */
+int two_cpus(struct bench_ctx *ctx, cpu_set_t *saved, int cpu[2]);
 
 #define PMD_SIZE (2UL << 20)
 /* Fault in len bytes of PMD-mapped THPs at p (aligned) and MADV_FREE them,
  * each step proven (else a SKIP with the reason). */
 int lazyfree_pmd_region(struct bench_ctx *ctx, char *p, size_t len);
-
 /* Fault in len bytes of params.mthp_kb folios holding val, proven whole. */
 int mthp_fault_region(struct bench_ctx *ctx, size_t len, char val, char **out);
 /* Fault in len bytes of params.mthp_kb folios and MADV_FREE them. */
 int lazyfree_region(struct bench_ctx *ctx, char **out, size_t len);
-
-/* Memory helpers. */
-int pagemap_read(const void *p, size_t pages, uint64_t *entries);
-#define PM_PRESENT (1ULL << 63)
-#define PM_SWAP (1ULL << 62)
-#define PM_PFN(e) ((e) & ((1ULL << 55) - 1))
-/* The /proc/kpageflags word of a page frame; -1 when unreadable. */
-int kpageflags(uint64_t pfn, uint64_t *flags);
-#define KPF_COMPOUND_HEAD 15
-#define KPF_COMPOUND_TAIL 16
-/* How many folio-sized pieces of [p, p+len) are backed by one naturally
- * aligned run of physical pages (needs root for the PFNs; -1 when unknown). */
-long whole_folios(const void *p, size_t len, size_t folio);
-/* Pages of [p, p+len) the pagemap shows present; -1 when unreadable. */
-long present_pages(const void *p, size_t len);
-void *map_aligned(size_t len, size_t align);
-void touch_pages(void *p, size_t len, char val);
-/* Swap and a memory cgroup (swap.c), for the swap-backed benchmarks. */
-int swap_header_fill(unsigned char *page, size_t page_size, uint64_t area_bytes);
-int swap_areas(void);	/* areas in /proc/swaps, -1 without it */
-int swap_zram_on(struct bench_ctx *ctx, unsigned long mb);
-void swap_zram_off(void);
-int memcg_enter(struct bench_ctx *ctx, const char *name, char *dir, size_t cap);
-void memcg_leave(const char *dir);
-long long memcg_value(const char *dir, const char *file);
-int memcg_stat(const char *dir, const char *name, uint64_t *value);
+/* Dirty params.mthp_kb folios charged to the cgroup at dir. */
 int memcg_region(struct bench_ctx *ctx, const char *dir, size_t len, char **out);
-long swapped_pages(const void *p, size_t len);
-/* ttu_sync_race's racer, shared with swap_ttu_race: it rewrites the first
- * PTE of the folio race_target names, on another CPU, until the next. */
+
+/* Settling the machine before a window (settle.c).  pcp_pin, in setup,
+ * pins us to the CPU we are on (pcp_cpu) and checks the knobs may be
+ * written; pcp_settle empties its per-CPU free-page list and gives it the
+ * defaults' largest limit, and fills open with what zoneinfo shows then. */
+extern int pcp_cpu;
+int pcp_pin(struct bench_ctx *ctx);
+int pcp_settle(struct bench_ctx *ctx, struct pcp_state *open);
+/* Pending RCU callbacks run before a window, not inside it: the sleeps it
+ * took, -1 when the RCU softirq never went quiet. */
+int rcu_settle(void);
+unsigned long long rcu_softirqs(void);	/* RCU softirqs so far on pcp_cpu (all if unpinned) */
+/* This CPU's batches of new LRU pages drained before a window. */
+int lru_settle(void);
+
+/* The racer of ttu_sync_race and swap_ttu_race (race.c): it rewrites the
+ * first PTE of the folio race_target names, on another CPU, until the next. */
 int race_start(struct bench_ctx *ctx);
 int race_register(struct bench_ctx *ctx, char *p, size_t len);
 void race_target(char *t);
 void race_stop(void);
+unsigned long race_rewrites(void);	/* rewrites so far */
+/* What became of the folios raced on, summed over rounds. */
+struct race_outcome {
+	unsigned long folios, partial, split, kept;
+	unsigned long reclaimed;	/* lazyfree: every PTE none */
+	unsigned long swapped;		/* swap-backed: every PTE a swap entry */
+	unsigned long other;		/* swap-backed: anything else */
+	long long kernel_partial;	/* nr_anon_partially_mapped moved, -1 unknown */
+};
+/* One round: the folios of [p, p+len) paged out one at a time under the
+ * racer, each call timed, then classified by pagemap and kpageflags. */
+int race_pageout(struct bench_ctx *ctx, char *p, size_t len, int swap_backed, struct race_outcome *o);
+/* race.folios, partial, split and kernel_partial, as metrics. */
+void race_outcome_metrics(struct bench_ctx *ctx, const struct race_outcome *o);
 const char *race_partial_judge(const struct claim_view *v, char *evidence, size_t cap);
 #endif

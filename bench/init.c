@@ -61,10 +61,8 @@ static void end_machine(void)
  * only when a tick finds it preemptible, which inside a zap under page
  * table locks is rare, or when RCU forces it after its scheduler-
  * enlistment delay (25 jiffies, 100 ms), so page tables freed by RCU
- * were freed after the window instead of in it (x86 7.3 pt_reclaim: 0 of
- * 25,600 in the window, 4 RCU softirqs and no context switch, against
- * all of them, 51 softirqs and 26 switches on one CPU).  Per-CPU
- * kthreads refuse (EINVAL) and stay.  Returns the threads moved. */
+ * are freed after the window instead of in it (the method page's notes).
+ * Per-CPU kthreads refuse (EINVAL) and stay.  Returns the threads moved. */
 static int kthreads_to_cpu0(void)
 {
 	DIR *d = opendir("/proc");

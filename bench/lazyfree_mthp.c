@@ -19,31 +19,6 @@ static int setup(struct bench_ctx *ctx)
 	return thp_only_size(ctx, params.mthp_kb, "madvise");
 }
 
-/* Fault in a region of mTHP folios and mark it lazyfree; checks that the
- * kernel gave every folio at the asked size.  Shared with ttu_sync_race. */
-int lazyfree_region(struct bench_ctx *ctx, char **out, size_t len)
-{
-	uint64_t f0, f1;
-	char *p;
-	int ret = mthp_fault_region(ctx, len, 1, &p);
-
-	if (ret)
-		return ret;
-	vmstat("pglazyfree", &f0);
-	if (madvise(p, len, MADV_FREE)) {
-		munmap(p, len);
-		return bench_skip(ctx, "madvise(MADV_FREE): %s", strerror(errno));
-	}
-	vmstat("pglazyfree", &f1);
-	if (f1 - f0 < len / 4096) {
-		munmap(p, len);
-		return bench_skip(ctx, "MADV_FREE made %llu of %zu pages lazyfree",
-				  (unsigned long long)(f1 - f0), len / 4096);
-	}
-	*out = p;
-	return BENCH_OK;
-}
-
 static int run(struct bench_ctx *ctx)
 {
 	size_t len = params.region_mb << 20;

@@ -1,5 +1,4 @@
 /* Parameters, records of metrics and the measured window. */
-#include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <sched.h>
@@ -7,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -248,6 +246,28 @@ int bench_fail(struct bench_ctx *ctx, const char *fmt, ...)
 	return ret;
 }
 
+int bench_why(struct bench_ctx *ctx, int ret, const struct why *w)
+{
+	if (ret == HELP_MISSING)
+		return bench_skip(ctx, "%s", w->text);
+	if (ret == HELP_FAILED)
+		return bench_fail(ctx, "%s", w->text);
+	return BENCH_OK;
+}
+
+/* The counts of perf events (perf.c) as metrics. */
+static void perf_metrics(struct bench_ctx *ctx)
+{
+	struct perf_count c[PERF_COUNTS_MAX];
+	int n = perf_read(c, PERF_COUNTS_MAX);
+
+	for (int i = 0; i < n; i++)
+		if (c[i].why)
+			metric_unsupported(ctx, c[i].name, c[i].unit, c[i].why);
+		else
+			metric(ctx, c[i].name, c[i].value, c[i].unit);
+}
+
 /* perf stat can count exactly the same window: run the benchmarks under
  * `perf stat -D -1 --control fifo:CTL,ACK` with RB_PERF_CTL/RB_PERF_ACK
  * naming the same fifos. */
@@ -291,9 +311,9 @@ void window_open(struct bench_ctx *ctx)
 		if (vmstat(v[i], &w->vm0[i]))
 			w->vm0[i] = UINT64_MAX;
 	for (int i = 0; ctx->b->uses_mthp && mthp_stats[i]; i++)
-		if (mthp_stat(ctx, mthp_stats[i], &w->mthp0[i]))
+		if (mthp_stat(ctx->mthp_dir, mthp_stats[i], &w->mthp0[i]))
 			w->mthp0[i] = UINT64_MAX;
-	if (!ctx->b->uses_mthp || mthp_stat(ctx, "nr_anon_partially_mapped", &w->partial0))
+	if (!ctx->b->uses_mthp || mthp_stat(ctx->mthp_dir, "nr_anon_partially_mapped", &w->partial0))
 		w->partial0 = UINT64_MAX;
 	w->pte0_kb = status_kb("VmPTE");
 	w->pagetables0_kb = meminfo_kb("PageTables");
@@ -367,7 +387,7 @@ void window_close(struct bench_ctx *ctx)
 	char name[96];
 
 	if (ctx->counting)
-		perf_record(ctx);
+		perf_metrics(ctx);
 	metric(ctx, "time.wall", (double)w->wall_sum, "ns");
 	if (w->cpu_sum == UINT64_MAX)
 		metric_unsupported(ctx, "time.cpu", "ns", "no process CPU clock (CONFIG_POSIX_TIMERS)");
@@ -382,13 +402,13 @@ void window_close(struct bench_ctx *ctx)
 	}
 	for (int i = 0; ctx->b->uses_mthp && mthp_stats[i]; i++) {
 		snprintf(name, sizeof(name), "mthp.%s", mthp_stats[i]);
-		if (w->mthp0[i] == UINT64_MAX || mthp_stat(ctx, mthp_stats[i], &v))
+		if (w->mthp0[i] == UINT64_MAX || mthp_stat(ctx->mthp_dir, mthp_stats[i], &v))
 			metric_unsupported(ctx, name, "count", "no such mTHP stat");
 		else
 			metric(ctx, name, (double)(int64_t)(v - w->mthp0[i]), "count");
 	}
 	if (ctx->b->uses_mthp) {	/* a gauge: its change over the window */
-		if (w->partial0 == UINT64_MAX || mthp_stat(ctx, "nr_anon_partially_mapped", &v))
+		if (w->partial0 == UINT64_MAX || mthp_stat(ctx->mthp_dir, "nr_anon_partially_mapped", &v))
 			metric_unsupported(ctx, "mthp.nr_anon_partially_mapped", "folios",
 					   "no such mTHP stat");
 		else
@@ -421,246 +441,6 @@ void window_end(struct bench_ctx *ctx)
 	window_close(ctx);
 }
 
-/* Fault in len bytes of PMD-mapped THPs and make them lazyfree, proving
- * each step; a kernel that cannot is a SKIP with what it did instead.
- * Shared by pmd_lazyfree and pmd_redirty. */
-int lazyfree_pmd_region(struct bench_ctx *ctx, char *p, size_t len)
-{
-	size_t thps = len / PMD_SIZE;
-	uint64_t f0, f1;
-	long long huge_kb;
-	long whole;
-
-	madvise(p, len, MADV_HUGEPAGE);	/* PMD size is enabled for madvise only */
-	touch_pages(p, len, 1);
-	whole = whole_folios(p, len, PMD_SIZE);
-	if (whole < 0)
-		return bench_skip(ctx, "cannot read /proc/self/pagemap PFNs (root and "
-				  "CONFIG_PROC_PAGE_MONITOR needed)");
-	if ((size_t)whole != thps)
-		return bench_skip(ctx, "kernel gave %ld of %zu 2 MiB THPs at fault", whole, thps);
-	huge_kb = mapping_kb(p, len, "AnonHugePages");
-	if (huge_kb != (long long)(len >> 10))
-		return bench_skip(ctx, "smaps AnonHugePages of the mapping is %lld kB, not %zu kB: "
-				  "the THPs are not all PMD-mapped", huge_kb, len >> 10);
-	if (vmstat("pglazyfree", &f0))
-		return bench_skip(ctx, "no pglazyfree in /proc/vmstat");
-	if (madvise(p, len, MADV_FREE))
-		return bench_skip(ctx, "madvise(MADV_FREE): %s", strerror(errno));
-	vmstat("pglazyfree", &f1);
-	if (f1 - f0 < len / 4096)
-		return bench_skip(ctx, "MADV_FREE made %llu of %zu pages lazyfree",
-				  (unsigned long long)(f1 - f0), len / 4096);
-	/* MADV_FREE of a whole PMD-mapped THP must leave it PMD-mapped. */
-	huge_kb = mapping_kb(p, len, "AnonHugePages");
-	if (huge_kb != (long long)(len >> 10))
-		return bench_skip(ctx, "after MADV_FREE smaps AnonHugePages is %lld of %zu kB",
-				  huge_kb, len >> 10);
-	metric(ctx, "setup.pglazyfree", (double)(f1 - f0), "pages");
-	return BENCH_OK;
-}
-
-/* Fault in len bytes of params.mthp_kb folios holding val; checks that
- * the kernel gave every folio at that size (else a SKIP).  Shared by
- * lazyfree_region and zap_mthp. */
-int mthp_fault_region(struct bench_ctx *ctx, size_t len, char val, char **out)
-{
-	size_t folio = params.mthp_kb << 10, want = len / folio;
-	char *p = map_aligned(len, folio);
-	uint64_t a0, a1;
-	long whole;
-
-	if (!p)
-		return bench_fail(ctx, "mmap of %zu bytes: %s", len, strerror(errno));
-	if (mthp_stat(ctx, "anon_fault_alloc", &a0)) {
-		munmap(p, len);
-		return bench_skip(ctx, "no %s/stats/anon_fault_alloc", ctx->mthp_dir);
-	}
-	madvise(p, len, MADV_HUGEPAGE);	/* the size is enabled for madvise only */
-	touch_pages(p, len, val);
-	mthp_stat(ctx, "anon_fault_alloc", &a1);
-	whole = whole_folios(p, len, folio);
-	if (whole >= 0 ? (size_t)whole != want : a1 - a0 < want) {
-		munmap(p, len);
-		return bench_skip(ctx, "kernel gave %ld of %zu %lu kB folios at fault (%llu allocated)",
-				  whole, want, params.mthp_kb, (unsigned long long)(a1 - a0));
-	}
-	*out = p;
-	return BENCH_OK;
-}
-
-/* The per-CPU free-page list (pcp) of the CPU a benchmark runs on holds
- * at most `high` pages (31,848 on a one-CPU 1 GiB guest).  What earlier
- * work left there (the page tables pt_reclaim freed, free THPs after
- * pmd_redirty's munmap) makes a measured call that frees pages spill the
- * excess into the buddy allocator, about 290 instructions an order-0 page,
- * so its timing would depend on what ran before.  The kernel also tunes
- * `high` as it goes (up on refills and full lists, down every second), so
- * it drifts from one repetition to the next.  pcp_settle, right before a
- * window, empties the list down to the least limit the kernel allows (4 x
- * batch), then gives it back the limit the defaults reach (managed pages
- * / 8 per CPU), and /proc/zoneinfo must show it so.  Allocating pages
- * cannot empty it: order-0 faults never take the THPs parked on their own
- * list, and refill the order-0 list in batches of up to 2016 pages whose
- * rest zoneinfo (one count for all lists) cannot tell. */
-#define STAT_REFRESH "/proc/sys/vm/stat_refresh"
-
-int pcp_cpu = -1;
-
-int pcp_pin(struct bench_ctx *ctx)
-{
-	char buf[32], value[32];
-	struct pcp_state s;
-	cpu_set_t one;
-	int cpu = sched_getcpu();
-
-	CPU_ZERO(&one);
-	if (cpu >= 0)
-		CPU_SET(cpu, &one);
-	if (cpu < 0 || sched_setaffinity(0, sizeof(one), &one))
-		return bench_fail(ctx, "sched_setaffinity to CPU %d: %s", cpu, strerror(errno));
-	if (pcp_read(cpu, &s))
-		return bench_skip(ctx, "no pagesets of CPU %d in /proc/zoneinfo", cpu);
-	/* Writing the value it has is a no-op that proves we may write it. */
-	if (read_text(PCP_FRACTION_KNOB, buf, sizeof(buf)) <= 0 || parse_knob(buf, value, sizeof(value)) ||
-	    write_text(PCP_FRACTION_KNOB, value))
-		return bench_skip(ctx, "cannot read and write %s: %s (run as root)", PCP_FRACTION_KNOB,
-				  strerror(errno));
-	if (access(STAT_REFRESH, W_OK))
-		return bench_skip(ctx, "cannot write %s: %s (run as root)", STAT_REFRESH, strerror(errno));
-	pcp_cpu = cpu;
-	return BENCH_OK;
-}
-
-/* One try; spare is two touched pages of our own.  A fraction so large
- * that every limit falls to its floor (4 x batch), one page freed so that
- * our list takes that limit (and spills), stat_refresh to drain what is
- * above it (decay_pcp_high frees count - high); then the fraction 8, which
- * fixes the limit at the defaults' largest (managed / 8 per CPU), another
- * page freed so that our list takes it, and the old fraction back: with 0
- * the limit stays until the kernel tunes it again, as it would after the
- * faults of setup.  The parent restores the fraction too, whatever
- * becomes of us. */
-static int pcp_settle_once(struct bench_ctx *ctx, char *spare)
-{
-	char buf[32], old[32];
-	int ret = BENCH_OK;
-
-	if (read_text(PCP_FRACTION_KNOB, buf, sizeof(buf)) <= 0 || parse_knob(buf, old, sizeof(old)))
-		return bench_skip(ctx, "cannot read %s: %s", PCP_FRACTION_KNOB, strerror(errno));
-	/* MADV_COLD drains the per-CPU batch of new LRU pages, which holds a
-	 * reference to the spare pages: 7.3's MADV_DONTNEED no longer drains
-	 * it, and a page it holds is not freed by the zap. */
-	if (madvise(spare, 2 * 4096, MADV_COLD))
-		return bench_skip(ctx, "madvise(MADV_COLD): %s", strerror(errno));
-	if (write_text(PCP_FRACTION_KNOB, "1000000000"))
-		return bench_skip(ctx, "cannot write %s: %s", PCP_FRACTION_KNOB, strerror(errno));
-	madvise(spare, 4096, MADV_DONTNEED);
-	if (write_text(STAT_REFRESH, "1"))
-		ret = bench_skip(ctx, "cannot write %s: %s", STAT_REFRESH, strerror(errno));
-	else if (write_text(PCP_FRACTION_KNOB, strcmp(old, "0") ? old : "8"))
-		ret = bench_skip(ctx, "cannot write %s: %s", PCP_FRACTION_KNOB, strerror(errno));
-	madvise(spare + 4096, 4096, MADV_DONTNEED);
-	if (write_text(PCP_FRACTION_KNOB, old))
-		ret = bench_fail(ctx, "cannot restore %s to %s: %s", PCP_FRACTION_KNOB, old, strerror(errno));
-	return ret;
-}
-
-/* Settled: the floor limit (4 x batch), and at most one refill that the
- * kernel's own allocations on the way here may take from the buddy
- * allocator into a list the drain emptied (126 pages = 2 x batch seen on
- * 6.12: the settle's frees leave the refill factor at 1 or less).  On a
- * busy machine other tasks on our CPU may refill it again: three tries. */
-int pcp_settle(struct bench_ctx *ctx, struct pcp_state *open)
-{
-	/* Mapped once and kept: an munmap here would free its page table
-	 * after the settle (through RCU, see rcu_settle). */
-	static char *spare;
-	int ret;
-
-	if (!spare && (spare = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) ==
-		      MAP_FAILED) {
-		spare = NULL;
-		return bench_fail(ctx, "mmap of 2 pages: %s", strerror(errno));
-	}
-	for (int try = 1;; try++) {
-		spare[0] = spare[4096] = 1;
-		ret = pcp_settle_once(ctx, spare);
-		if (ret != BENCH_OK)
-			return ret;
-		if (!pcp_read(pcp_cpu, open) && open->count <= 8 * open->batch)
-			return BENCH_OK;
-		if (try == 3)
-			return bench_skip(ctx, "the pcp list of CPU %d holds %ld pages before the window, "
-					  "more than %ld (8 x batch), after %d tries to settle it", pcp_cpu,
-					  open->count, 8 * open->batch, try);
-	}
-}
-
-/* The RCU softirqs so far on the CPU we are pinned to (pcp_cpu; every CPU
- * when not pinned), from /proc/softirqs; 0 when unknown. */
-unsigned long long rcu_softirqs(void)
-{
-	static char buf[64 << 10];	/* static: no page of ours faulted in here */
-	unsigned long long sum = 0, v;
-	char *l, *end;
-
-	if (read_text("/proc/softirqs", buf, sizeof(buf)) <= 0 || !(l = strstr(buf, " RCU:")))
-		return 0;
-	l += 5;
-	for (int cpu = 0;; cpu++) {
-		v = strtoull(l, &end, 10);
-		if (end == l)
-			break;
-		if (pcp_cpu < 0 || cpu == pcp_cpu)
-			sum += v;
-		l = end;
-	}
-	return sum;
-}
-
-/* Callbacks queued with call_rcu() run in the RCU softirq on the CPU that
- * queued them, a grace period later: the page tables an earlier process
- * freed at its exit or munmap (x86 frees page tables through RCU) are
- * freed then, page by page, inside whatever window is open.  Sleeping lets
- * the ticks end the grace period and run them; we sleep 4 ms (a tick at
- * HZ=250) at a time until one passes without an RCU softirq on our CPU, at
- * most 250 times (a busy host may never be quiet).  Returns the sleeps, or
- * -1 when it never went quiet. */
-int rcu_settle(void)
-{
-	unsigned long long before = rcu_softirqs(), now;
-	struct timespec tick = { 0, 4000000 };
-
-	for (int i = 1; i <= 250; i++) {
-		nanosleep(&tick, NULL);
-		now = rcu_softirqs();
-		if (now == before)
-			return i;
-		before = now;
-	}
-	return -1;
-}
-
-/* MADV_PAGEOUT and MADV_COLD begin with lru_add_drain(): the folios that
- * setup's own faults and reads left in this CPU's batches of new LRU pages
- * are put on the LRU lists then, by whichever call comes first.  MADV_COLD
- * of a page of our own, right before a window, makes that ours (1,815
- * instructions in pmd_redirty's first window on 7.3-pmd-discard, whose
- * window is 129,091).  -1 when it failed. */
-int lru_settle(void)
-{
-	static char *spare;
-
-	if (!spare && (spare = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) ==
-		      MAP_FAILED) {
-		spare = NULL;
-		return -1;
-	}
-	spare[0] = 1;
-	return madvise(spare, 4096, MADV_COLD);
-}
-
 /* --mm-cpus N.  x86 reclaim defers a TLB flush and batches it only when
  * the mm may be live on another CPU: arch_tlbbatch_should_defer() looks
  * for another CPU in mm_cpumask(), where a CPU stays after it ran the mm
@@ -678,16 +458,6 @@ int mm_home(void)
 	CPU_ZERO(&zero);
 	CPU_SET(0, &zero);
 	return sched_setaffinity(0, sizeof(zero), &zero);
-}
-
-static int run_on(int cpu)
-{
-	cpu_set_t one;
-
-	CPU_ZERO(&one);
-	CPU_SET(cpu, &one);
-	/* sched_setaffinity() moves a running task before it returns. */
-	return sched_setaffinity(0, sizeof(one), &one) || sched_getcpu() != cpu ? -1 : 0;
 }
 
 int mm_spread(void)
@@ -737,28 +507,4 @@ static void ipi_close(struct bench_ctx *ctx)
 			metric_unsupported(ctx, ipi_rows[i][0], "ipis", "no such row in /proc/interrupts");
 		else
 			metric(ctx, ipi_rows[i][0], (double)(int64_t)(v - ctx->win.ipi0[i]), "ipis");
-}
-
-int two_cpus(struct bench_ctx *ctx, cpu_set_t *saved, int cpu[2])
-{
-	int n = 0;
-
-	if (sched_getaffinity(0, sizeof(*saved), saved))
-		return bench_fail(ctx, "sched_getaffinity: %s", strerror(errno));
-	for (int c = 0; c < CPU_SETSIZE && n < 2; c++)
-		if (CPU_ISSET(c, saved))
-			cpu[n++] = c;
-	if (n < 2)
-		return bench_skip(ctx, "%d CPU usable: the race needs two running at once "
-				  "(boot with --guest-cpus 2 or more)", n);
-	return BENCH_OK;
-}
-
-int thread_pin(pthread_t t, int cpu)
-{
-	cpu_set_t s;
-
-	CPU_ZERO(&s);
-	CPU_SET(cpu, &s);
-	return pthread_setaffinity_np(t, sizeof(s), &s);
 }

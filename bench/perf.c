@@ -1,10 +1,11 @@
 /* perf events of counting repetitions: software events always,
  * tracepoints when tracefs has them, hardware events when the PMU has them.
- * An event that cannot be opened is recorded as unsupported, never as 0.
+ * An event that cannot be opened is read as unsupported, never as 0.
  * A timed repetition has none open: an open tracepoint event keeps its
  * probe registered, and the probe runs on every hit even while disabled. */
 #include <errno.h>
 #include <linux/perf_event.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "bench.h"
+#include "helpers.h"
 
 static const char *const tracefs_roots[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
 
@@ -37,7 +38,7 @@ static struct event {
 	  "tlb:tlb_flush is emitted by x86 code only" },
 	/* Free pages (of any order, one event each) moved from a per-CPU
 	 * free list to the buddy allocator: what a free into a full list
-	 * costs, per page (see pcp_settle in lib.c). */
+	 * costs, per page (see pcp_settle in settle.c). */
 	{ "perf.pcpu_drain", "events", PERF_TYPE_TRACEPOINT, 0, "kmem/mm_page_pcpu_drain" },
 	{ "perf.cycles", "events", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES },
 	{ "perf.instructions", "events", PERF_TYPE_HARDWARE, PERF_COUNT_HW_INSTRUCTIONS },
@@ -81,6 +82,7 @@ static struct tlb_reason {
 	{ "tlb.remote_wrong_cpu", "remote wrong cpu" },
 };
 #define NREASONS (int)(sizeof(reasons) / sizeof(reasons[0]))
+_Static_assert(NEVENTS + NREASONS <= PERF_COUNTS_MAX, "perf_read's caller holds every count");
 
 static int ncpus(void)
 {
@@ -158,9 +160,17 @@ static void reasons_ioctl(unsigned long request)
 				ioctl(reasons[i].fd[c], request, 0);
 }
 
-static void reasons_record(struct bench_ctx *ctx)
+static void count_set(struct perf_count *c, const char *name, const char *unit, double value,
+		      const char *why)
 {
-	for (int i = 0; i < NREASONS; i++) {
+	*c = (struct perf_count){ name, unit, why ? NAN : value, why };
+}
+
+static int reasons_read(struct perf_count *out, int cap)
+{
+	int n = 0;
+
+	for (int i = 0; i < NREASONS && n < cap; i++) {
 		struct tlb_reason *r = &reasons[i];
 		__u64 v, sum = 0;
 		int ok = r->fd[0] >= 0;
@@ -170,11 +180,10 @@ static void reasons_record(struct bench_ctx *ctx)
 				sum += v;
 			else if (r->fd[c] >= 0)
 				ok = 0;
-		if (ok)
-			metric(ctx, r->name, (double)sum, "events");
-		else
-			metric_unsupported(ctx, r->name, "events", r->fd[0] >= 0 ? "read of the counter failed" : r->why);
+		count_set(&out[n++], r->name, "events", (double)sum,
+			  ok ? NULL : r->fd[0] >= 0 ? "read of the counter failed" : r->why);
 	}
+	return n;
 }
 
 int perf_open(void)
@@ -237,20 +246,22 @@ void perf_disable(void)
 	reasons_ioctl(PERF_EVENT_IOC_DISABLE);
 }
 
-void perf_record(struct bench_ctx *ctx)
+int perf_read(struct perf_count *out, int cap)
 {
-	for (int i = 0; i < NEVENTS; i++) {
+	int n = 0;
+
+	for (int i = 0; i < NEVENTS && n < cap; i++) {
 		struct event *e = &events[i];
-		__u64 v;
+		__u64 v = 0;
 
 		if (e->fd < 0)
-			metric_unsupported(ctx, e->name, e->unit, e->why);
+			count_set(&out[n++], e->name, e->unit, 0, e->why);
 		else if (read(e->fd, &v, sizeof(v)) != sizeof(v))
-			metric_unsupported(ctx, e->name, e->unit, "read of the counter failed");
+			count_set(&out[n++], e->name, e->unit, 0, "read of the counter failed");
 		else
-			metric(ctx, e->name, (double)v, e->unit);
+			count_set(&out[n++], e->name, e->unit, (double)v, NULL);
 	}
-	reasons_record(ctx);
+	return n + reasons_read(out + n, cap - n);
 }
 
 void perf_close(void)

@@ -6,21 +6,12 @@
  * THP whole, smaps shows the mapping PMD-mapped and pglazyfree shows every
  * page made lazyfree; after it the pagemap shows every page gone.
  *
- * The window frees 64 THPs (32,768 pages) onto the CPU's per-CPU free
- * list, more than its limit (32,032 on 7.3 in a one-CPU 1 GiB guest): the
- * kernel spills the excess into the buddy allocator, the list of the freed
- * page first, then the other lists, order-0 pages about 290 instructions
- * each.
- * Unsettled, the repetitions fell (7.3 in one boot after pt_reclaim:
- * 6.10, 4.02, 3.84, 3.74, 3.69 M instr), for two causes measured there:
- * - the list arrived holding 31,433 pages that pt_reclaim and the setup
- *   left (order-0: the faults of setup take every free THP on it), and
- *   each window drained more of them (16,687 left before the fifth);
- * - the first window also ran 2 RCU softirqs (none in later ones, /proc/
- *   stat): callbacks queued by earlier exits and munmaps, which free page
- *   tables a grace period later, page by page, on our CPU (alone in a boot
- *   of its own, 7.3's first repetition still took 4.23 against 3.59).
- * So before each window pending RCU callbacks run (rcu_settle: sleep a
+ * The window frees more pages onto the CPU's per-CPU free list than its
+ * limit, so what earlier work left there spills into the buddy allocator
+ * inside the window, and RCU callbacks queued by earlier exits free page
+ * tables in it: unsettled, the repetitions fell one after another (the
+ * method page's "Steady repetitions").  So before each window pending RCU
+ * callbacks run (rcu_settle: sleep a
  * tick at a time until one passes without an RCU softirq on our CPU),
  * then the pcp list is settled as pt_reclaim's is (pcp_settle); the RCU
  * softirqs in the window and the list before and after it are recorded. */

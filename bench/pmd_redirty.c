@@ -4,11 +4,9 @@
  * whole instead of being split.
  *
  * The call starts with lru_add_drain(): whatever setup left in the CPU's
- * batches of new LRU pages was put on the LRU inside the window, 1.1-2.0%
- * of the 0.13 M instr window on 7.3-pmd-discard, in some repetitions and
- * not others (130,507, 131,680, 131,680, 129,098, 129,092 in one boot).
- * Drained right before the window (lru_settle), seven repetitions took
- * 129,091 instructions each (one took 129,092), in two boots. */
+ * batches of new LRU pages would be put on the LRU inside the window, in
+ * some repetitions and not others, so they are drained right before it
+ * (lru_settle; the method page's "Steady repetitions"). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>

@@ -1,7 +1,6 @@
-/* Reading and parsing /proc and /sys text, and the THP knobs. */
-#include <dirent.h>
-#include <errno.h>
+/* Reading and parsing /proc and /sys text, the pagemap and kpageflags. */
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +8,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bench.h"
+#include "helpers.h"
+
+int why_set(struct why *w, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(w->text, sizeof(w->text), fmt, ap);
+	va_end(ap);
+	return ret;
+}
 
 int read_text(const char *path, char *buf, size_t cap)
 {
@@ -136,11 +145,11 @@ int vmstat(const char *name, uint64_t *value)
 	return parse_vmstat(buf, name, value);
 }
 
-int mthp_stat(const struct bench_ctx *ctx, const char *name, uint64_t *value)
+int mthp_stat(const char *mthp_dir, const char *name, uint64_t *value)
 {
 	char path[256], buf[64], *end;
 
-	snprintf(path, sizeof(path), "%s/stats/%s", ctx->mthp_dir, name);
+	snprintf(path, sizeof(path), "%s/stats/%s", mthp_dir, name);
 	if (read_text(path, buf, sizeof(buf)) <= 0)
 		return -1;
 	*value = strtoull(buf, &end, 10);
@@ -168,115 +177,6 @@ long long meminfo_kb(const char *name)
 	return file_kb("/proc/meminfo", name);
 }
 
-
-/* ---- knobs ---- */
-
-#define MAX_KNOBS 32
-static struct {
-	char path[128];
-	char value[32];
-} saved[MAX_KNOBS];
-static int nsaved;
-
-static int save_one(const char *path)
-{
-	char buf[256];
-
-	if (nsaved == MAX_KNOBS || read_text(path, buf, sizeof(buf)) <= 0)
-		return -1;
-	if (parse_knob(buf, saved[nsaved].value, sizeof(saved[nsaved].value)))
-		return -1;
-	snprintf(saved[nsaved].path, sizeof(saved[nsaved].path), "%s", path);
-	nsaved++;
-	return 0;
-}
-
-int knobs_save(void)
-{
-	DIR *d = opendir(THP_DIR);
-	struct dirent *e;
-	char path[300];
-
-	nsaved = 0;
-	/* pt_reclaim changes the pcp limits for a moment to settle its list. */
-	if (access(PCP_FRACTION_KNOB, F_OK) == 0)
-		save_one(PCP_FRACTION_KNOB);
-	if (!d)
-		return nsaved;	/* no THP: nothing else a benchmark can change */
-	save_one(THP_DIR "/enabled");
-	save_one(THP_DIR "/defrag");
-	while ((e = readdir(d))) {
-		if (strncmp(e->d_name, "hugepages-", 10))
-			continue;
-		snprintf(path, sizeof(path), THP_DIR "/%s/enabled", e->d_name);
-		save_one(path);
-	}
-	closedir(d);
-	return nsaved;
-}
-
-int knobs_restore(void)
-{
-	char buf[256], now[32];
-	int bad = 0;
-
-	for (int i = 0; i < nsaved; i++) {
-		if (read_text(saved[i].path, buf, sizeof(buf)) > 0 &&
-		    !parse_knob(buf, now, sizeof(now)) && !strcmp(now, saved[i].value))
-			continue;
-		if (write_text(saved[i].path, saved[i].value)) {
-			fprintf(stderr, "error: cannot restore '%s' to '%s': %s\n", saved[i].path,
-				saved[i].value, strerror(errno));
-			bad = -1;
-		}
-	}
-	return bad;
-}
-
-int knob_set(struct bench_ctx *ctx, const char *rel, const char *value)
-{
-	char path[256];
-
-	snprintf(path, sizeof(path), THP_DIR "/%s", rel);
-	if (write_text(path, value))
-		return bench_skip(ctx, "cannot write '%s' to %s: %s (run as root on a THP kernel)",
-				  value, path, strerror(errno));
-	return BENCH_OK;
-}
-
-int thp_only_size(struct bench_ctx *ctx, unsigned long kb, const char *mode)
-{
-	DIR *d = opendir(THP_DIR);
-	struct dirent *e;
-	char rel[300], path[400], want[64];
-	int found = 0, ret = BENCH_OK;
-
-	if (!d)
-		return bench_skip(ctx, "no %s: kernel without CONFIG_TRANSPARENT_HUGEPAGE", THP_DIR);
-	snprintf(want, sizeof(want), "hugepages-%lukB", kb);
-	while (ret == BENCH_OK && (e = readdir(d))) {
-		if (strncmp(e->d_name, "hugepages-", 10))
-			continue;
-		snprintf(rel, sizeof(rel), "%s/enabled", e->d_name);
-		snprintf(path, sizeof(path), THP_DIR "/%s", rel);
-		if (access(path, F_OK))
-			continue;	/* a size without its own switch */
-		if (!strcmp(e->d_name, want)) {
-			found = 1;
-			ret = knob_set(ctx, rel, mode);
-		} else {
-			ret = knob_set(ctx, rel, "never");
-		}
-	}
-	closedir(d);
-	if (ret == BENCH_OK && kb && !found)
-		return bench_skip(ctx, "no %s/%s: this kernel has no %lu kB mTHP size", THP_DIR,
-				  want, kb);
-	if (kb)
-		snprintf(ctx->mthp_dir, sizeof(ctx->mthp_dir), THP_DIR "/%s", want);
-	return ret;
-}
-
 void *map_aligned(size_t len, size_t align)
 {
 	char *p = mmap(NULL, len + align, PROT_READ | PROT_WRITE,
@@ -300,6 +200,12 @@ void touch_pages(void *p, size_t len, char val)
 		((volatile char *)p)[off] = val;
 }
 
+void touch_pages_distinct(void *p, size_t len)
+{
+	for (size_t off = 0; off < len; off += 4096)
+		*(uint64_t *)((char *)p + off) = off / 4096 * 0x9e3779b97f4a7c15ULL;
+}
+
 int pagemap_read(const void *p, size_t pages, uint64_t *entries)
 {
 	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
@@ -321,16 +227,27 @@ int kpageflags(uint64_t pfn, uint64_t *flags)
 	return fd >= 0 && pread(fd, flags, sizeof(*flags), pfn * sizeof(*flags)) == sizeof(*flags) ? 0 : -1;
 }
 
+/* The pagemap entries of [p, p + pages pages), malloced; NULL when
+ * unreadable. */
+static uint64_t *pagemap_copy(const void *p, size_t pages)
+{
+	uint64_t *pm = malloc(pages * sizeof(*pm));
+
+	if (pm && pagemap_read(p, pages, pm)) {
+		free(pm);
+		return NULL;
+	}
+	return pm;
+}
+
 long whole_folios(const void *p, size_t len, size_t folio)
 {
 	size_t pages = len / 4096, per = folio / 4096;
-	uint64_t *pm = malloc(pages * sizeof(*pm));
+	uint64_t *pm = pagemap_copy(p, pages);
 	long whole = 0;
 
-	if (!pm || pagemap_read(p, pages, pm)) {
-		free(pm);
+	if (!pm)
 		return -1;
-	}
 	for (size_t f = 0; f < pages / per; f++) {
 		const uint64_t *e = pm + f * per;
 		int ok = (e[0] & PM_PRESENT) && PM_PFN(e[0]) && PM_PFN(e[0]) % per == 0;
@@ -343,20 +260,58 @@ long whole_folios(const void *p, size_t len, size_t folio)
 	return whole;
 }
 
-long present_pages(const void *p, size_t len)
+int folio_ptes_read(const void *p, size_t len, size_t folio, struct folio_ptes *out)
+{
+	size_t pages = len / 4096, per = folio / 4096;
+	uint64_t *pm = pagemap_copy(p, pages);
+	int ret = 0;
+
+	if (!pm)
+		return -1;
+	for (size_t f = 0; f < pages / per && !ret; f++) {
+		struct folio_ptes *o = &out[f];
+
+		*o = (struct folio_ptes){ 0 };
+		for (size_t i = 0; i < per && !ret; i++) {
+			uint64_t e = pm[f * per + i], flags;
+
+			o->swap += !!(e & PM_SWAP);
+			if (!(e & PM_PRESENT))
+				continue;
+			o->present++;
+			if (kpageflags(PM_PFN(e), &flags))
+				ret = -1;
+			else
+				o->small += !(flags & (1ULL << KPF_COMPOUND_HEAD | 1ULL << KPF_COMPOUND_TAIL));
+		}
+	}
+	free(pm);
+	return ret;
+}
+
+/* Pages of the pagemap with a bit set (present, swap), -1 unreadable. */
+static long pages_with(const void *p, size_t len, uint64_t bit)
 {
 	size_t pages = len / 4096;
-	uint64_t *pm = malloc(pages * sizeof(*pm));
-	long present = 0;
+	uint64_t *pm = pagemap_copy(p, pages);
+	long n = 0;
 
-	if (!pm || pagemap_read(p, pages, pm)) {
-		free(pm);
+	if (!pm)
 		return -1;
-	}
 	for (size_t i = 0; i < pages; i++)
-		present += pm[i] >> 63;
+		n += !!(pm[i] & bit);
 	free(pm);
-	return present;
+	return n;
+}
+
+long present_pages(const void *p, size_t len)
+{
+	return pages_with(p, len, PM_PRESENT);
+}
+
+long swapped_pages(const void *p, size_t len)
+{
+	return pages_with(p, len, PM_SWAP);
 }
 
 long long smaps_kb(const char *text, const char *field, unsigned long start, unsigned long end)

@@ -5,7 +5,7 @@
  * The call frees its pages onto the CPU's per-CPU free list (pcp); what
  * earlier work left there (free THPs after pmd_redirty's munmap) would make
  * it spill into the buddy allocator, so the list is settled right before
- * the window (pcp_settle in lib.c) and /proc/zoneinfo must show it so. */
+ * the window (pcp_settle in settle.c) and /proc/zoneinfo must show it so. */
 #include <errno.h>
 #include <sched.h>
 #include <stdio.h>

@@ -9,13 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/swap.h>
 #include <unistd.h>
 
-#include "bench.h"
+#include "helpers.h"
 
 #define ZRAM_SYS "/sys/block/zram0"
 #define ZRAM_DEV "/dev/zram0"
@@ -58,7 +57,7 @@ int swap_areas(void)
 	return lines > 0 ? lines - 1 : 0;
 }
 
-static int zram_swap_make(struct bench_ctx *ctx, uint64_t bytes)
+static int zram_swap_make(uint64_t bytes, struct why *w)
 {
 	long page_size = sysconf(_SC_PAGESIZE);
 	unsigned char *page = calloc(1, page_size);
@@ -68,12 +67,12 @@ static int zram_swap_make(struct bench_ctx *ctx, uint64_t bytes)
 	snprintf(size, sizeof(size), "%llu", (unsigned long long)bytes);
 	if (!page || swap_header_fill(page, page_size, bytes)) {
 		free(page);
-		return bench_fail(ctx, "swap header for %s bytes", size);
+		return why_set(w, HELP_FAILED, "swap header for %s bytes", size);
 	}
 	if (write_text(ZRAM_SYS "/disksize", size)) {
 		free(page);
-		return bench_skip(ctx, "'%s/disksize' of %s: %s (zram in use?)", ZRAM_SYS, size,
-				  strerror(errno));
+		return why_set(w, HELP_MISSING, "'%s/disksize' of %s: %s (zram in use?)", ZRAM_SYS, size,
+			       strerror(errno));
 	}
 	fd = open(ZRAM_DEV, O_WRONLY);
 	if (fd < 0 || pwrite(fd, page, page_size, 0) != page_size || fsync(fd)) {
@@ -83,7 +82,7 @@ static int zram_swap_make(struct bench_ctx *ctx, uint64_t bytes)
 			close(fd);
 		free(page);
 		write_text(ZRAM_SYS "/reset", "1");
-		return bench_skip(ctx, "writing the swap header to '%s': %s", ZRAM_DEV, strerror(err));
+		return why_set(w, HELP_MISSING, "writing the swap header to '%s': %s", ZRAM_DEV, strerror(err));
 	}
 	close(fd);
 	free(page);
@@ -91,43 +90,43 @@ static int zram_swap_make(struct bench_ctx *ctx, uint64_t bytes)
 		int err = errno;
 
 		write_text(ZRAM_SYS "/reset", "1");
-		return bench_skip(ctx, "swapon '%s': %s", ZRAM_DEV, strerror(err));
+		return why_set(w, HELP_MISSING, "swapon '%s': %s", ZRAM_DEV, strerror(err));
 	}
 	swap_state.zram_on = 1;
-	return BENCH_OK;
+	return HELP_OK;
 }
 
 /* Swap of at least mb MiB: the swap already on (a host's), else zram0
- * made swap here.  A machine with neither is a SKIP with the reason. */
-int swap_zram_on(struct bench_ctx *ctx, unsigned long mb)
+ * made swap here; HELP_MISSING on a machine with neither. */
+int swap_on(unsigned long mb, struct why *w)
 {
 	char text[64];
 	int areas = swap_areas();
 
 	/* RB_TEST_NO_SWAP: a machine without swap, to show the tests fail. */
 	if (getenv("RB_TEST_NO_SWAP"))
-		return bench_skip(ctx, "no swap and no zram device (RB_TEST_NO_SWAP)");
+		return why_set(w, HELP_MISSING, "no swap and no zram device (RB_TEST_NO_SWAP)");
 	if (areas < 0)
-		return bench_skip(ctx, "no /proc/swaps (kernel without CONFIG_SWAP)");
+		return why_set(w, HELP_MISSING, "no /proc/swaps (kernel without CONFIG_SWAP)");
 	if (areas > 0) {
 		long long free_kb = meminfo_kb("SwapFree");
 
 		if (free_kb < (long long)mb << 10)
-			return bench_skip(ctx, "swap on with %lld kB free, %lu MiB needed", free_kb, mb);
-		return BENCH_OK;
+			return why_set(w, HELP_MISSING, "swap on with %lld kB free, %lu MiB needed", free_kb, mb);
+		return HELP_OK;
 	}
 	/* A host's zram is its owner's: only the guest (whose /init reads
 	 * /plan) makes one swap. */
 	if (access("/plan", F_OK))
-		return bench_skip(ctx, "no swap on, and zram is set up only in the reclaimbench guest");
+		return why_set(w, HELP_MISSING, "no swap on, and zram is set up only in the reclaimbench guest");
 	if (access(ZRAM_SYS, F_OK) && read_text("/sys/class/zram-control/hot_add", text, sizeof(text)) < 0)
-		return bench_skip(ctx, "no swap and no zram device (CONFIG_ZRAM)");
+		return why_set(w, HELP_MISSING, "no swap and no zram device (CONFIG_ZRAM)");
 	if (read_text(ZRAM_SYS "/disksize", text, sizeof(text)) < 0 || atoll(text) != 0)
-		return bench_skip(ctx, "zram0 already has a disk size (%s): in use by someone else", text);
-	return zram_swap_make(ctx, (uint64_t)mb << 20);
+		return why_set(w, HELP_MISSING, "zram0 already has a disk size (%s): in use by someone else", text);
+	return zram_swap_make((uint64_t)mb << 20, w);
 }
 
-/* Undoes swap_zram_on: swapoff brings anything still out back in. */
+/* Undoes swap_on: swapoff brings anything still out back in. */
 void swap_zram_off(void)
 {
 	if (!swap_state.zram_on)
@@ -151,49 +150,49 @@ static int cgroup_self(char *path, size_t cap)
 }
 
 /* cgroup2 at /sys/fs/cgroup, mounted here if it is not there yet. */
-static int cgroup2_ready(struct bench_ctx *ctx)
+static int cgroup2_ready(struct why *w)
 {
 	struct stat dir, parent;
 
 	if (!access(CGROUP_ROOT "/cgroup.controllers", R_OK))
-		return BENCH_OK;
+		return HELP_OK;
 	mkdir("/sys/fs", 0755);
 	mkdir(CGROUP_ROOT, 0755);
 	/* Never mount over what is there (a host's cgroup v1 hierarchy). */
 	if (stat(CGROUP_ROOT, &dir) || stat("/sys/fs", &parent) || dir.st_dev != parent.st_dev)
-		return bench_skip(ctx, "'%s' is not cgroup v2 and something is mounted there", CGROUP_ROOT);
+		return why_set(w, HELP_MISSING, "'%s' is not cgroup v2 and something is mounted there", CGROUP_ROOT);
 	if (mount("cgroup2", CGROUP_ROOT, "cgroup2", 0, NULL))
-		return bench_skip(ctx, "mount cgroup2 on '%s': %s (CONFIG_CGROUPS)", CGROUP_ROOT,
-				  strerror(errno));
+		return why_set(w, HELP_MISSING, "mount cgroup2 on '%s': %s (CONFIG_CGROUPS)", CGROUP_ROOT,
+			       strerror(errno));
 	swap_state.cgroup_mounted = 1;
-	return BENCH_OK;
+	return HELP_OK;
 }
 
 /* A child cgroup `name` of the root with the memory controller, holding
  * this process from now on (its path in dir).  Memory charged before
  * stays where it was; what the benchmark faults in later is charged here. */
-int memcg_enter(struct bench_ctx *ctx, const char *name, char *dir, size_t cap)
+int memcg_join(const char *name, char *dir, size_t cap, struct why *w)
 {
 	char text[512], procs[600];
-	int ret = cgroup2_ready(ctx);
+	int ret = cgroup2_ready(w);
 
 	if (ret)
 		return ret;
 	if (read_text(CGROUP_ROOT "/cgroup.controllers", text, sizeof(text)) < 0 || !strstr(text, "memory"))
-		return bench_skip(ctx, "no memory controller in '%s/cgroup.controllers' (CONFIG_MEMCG)",
-				  CGROUP_ROOT);
+		return why_set(w, HELP_MISSING, "no memory controller in '%s/cgroup.controllers' (CONFIG_MEMCG)",
+			       CGROUP_ROOT);
 	if (cgroup_self(swap_state.home, sizeof(swap_state.home)))
-		return bench_skip(ctx, "no cgroup v2 line in /proc/self/cgroup");
+		return why_set(w, HELP_MISSING, "no cgroup v2 line in /proc/self/cgroup");
 	if (write_text(CGROUP_ROOT "/cgroup.subtree_control", "+memory"))
-		return bench_fail(ctx, "'+memory' to '%s/cgroup.subtree_control': %s", CGROUP_ROOT,
-				  strerror(errno));
+		return why_set(w, HELP_FAILED, "'+memory' to '%s/cgroup.subtree_control': %s", CGROUP_ROOT,
+			       strerror(errno));
 	snprintf(dir, cap, "%s/%s", CGROUP_ROOT, name);
 	if (mkdir(dir, 0755) && errno != EEXIST)
-		return bench_fail(ctx, "mkdir '%s': %s", dir, strerror(errno));
+		return why_set(w, HELP_FAILED, "mkdir '%s': %s", dir, strerror(errno));
 	snprintf(procs, sizeof(procs), "%s/cgroup.procs", dir);
 	if (write_text(procs, "0"))
-		return bench_fail(ctx, "joining '%s': %s", dir, strerror(errno));
-	return BENCH_OK;
+		return why_set(w, HELP_FAILED, "joining '%s': %s", dir, strerror(errno));
+	return HELP_OK;
 }
 
 /* Back to the cgroup we came from; the child removed, cgroup2 unmounted
@@ -235,47 +234,4 @@ int memcg_stat(const char *dir, const char *name, uint64_t *value)
 	if (read_text(path, text, sizeof(text)) < 0)
 		return -1;
 	return parse_vmstat(text, name, value);
-}
-
-/* Dirty anonymous params.mthp_kb folios of len bytes, faulted in inside
- * the cgroup at dir: each folio proven whole at its size, each page given
- * its own first word (so zram stores it compressed, not as a page filled
- * with one byte), and the cgroup's anon charge proven to hold them all. */
-int memcg_region(struct bench_ctx *ctx, const char *dir, size_t len, char **out)
-{
-	uint64_t anon0, anon1;
-	char *p;
-	int ret;
-
-	if (memcg_stat(dir, "anon", &anon0))
-		return bench_skip(ctx, "no 'anon' in '%s/memory.stat'", dir);
-	ret = mthp_fault_region(ctx, len, 1, &p);
-	if (ret)
-		return ret;
-	for (size_t off = 0; off < len; off += 4096)
-		*(uint64_t *)(p + off) = off / 4096 * 0x9e3779b97f4a7c15ULL;
-	if (memcg_stat(dir, "anon", &anon1) || anon1 - anon0 < len) {
-		munmap(p, len);
-		return bench_skip(ctx, "the cgroup's anon grew by %llu bytes for a %zu byte region: "
-				  "not charged here", (unsigned long long)(anon1 - anon0), len);
-	}
-	*out = p;
-	return BENCH_OK;
-}
-
-/* Pages of [p, p+len) the pagemap shows swapped out; -1 when unreadable. */
-long swapped_pages(const void *p, size_t len)
-{
-	size_t pages = len / 4096;
-	uint64_t *pm = malloc(pages * sizeof(*pm));
-	long n = 0;
-
-	if (!pm || pagemap_read(p, pages, pm)) {
-		free(pm);
-		return -1;
-	}
-	for (size_t i = 0; i < pages; i++)
-		n += !!(pm[i] & PM_SWAP);
-	free(pm);
-	return n;
 }

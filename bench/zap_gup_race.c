@@ -59,8 +59,8 @@ static struct reader {
 
 /* The region as one remote iovec per folio (at most IOV_MAX): the kernel
  * pins and copies one iovec at a time, so a zap can land between two of
- * them.  As one iovec, a 2 MiB region was pinned in a single call and no
- * read of 320 was seen to overlap a zap. */
+ * them; as one iovec, a 2 MiB region is pinned in a single call, before
+ * any zap (the method page's probes). */
 static int remote_iovecs(struct iovec *iov, int max)
 {
 	size_t folio = params.mthp_kb << 10;

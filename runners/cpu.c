@@ -12,8 +12,7 @@
 
 /* CPU time of this process and everything it starts, sandboxed builds
  * and QEMU included: those run under bubblewrap, whose processes never
- * reach our RUSAGE_CHILDREN (measured: 0.0 s for a 2 s loop in the
- * sandbox).  A cgroup of our own counts them: cgroup v1's cpuacct, or v2's
+ * reach our RUSAGE_CHILDREN (the method page's notes).  A cgroup of our own counts them: cgroup v1's cpuacct, or v2's
  * cpu.stat.  Without one (not root), rusage, which says what it misses. */
 static char *cpu_cgroup;
 

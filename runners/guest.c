@@ -276,9 +276,8 @@ const char *guest_emulator(const char *arch, const char *accel)
  * tick by the PIT (noapictimer), the boot CPU by its interrupt, the others
  * by the tick the kernel broadcasts to them.  With more than one vCPU
  * their TSCs, which QEMU derives from the one instruction counter, are
- * declared reliable: taking turns, they fail the kernel's warp check
- * ("TSCs unsynchronized") and the clock fell back to refined-jiffies,
- * every timing a multiple of 4 ms. */
+ * declared reliable: taking turns, they would fail the kernel's warp check
+ * and leave refined-jiffies, every timing a multiple of 4 ms. */
 static char *icount_cmdline(const char *cmdline, int cpus)
 {
 	return xasprintf("%s noapictimer%s", cmdline, cpus > 1 ? " tsc=reliable" : "");
@@ -291,25 +290,15 @@ static char *icount_cmdline(const char *cmdline, int cpus)
 static char *guest_cmdline(const char *cmdline, const char *accel, int arm64, int cpus)
 {
 	extern char **environ;
-	/* Under the instruction clock the guest ticks by the PIT, not
-	 * its local APIC timer: calibrating that timer spins on rdtsc
-	 * for 100 ms of guest time, and each rdtsc ends QEMU's
-	 * translation block, so the spin took 10 of a boot's 12 s
-	 * (6.12 to its root-fs panic: 12.1 s, 2.1 s with noapictimer).
-	 * Other vCPUs (--mm-cpus) get the tick broadcast.  arm64's
-	 * architected timer needs neither calibration nor these options.
-	 *
-	 * Under the host's clock, TCG vCPUs with more than one of them
-	 * fail the kernel's TSC warp check ("TSCs unsynchronized"),
-	 * and with no ACPI there is no HPET or PM timer: the kernel
-	 * falls back to refined-jiffies, every timing a multiple of
-	 * 4 ms.  QEMU's TSC is one counter for all vCPUs (the host's
-	 * TSC), so it is declared reliable, and its rate is given: on
-	 * a busy host the guest's PIT calibration fails ("Unable to
-	 * calibrate against PIT", "could not calculate TSC khz") and
-	 * the TSC is dropped whatever it is declared.  The hello
-	 * record says which clocksource the guest took and the step
-	 * it measured. */
+	/* Under the instruction clock the guest ticks by the PIT: the
+	 * local APIC timer's calibration spins on rdtsc, which ends a
+	 * QEMU translation block each time, and would take most of the
+	 * boot.  arm64's architected timer needs none of these options.
+	 * Under the host's clock several TCG vCPUs fail the TSC warp
+	 * check and a busy host fails the PIT calibration, leaving
+	 * refined-jiffies (4 ms steps); QEMU's TSC is one counter for all
+	 * vCPUs, so it is declared reliable and given its rate.  The
+	 * method page ("Clocks") has the figures. */
 	char *full = arm64 ? xstrdup(cmdline) :
 		     !strcmp(accel, ACCEL_ICOUNT) ? icount_cmdline(cmdline, cpus) :
 		     strcmp(accel, "tcg") ? xstrdup(cmdline) :

@@ -9,7 +9,7 @@
 
 #include "../bench/bench.h"
 
-/* Exit codes: the contract of DESIGN.md. */
+/* Exit codes: a contract (the README's "Exit codes"). */
 enum { EXIT_OK = 0, EXIT_VERDICT = 1, EXIT_USAGE = 2, EXIT_INFRA = 3 };
 
 /* util.c */
@@ -435,8 +435,8 @@ void cost_print(const char *what);	/* wall time and CPU-seconds so far */
 void cpu_account_start(void);		/* count the CPU time of all we start */
 extern const char *cost_note;		/* what the CPU-seconds leave out, or NULL */
 /* Other work above this many CPUs' worth beside a boot timed by the host's
- * clock: the boot did not have the machine (runs.alone = 0).  One busy
- * CPU of two took ttu_sync_race from 77-99 of 960 folios to 0. */
+ * clock: the boot did not have the machine (runs.alone = 0); one busy CPU
+ * hides the races (the method page's "Notes behind the commands"). */
 #define QUIET_CPUS 0.2
 #define QUIET_WAIT_S 120	/* how long such a boot waits for quiet at most, by default */
 struct load_mark { double t, busy, ours; };

@@ -5,16 +5,13 @@
 # medians must agree within 2% and every exact counter exactly.  A timing
 # here is a count of guest instructions, the same from boot to boot, so
 # anything left in the harness's timed window shows: with the perf events
-# of bench/perf.c counting in the window (the tlb:tlb_flush tracepoint
-# among them) 6.12's lazyfree_mthp took 34.89 M instructions against
-# indep's 23.25 M (-33%), 7.3's 9.24 against 8.49 (-8%), 6.12's
-# pmd_redirty 1.293 against 1.247 (-3.5%): this test fails; without them
-# the harness gave 23.25, 8.48 and 1.247 (within 0.2%).
+# of bench/perf.c counting in the window this test fails (the method
+# page's "The independent check").
 #
 # pt_reclaim on 7.3 needs one correction.  PT reclaim frees the empty page
 # tables through RCU (tlb_remove_table -> call_rcu), and how many of those
 # callbacks run inside the window varies from repetition to repetition
-# (0 to 23,000 tables, about 630 instructions each: 203 to 218 M).  Both
+# (about 630 instructions a table).  Both
 # programs record the tables freed in the window (nr_page_table_pages), so
 # their timings are compared with that work taken out, at the slope the
 # repetitions themselves give (least squares within each program, one
@@ -24,20 +21,15 @@
 # repetition) and 1 GiB runs out after about 10 repetitions, so keep the
 # repetitions few.
 #
-# pt_reclaim's window frees about 25,600 order-0 pages onto the CPU's
-# per-CPU free list (pcp), whose limit (pcp high) is 31,848 pages on a
-# one-CPU guest of 1 GiB; pages already parked there make the window spill
-# the excess into the buddy allocator, about 290 instructions a page, and
-# how many are parked depends on everything that ran before (pmd_redirty's
-# munmap leaves free THPs there: 17,100-19,800 pages).  Booted after
-# pmd_redirty, 6.12 took 196.96-197.55 M instructions in indep against
-# 193.43 alone, and so both programs booted pt_reclaim alone.  Now both
-# settle the list right before the window, each in its own code (the pcp
-# limit fraction raised so the limit falls to its floor of 4 x batch, a
-# page freed, stat_refresh drains the rest, the fraction 8 and a page freed
-# give the list back its largest default limit, the old fraction back) and
-# refuse a window with more than 8 x batch pages parked, so pt_reclaim
-# shares the boot with the other two again.
+# pt_reclaim's window frees order-0 pages onto the CPU's per-CPU free list
+# (pcp); pages already parked there make the window spill the excess into
+# the buddy allocator, and how many are parked depends on everything that
+# ran before.  So both programs settle the list right before the window,
+# each in its own code (the pcp limit fraction raised so the limit falls
+# to its floor of 4 x batch, a page freed, stat_refresh drains the rest,
+# the fraction 8 and a page freed give the list back its largest default
+# limit, the old fraction back), and refuse a window with more than 8 x
+# batch pages parked (the method page's "The independent check").
 . "$(dirname "$0")/lib.sh"
 reps=${INDEP_REPS:-7}
 benches="--bench lazyfree_mthp --bench pmd_redirty --bench pt_reclaim"

@@ -1,7 +1,8 @@
 #!/bin/sh
 # The shape of the code, checked so it stays so: no function in runners/
 # or bench/ longer than 100 lines; no file of runners/ that holds a command
-# holds what another file uses; no test named by its output.
+# holds what another file uses; no helper of bench/ that calls the
+# benchmark layer; no test named by its output.
 . "$(dirname "$0")/lib.sh"
 long=$top/tests/helper/long-functions.sh
 
@@ -45,6 +46,30 @@ if [ -f "$top/build/obj/runners/main.o" ]; then
 	sed 's/^/# /' "$work/cmd.out"
 	[ $rc = 0 ]
 	ok $? "no file in runners/ holds both a command and what another file uses"
+else
+	skip "no objects in build/obj: make all first"
+fi
+
+# bench/'s helpers on libc alone, read from the objects' symbols.
+helpercalls=$top/tests/helper/helper-calls.sh
+mkdir -p "$work/hobj/bench"
+printf 'int metric(void) { return 0; }\n' > "$work/lib.c"
+printf 'int metric(void);\nint parse(void) { return metric(); }\n' > "$work/bad.c"
+printf 'int strlen_of(const char *s) { return s[0]; }\n' > "$work/good.c"
+cc -c -o "$work/hobj/bench/lib.o" "$work/lib.c" && cc -c -o "$work/hobj/bench/bad.o" "$work/bad.c" &&
+	cc -c -o "$work/hobj/bench/good.o" "$work/good.c"
+sh "$helpercalls" "$work/hobj" bench/bad.c bench/good.c > "$work/helper.out"
+rc=$?
+sed 's/^/# /' "$work/helper.out"
+[ $rc = 1 ] && [ "$(cat "$work/helper.out")" = "bad.o: metric <- lib.o" ]
+ok $? "the check lists a helper that calls the benchmark layer, not one on libc alone, and fails"
+
+if [ -f "$top/build/obj/bench/lib.o" ]; then
+	sh "$helpercalls" "$top/build/obj" $(sed -n 's/^BENCH_HELPERS := //p' "$top/Makefile") > "$work/helper.out"
+	rc=$?
+	sed 's/^/# /' "$work/helper.out"
+	[ $rc = 0 ]
+	ok $? "no helper of bench/ calls the benchmark layer"
 else
 	skip "no objects in build/obj: make all first"
 fi

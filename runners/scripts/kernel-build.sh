@@ -51,12 +51,9 @@ if [ "${1:-}" = --inside ]; then
 	case $step in
 	configure)
 		# A compile that did not end well (killed, failed) leaves files
-		# half written, newer than their sources: make would take them
-		# (seen: "vmlinux.o: Invalid argument" in every later build).
-		# Deleting only what it wrote left the folder inconsistent (seen:
-		# the regenerated config gone, usr/ built without it, no
-		# gen_init_cpio), so the whole folder goes: ccache makes the
-		# full build that follows cheap.
+		# half written, newer than their sources, which make would take;
+		# deleting only what it wrote leaves the folder inconsistent, so
+		# the whole folder goes: ccache makes the full build cheap.
 		mark=$build/.rb-compiling
 		if [ -e "$mark" ]; then
 			echo "a compile in $build did not end well; building from an empty folder"
@@ -219,8 +216,8 @@ sandbox configure
 # into vmlinux only when vmlinux is linked, and make links it only when an
 # object changed; the boot header's copy follows the version at once.  A
 # build of the same tree under a new id would take a header naming the new
-# id round a kernel naming the old one (seen: the guest said the old id):
-# init/version.o goes, so vmlinux is always linked anew.
+# id round a kernel naming the old one: init/version.o goes, so vmlinux is
+# always linked anew.
 rm -f "$build/init/version.o"
 phase "compiling $image with -j$(nproc) in the sandbox"
 sandbox compile

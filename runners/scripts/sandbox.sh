@@ -23,10 +23,8 @@
 #       of its own of that size, refused as they are written; when the
 #       command ends, unless the sandbox stopped it, they are written back
 #       to the folders (by the sandbox user, in a sandbox of its own).
-#       1 GiB must stay free on the host's file systems.  Measured on a
-#       cold 6.12 compile (-j2, 3602 files, 123 MB): 5.7 s of 659 s
-#       outside the command (image, overlays, write-back); peak memory
-#       437 MB with page cache.
+#       1 GiB must stay free on the host's file systems (its cost: the
+#       method page's "What the sandbox costs").
 #   -o  stdout and stderr each carry at most MB (more stops the command)
 #   -k  /dev/kvm inside
 # Exit: the command's status; 3 with an "error: sandbox: ..." line when the

@@ -370,7 +370,7 @@ static int pt_reclaim(unsigned long rep)
 		return say("skip bench=pt_reclaim reason=pcp list of CPU %d holds %ld pages, batch %ld", cpu,
 			   at.count, at.batch), 1;
 	/* Read again: the two pages just touched may have needed a page
-	 * table of their own (seen once in 7 repetitions: 4 kB). */
+	 * table of their own. */
 	before = vmpte();
 	pt0 = vm("nr_page_table_pages"), free0 = vm("pgfree");
 	cpu0 = sched_getcpu();
