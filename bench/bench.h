@@ -50,6 +50,9 @@ struct metric_decl {
 	enum agg agg;		/* how a run's repetitions make the column's value */
 	const char *of;		/* a count of events among this metric's total
 				 * (e.g. folios): judged as a rate, by an exact test */
+	int by_median;		/* exact and invariant: the sides' medians judged,
+				 * not every run (a selftest case that fails in a
+				 * minority of boots is flaky, not changed) */
 };
 
 /* What the host hands a benchmark's finding and claim: one run's values,
@@ -96,6 +99,10 @@ struct bench_info {
 	const char *const *vmstat;	/* /proc/vmstat fields read around the window */
 	int uses_mthp;			/* read mTHP stats of params.mthp_kb */
 	int parallel;			/* needs CPUs running at once (no -icount) */
+	int untimed;			/* its timing is shown, never judged: a gate
+					 * reads its invariants alone (selftests) */
+	int packed;			/* runs programs the host packs into the
+					 * initramfs: not a default of run --host */
 	/* For the host: the main timing, the metrics it judges, what a run
 	 * shows in words, the seed claims it backs. */
 	const char *timing;		/* default "time.wall" */

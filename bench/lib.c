@@ -132,9 +132,14 @@ const char *bench_timing(const struct bench_info *b)
 
 const struct metric_decl *bench_metric(const struct bench_info *b, const char *metric)
 {
-	for (const struct metric_decl *m = b ? b->metrics : NULL; m && m->name; m++)
-		if (!strcmp(m->name, metric))
+	/* A name ending in '*' declares every metric it begins (a family
+	 * of one per case or program, e.g. "case.*"). */
+	for (const struct metric_decl *m = b ? b->metrics : NULL; m && m->name; m++) {
+		size_t n = strlen(m->name);
+
+		if (!strcmp(m->name, metric) || (n > 1 && m->name[n - 1] == '*' && !strncmp(m->name, metric, n - 1)))
 			return m;
+	}
 	return NULL;
 }
 

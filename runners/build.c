@@ -32,7 +32,7 @@
 
 /* Run a helper script, its stdout captured; stderr lines starting with
  * "phase: " shown as progress, "error: " lines passed through. */
-static int run_script(char *const argv[], char **out, const char *label)
+int run_script(char *const argv[], char **out, const char *label)
 {
 	int outp[2], errp[2], st;
 	size_t n = 0, cap = 4096;
@@ -178,7 +178,7 @@ static char *hex(uint64_t h)
 }
 
 /* The compiler of arch: gcc, or Debian's cross compiler for arm64. */
-static char *compiler_version(const char *arch)
+char *compiler_version(const char *arch)
 {
 	FILE *p = popen(strcmp(arch, "arm64") ? "gcc --version 2>/dev/null | head -n 1"
 					      : "aarch64-linux-gnu-gcc --version 2>/dev/null | head -n 1", "r");
@@ -373,6 +373,7 @@ int variant_build(const struct variant *v, struct built *k)
 	if (entry_valid(k)) {
 		progress("variant '%s': cached build %s", v->name, k->dir);
 		k->cached = 1;
+		k->source_path = path, k->source_ref = ref;
 		free(cc);
 		return 0;
 	}
@@ -381,6 +382,7 @@ int variant_build(const struct variant *v, struct built *k)
 		progress("variant '%s': the image cached in %s does not name build %s and its tree; building it again",
 			 v->name, k->dir, k->build_id);
 	mkdirs(k->dir);
+	k->source_path = path, k->source_ref = ref;
 	srcname = strrchr(path, '/') + 1;
 	/* One build folder per source and architecture: x86 and arm64
 	 * builds of a source never share objects (they share the source

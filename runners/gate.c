@@ -149,6 +149,27 @@ static void change_add(struct gate *g, sqlite3 *db, const char *bench, const cha
 		c->seen[k] = NAN;
 }
 
+/* What the patched side's first run that has it says of a changed
+ * invariant (a selftest case: its result, description and output). */
+static void note_shown(sqlite3 *db, FILE *r, const long long *rp, int np, const char *metric)
+{
+	sqlite3_stmt *st;
+
+	for (int i = 0; i < np; i++) {
+		if (sqlite3_prepare_v2(db, "SELECT note FROM samples WHERE run_id = ?1 AND metric = ?2 AND note != '' "
+				       "LIMIT 1", -1, &st, NULL))
+			return;
+		sqlite3_bind_int64(st, 1, rp[i]);
+		sqlite3_bind_text(st, 2, metric, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			fprintf(r, "  %-14s   %s\n", "", shown((const char *)sqlite3_column_text(st, 0)));
+			sqlite3_finalize(st);
+			return;
+		}
+		sqlite3_finalize(st);
+	}
+}
+
 /* The exact counters of the first boot of each side that moved, as
  * evidence under a benchmark's row; an invariant not --expect'ed that
  * moved breaks the gate. */
@@ -171,6 +192,8 @@ static void counters_moved(struct gate *g, sqlite3 *db, FILE *r, const char *ben
 		said = !e.invariant_changed ? "exact counter changed" :
 		       exp ? "invariant changed, expected (--expect)" : "INVARIANT CHANGED";
 		fprintf(r, "  %-14s %-18s %12.6g %12.6g   %s\n", "", shown(e.metric), e.ma, e.mb, said);
+		if (e.invariant_changed)
+			note_shown(db, r, rp, np, metrics[i]);
 		change_add(g, db, bench, metrics[i], said, 0, ra, na, rp, np);
 	}
 	metrics_free(metrics, n);
@@ -184,7 +207,16 @@ static void judge_bench(struct gate *g, sqlite3 *db, FILE *r, const char *bench)
 	int na = session_runs(db, g->sa, g->boots, bench, &ra), np = session_runs(db, g->sp, g->boots, bench, &rp);
 	struct cmp_row c;
 	char ci[40] = "";
+	const struct bench_info *b = bench_find(bench);
 
+	if (b && b->untimed) {	/* its invariants alone decide */
+		fprintf(r, "  %-14s %-18s %12s %12s %8s %-18s %-8s %s\n", shown(bench), "(invariants)", "", "", "", "",
+			"", na && np ? "timing not judged" : "not enough data");
+		g->undecided |= !na || !np;
+		counters_moved(g, db, r, bench, ra, na, rp, np);
+		free(ra), free(rp);
+		return;
+	}
 	compare_boots(db, ra, na, rp, np, bench_timing(bench_find(bench)), g->threshold / 100.0, &c);
 	if (!isnan(c.lo))
 		snprintf(ci, sizeof(ci), "[%.3f, %.3f]", c.lo, c.hi);

@@ -4,6 +4,7 @@
  * panic or missing records come back as a failure reason, never a crash.
  * arm64 kernels boot under qemu-system-aarch64 -M virt, whose one PL011 is
  * the console; their records come back on a virtio console (hvc0). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -59,6 +60,39 @@ static char *guest_bin_dir(const char *arch)
 	return strcmp(arch, "arm64") ? xstrdup(self_dir()) : xasprintf("%s/aarch64", self_dir());
 }
 
+/* The mm selftests of folder dir appended to an initramfs list, as
+ * /selftests/NAME; the names are our own build's ([a-z0-9_-]). */
+static int selftests_list(const char *dir, char **list)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char *more = xasprintf("%sdir /selftests 0755 0 0\n", *list), *skipped = xasprintf("%s/../skipped", dir);
+
+	if (!d)
+		return error("cannot read the selftests in '%s': %s", dir, strerror(errno));
+	while ((e = readdir(d))) {
+		char *next;
+
+		if (e->d_name[0] == '.' || strspn(e->d_name, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(e->d_name))
+			continue;
+		next = xasprintf("%sfile /selftests/%s %s/%s 0755 0 0\n", more, e->d_name, dir, e->d_name);
+		free(more);
+		more = next;
+	}
+	closedir(d);
+	/* What the host could not build, for the guest to say so. */
+	if (access(skipped, R_OK) == 0) {
+		char *next = xasprintf("%sfile /selftests/skipped %s 0644 0 0\n", more, skipped);
+
+		free(more);
+		more = next;
+	}
+	free(skipped);
+	free(*list);
+	*list = more;
+	return 0;
+}
+
 static int make_initramfs(const struct built *k, struct boot *b, char *const plan[])
 {
 	char *list = xasprintf("%s/initramfs.list", b->logdir), *planf = xasprintf("%s/plan", b->logdir);
@@ -90,6 +124,8 @@ static int make_initramfs(const struct built *k, struct boot *b, char *const pla
 			 "file /init %s 0755 0 0\nfile /bin/rb-bench %s/rb-bench 0755 0 0\n"
 			 "file /plan %s 0644 0 0\n", init, bin, planf);
 	free(init);
+	if (k->selftests && selftests_list(k->selftests, &text))
+		return -1;
 	if (write_text_file(list, text))
 		return -1;
 	free(text);
@@ -102,7 +138,8 @@ static int make_initramfs(const struct built *k, struct boot *b, char *const pla
 		/* The initramfs it writes (our two programs and the plan: a
 		 * few MB) is cut at INITRAMFS_MAX_MB. */
 		char *opts[] = { "-t", "120", "-m", "256", "-o", xasprintf("%d", INITRAMFS_MAX_MB), "-r", k->gen_init_cpio,
-				 "-r", list, "-r", planf, "-r", init_path, "-r", xasprintf("%s/rb-bench", bin), NULL };
+				 "-r", list, "-r", planf, "-r", init_path, "-r", xasprintf("%s/rb-bench", bin),
+				 k->selftests ? "-r" : NULL, k->selftests ? xasprintf("%s/..", k->selftests) : NULL, NULL };
 		char *argv[32];
 		int n = sandbox_argv(argv, opts);
 		pid_t pid;

@@ -72,7 +72,23 @@ static int job_build(char **a, int n)
 	put("config_hash", k.config_hash), put("dir", k.dir), put("bzimage", k.bzimage);
 	put("gen_init_cpio", k.gen_init_cpio), put("tree", k.tree), put("arch", k.arch);
 	put("cached", k.cached ? "1" : "0"), put("rebuilt", k.rebuilt ? "1" : "0");
+	put("source_path", k.source_path), put("source_ref", k.source_ref);
 	return 0;
+}
+
+/* The selftests the plan asks for (its --selftests=SET, taken out of
+ * it), built for the kernel of build job dir; without them the step
+ * says so in the guest (a SKIP: no programs). */
+static void selftests_pack(struct built *k, const char *dir, char **plan)
+{
+	const char *set = selftests_take(plan);
+
+	if (!set)
+		return;
+	k->source_path = result_get(dir, "source_path");
+	k->source_ref = result_get(dir, "source_ref");
+	k->source_id = result_get(dir, "source_id");
+	k->selftests = selftests_ready(k, set);
 }
 
 static int job_boot(char **a, int n)
@@ -89,6 +105,7 @@ static int job_boot(char **a, int n)
 	k.arch = result_get(a[1], "arch");
 	if (!k.bzimage || !k.gen_init_cpio || !k.arch || !arch_valid(k.arch))
 		die(EXIT_INFRA, "the build job '%s' left no kernel", a[1]);
+	selftests_pack(&k, a[1], a + 8);
 	b.logdir = a[3], b.accel = a[4], b.mem_mb = atoi(a[5]), b.cpus = atoi(a[6]), b.timeout_s = atoi(a[7]);
 	b.label = a[3], b.quiet = 1;
 	/* Timed by the host's clock: the machine's other work is in its

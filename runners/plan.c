@@ -280,6 +280,10 @@ static void graph_boots(struct plan *p)
 				for (const struct opt *o = bench_params; o->name && n < 100; o++)
 					args[n++] = xasprintf("--%s=%lu", o->name, *(unsigned long *)o->value);
 				for (int b = 0; b < g.n; b++)
+					if (!strcmp(g.v[b], "selftests"))
+						args[n++] = xasprintf("--selftests=%s", p->o->selftests ? p->o->selftests
+													 : "default");
+				for (int b = 0; b < g.n; b++)
 					args[n++] = (char *)g.v[b];
 				argv_write(j, args, n);
 			}

@@ -130,9 +130,24 @@ struct built {
 	int cached;		/* found in the cache, not built now */
 	int rebuilt;		/* its cache entry was not that build: built again */
 	int trusted;		/* a Debian source with the project's own files only */
+	char *source_path, *source_ref;	/* the source's git tree and the ref built */
+	char *selftests;	/* a folder of static mm selftests to pack, or NULL */
 };
 int variant_build(const struct variant *v, struct built *k);	/* exits 2/3 on failure */
 char *patchset_sha256(char *const *patches, int n);	/* KCIDB's patchset_hash of these files, "" for none */
+/* A helper script run with its stdout in *out and its "phase: " lines
+ * shown as progress; returns its exit status. */
+int run_script(char *const argv[], char **out, const char *label);
+char *compiler_version(const char *arch);	/* gcc's, or the cross compiler's */
+/* selftests.c: the kernel's mm selftests of a source, built static for
+ * arch (selftests-build.sh, sandboxed, cached by content hash); SET is a
+ * comma-separated list of programs or "default".  Returns the folder of
+ * the programs, or NULL after saying why. */
+#define SELFTESTS_DEFAULT "cow,khugepaged,split_huge_page_test,madv_populate,mremap_test,transhuge-stress"
+char *selftests_ready(const struct built *k, const char *set);
+/* The plan's selftest set: its "--selftests=SET" argument removed from
+ * plan (a host-side option, not rb-bench's); NULL when it has none. */
+char *selftests_take(char **plan);
 int variant_trusted(const struct variant *v);
 /* A patch or fragment a spec names: a plain file anyone may read (or the
  * user's own) of at most SPEC_FILE_MAX bytes; dies with exit 2 if not. */
@@ -297,6 +312,7 @@ struct run_opts {
 	/* where the jobs run: plan.c */
 	const char *executor, *partition, *account, *spool;
 	int slots;
+	const char *selftests;	/* the mm selftests of the selftests step */
 };
 extern const struct opt guest_opts[];	/* --variants, --guest-mem-mb, --timeout, --out, --db ... */
 void guest_opts_get(struct run_opts *o);

@@ -167,6 +167,24 @@ static void overhead_cell(sqlite3 *db, FILE *f, long long run)
 
 static struct opt_list expect;	/* --expect: invariant changes shown as expected */
 
+/* The note of a run's metric (a selftest case: its result, description
+ * and output), or NULL when it has none. */
+static char *sample_note(sqlite3 *db, long long run, const char *metric)
+{
+	sqlite3_stmt *st;
+	char *note = NULL;
+
+	if (sqlite3_prepare_v2(db, "SELECT note FROM samples WHERE run_id = ?1 AND metric = ?2 AND note != '' LIMIT 1",
+			       -1, &st, NULL))
+		return NULL;
+	sqlite3_bind_int64(st, 1, run);
+	sqlite3_bind_text(st, 2, metric, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		note = xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return note;
+}
+
 /* The invariants of a benchmark between two runs, the verdict listed
  * before any timing: each one that changed with its two values, those
  * declared expected (--expect) marked so. */
@@ -176,19 +194,30 @@ static void invariants_cell(sqlite3 *db, FILE *f, const struct bench_info *b, lo
 	size_t len = 0;
 	FILE *t = open_memstream(&text, &len);
 	int changed = 0, unexpected = 0;
+	char **names;
+	/* Every metric of the two runs its benchmark declares an invariant:
+	 * a family ("case.*", one per selftest case) by its members. */
+	int nnames = run_metrics(db, base, run, &names);
 
-	for (const struct metric_decl *m = b->metrics; m && m->name; m++) {
+	for (int i = 0; i < nnames; i++) {
 		struct cmp_row r;
-		int exp = metric_expected(&expect, m->name);
+		int exp = metric_expected(&expect, names[i]);
+		char *note;
 
-		if (m->role != METRIC_INVARIANT || compare_metric(db, base, run, m->name, -1, &r) ||
+		if (metric_role(b, names[i]) != METRIC_INVARIANT || compare_metric(db, base, run, names[i], -1, &r) ||
 		    !r.invariant_changed)
 			continue;
 		fputs(changed++ ? "<br>" : "", t);
-		esc(t, m->name);
+		esc(t, names[i]);
 		fprintf(t, " %.6g &rarr; %.6g %s", r.ma, r.mb, exp ? "(expected, --expect)" : "CHANGED");
+		if ((note = sample_note(db, run, names[i]))) {	/* a selftest case's result and output */
+			fputs(": ", t);
+			esc(t, note);
+			free(note);
+		}
 		unexpected |= !exp;
 	}
+	metrics_free(names, nnames);
 	fclose(t);
 	fprintf(f, "<td class=\"%s\">%s</td>", unexpected ? "bad" : changed ? "warn" : "ok", changed ? text : "same");
 	free(text);

@@ -231,6 +231,12 @@ int cmd_run(int argc, char **argv)
 			   "       [--bench NAME]... [--reps N] [--db PATH]\n\n"
 			   "Builds what is missing, boots each variant (default: all in the spec file) and\n"
 			   "stores every repetition; --host runs on the running kernel instead.");
+	/* The running kernel has no programs packed for it: by default, no
+	 * step that runs them (selftests). */
+	if (host && !names.n)
+		for (int i = 0; i < nbenches; i++)
+			if (!benches[i]->packed)
+				names.v[names.n++] = benches[i]->name;
 	bench_names_check(&names);
 	if (!o.tree != !o.ref)
 		die(EXIT_USAGE, "--tree and --ref go together; give both");

@@ -11,6 +11,7 @@
 
 /* Options of every command that boots variants. */
 static unsigned long guest_mem = 1024, guest_cpus = 2, boot_timeout = 900, slots;
+static const char *selftests_set = "default";
 static int host_clock;
 static const char *variants_file, *out_dir = "out", *executor, *partition, *account, *spool, *quiet_wait;
 const struct opt guest_opts[] = {
@@ -25,6 +26,9 @@ const struct opt guest_opts[] = {
 	{ "quiet-wait", OPT_STRING, &quiet_wait, 0, 0, "S",
 	  "longest wait for a quiet machine before a host-clock boot [$RECLAIMBENCH_QUIET_WAIT, 120]" },
 	{ "db", OPT_STRING, &opt_db, 0, 0, "PATH", "results database" },
+	{ "selftests", OPT_STRING, &selftests_set, 0, 0, "SET",
+	  "mm selftests the selftests step runs: 'default' (" SELFTESTS_DEFAULT "), programs separated by commas, "
+	  "or 'none'" },
 	{ "executor", OPT_STRING, &executor, 0, 0, "local|slurm",
 	  "where jobs run: this machine, or Slurm's sbatch [$RECLAIMBENCH_EXECUTOR, local]" },
 	{ "jobs", OPT_UINT, &slots, 0, 256, "N", "local: jobs at once, 0 for one per CPU" },
@@ -52,6 +56,7 @@ void guest_opts_get(struct run_opts *o)
 	if (mkdirs(out_dir) || !(o->out = realpath(out_dir, NULL)))
 		die(EXIT_USAGE, "cannot make the folder '%s': %s; pass --out DIR", out_dir, strerror(errno));
 	o->mem_mb = guest_mem, o->cpus = guest_cpus, o->timeout_s = boot_timeout, o->host_clock = host_clock;
+	o->selftests = selftests_set;
 	o->executor = setting(executor, "RECLAIMBENCH_EXECUTOR");
 	o->partition = setting(partition, "RECLAIMBENCH_SLURM_PARTITION");
 	o->account = setting(account, "RECLAIMBENCH_SLURM_ACCOUNT");

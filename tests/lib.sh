@@ -18,7 +18,7 @@ done_testing() { echo "1..$n"; }
 top=$(cd "$(dirname "$0")/.." && pwd)
 rb=$top/build/reclaimbench
 bench=$top/build/rb-bench
-work=$(mktemp -d /tmp/rb-test-XXXXXX)
+work=$(mktemp -d "${TMPDIR:-/tmp}/rb-test-XXXXXX")
 trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 q() { sqlite3 "$1" "$2"; }
 thp_state() { cat /sys/kernel/mm/transparent_hugepage/enabled /sys/kernel/mm/transparent_hugepage/defrag \

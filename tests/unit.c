@@ -12,6 +12,7 @@
 
 #include "../bench/bench.h"
 #include "../bench/record.h"
+#include "../bench/selftests.h"
 #include "../runners/reclaimbench.h"
 
 static int tests, failed;
@@ -1160,6 +1161,40 @@ static void test_change_points(void)
 	check(steps_of(v, 40, &at, &good, &bad) == 0, "a step of 3%%, under the smallest effect: none");
 }
 
+/* TAP of the kernel's selftests, as the guest's selftests step reads it. */
+static void test_tap(void)
+{
+	struct tap_result r;
+
+	check(tap_line("1..12", &r) == TAP_PLAN && r.planned == 12, "tap: a plan");
+	check(tap_line("ok 3 Basic COW after fork() ... with base page", &r) == TAP_RESULT && r.number == 3 &&
+	      r.status == TAP_OK && !strcmp(r.desc, "Basic COW after fork() ... with base page"), "tap: an ok case");
+	check(tap_line("not ok 7 - collapse_full", &r) == TAP_RESULT && r.number == 7 && r.status == TAP_NOT_OK &&
+	      !strcmp(r.desc, "collapse_full"), "tap: a not ok case, its '- ' dropped");
+	check(tap_line("ok 10 # SKIP Basic COW ... with swapped-out THP", &r) == TAP_RESULT &&
+	      r.status == TAP_SKIPPED && !strcmp(r.desc, "Basic COW ... with swapped-out THP"),
+	      "tap: kselftest's skip, the directive before the description");
+	check(tap_line("ok 2 hugetlb # SKIP no hugetlb pages", &r) == TAP_RESULT && r.status == TAP_SKIPPED &&
+	      !strcmp(r.desc, "hugetlb") && !strcmp(r.reason, "no hugetlb pages"), "tap: a skip directive after the description");
+	check(tap_line("ok 4 split # XFAIL known", &r) == TAP_RESULT && r.status == TAP_OK && !strcmp(r.reason, "XFAIL known"),
+	      "tap: an xfail is ok, its directive kept");
+	check(tap_line("ok 1234567 too long", &r) == TAP_BAD && tap_line("ok x", &r) == TAP_BAD &&
+	      tap_line("not ok 5x", &r) == TAP_BAD && tap_line("ok -1", &r) == TAP_BAD, "tap: a result without a sane number is malformed");
+	check(tap_line("1..", &r) == TAP_OTHER && tap_line("1..9999999", &r) == TAP_OTHER && tap_line("1..3 x", &r) == TAP_OTHER,
+	      "tap: a plan without a sane count is no plan");
+	check(tap_line("# [RUN] Basic COW", &r) == TAP_DIAG && tap_line("Bail out! no THP", &r) == TAP_OTHER &&
+	      tap_line("okay 3", &r) == TAP_OTHER, "tap: diagnostics and other lines");
+	{
+		char long_desc[400];
+
+		memset(long_desc, 'a', sizeof(long_desc));
+		memcpy(long_desc, "ok 1 ", 5);
+		long_desc[sizeof(long_desc) - 1] = '\0';
+		check(tap_line(long_desc, &r) == TAP_RESULT && strlen(r.desc) == sizeof(r.desc) - 1,
+		      "tap: a long description is cut to its field");
+	}
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -1184,6 +1219,7 @@ int main(void)
 	test_console();
 	test_escapes();
 	test_markdown();
+	test_tap();
 	test_series();
 	test_change_points();
 	test_series_search();
