@@ -194,7 +194,7 @@ int cmd_nightly(int argc, char **argv)
 	sha = commit_of(tree, "--ref", ref);
 	bench_names_check(&nnames);
 	guest_opts_get(&o);
-	variants_load(o.variants, &set);
+	variants_load(one_variants_file(&o, "nightly"), &set);
 	v = set.v[0];
 	v.name = "nightly";
 	v.source = xasprintf("git:%s@%s", tree, sha);
