@@ -317,7 +317,7 @@ static void boot_job(void *arg)
 	int rc;
 
 	variant_build(j->v, &k);	/* cached now: fills k */
-	rc = variant_session(j->v, &k, accel_choose(&k, j->v->cmdline), &j->c->o, &j->c->names, j->argc, j->argv,
+	rc = variant_session(j->v, &k, accel_checked(accel_choose(&k, j->v->cmdline)), &j->c->o, &j->c->names, j->argc, j->argv,
 			     &session);
 	if (session && write(j->session_fd, session, strlen(session)) < 0)
 		rc = EXIT_INFRA;

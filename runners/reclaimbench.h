@@ -120,7 +120,8 @@ char *variant_of_arch(const char *x86_name, const char *arch);	/* "7.3" on arm64
 const char *variant_arch(const struct variant *v);	/* v->arch or ARCH_DEFAULT */
 int arch_valid(const char *arch);
 const char *arch_machine(const char *arch);	/* what uname -m says: x86_64, aarch64 */
-int arch_native(const char *arch);		/* the host's own: KVM can run it */
+int arch_native(const char *arch);
+const char *arch_host(void);		/* the host's, as a variant names it */		/* the host's own: KVM can run it */
 
 /* build.c: a variant built (or found in the cache). */
 struct built {
@@ -156,6 +157,10 @@ struct boot {
 int guest_boot(const struct built *k, const char *cmdline, char *const plan[], struct boot *b);
 const char *accel_choose(const struct built *k, const char *cmdline);
 const char *accel_known(void);	/* without a probe boot, or NULL */
+void accel_require(const char *accel);	/* --accel kvm|tcg; NULL: probe (auto) */
+const char *accel_required(void);	/* what --accel requires, or NULL */
+const char *accel_failure(void);	/* why KVM is not used */
+const char *accel_checked(const char *accel);	/* dies when --accel required another */
 /* QEMU's version and the CPU model a guest of arch under accel gets. */
 const char *guest_emulator(const char *arch, const char *accel);
 /* TCG with QEMU's instruction counter as the guest clock. */
@@ -293,6 +298,7 @@ void run_view_init(struct run_view_host *h, sqlite3 *db, long long run, const ch
  * for a plan and stored as one session. */
 struct run_opts {
 	const char *variants, *tree, *ref, *out;	/* variants: the first spec file */
+	const char *accel;	/* --accel kvm|tcg, NULL: auto */
 	const char **variant_files;	/* every --variants, or the default plan's two */
 	int nvariant_files, variants_given;	/* given: how many --variants */
 	int mem_mb, cpus, timeout_s, host_clock;

@@ -13,7 +13,7 @@
 static unsigned long guest_mem = 1024, guest_cpus = 2, boot_timeout = 900, slots;
 static int host_clock;
 static struct opt_list variants_files;
-static const char *out_dir = "out", *executor, *partition, *account, *spool, *quiet_wait;
+static const char *accel_opt, *out_dir = "out", *executor, *partition, *account, *spool, *quiet_wait;
 const struct opt guest_opts[] = {
 	{ "variants", OPT_LIST, &variants_files, 0, 0, "FILE",
 	  "variant spec file; run and build take several [kernels/variants.conf and kernels/arm64.conf]" },
@@ -26,6 +26,9 @@ const struct opt guest_opts[] = {
 	  "under TCG, time by the host's clock, not by counted guest instructions (-icount)" },
 	{ "quiet-wait", OPT_STRING, &quiet_wait, 0, 0, "S",
 	  "longest wait for a quiet machine before a host-clock boot [$RECLAIMBENCH_QUIET_WAIT, 120]" },
+	{ "accel", OPT_STRING, &accel_opt, 0, 0, "auto|kvm|tcg",
+	  "accelerator of the variants of the host's own architecture (others: TCG); auto probes KVM once "
+	  "per host kernel, kvm stops when it cannot boot [$RECLAIMBENCH_ACCEL, auto]" },
 	{ "db", OPT_STRING, &opt_db, 0, 0, "PATH", "results database" },
 	{ "executor", OPT_STRING, &executor, 0, 0, "local|slurm",
 	  "where jobs run: this machine, or Slurm's sbatch [$RECLAIMBENCH_EXECUTOR, local]" },
@@ -73,6 +76,13 @@ void guest_opts_get(struct run_opts *o)
 			    "of seconds from 0 to 3600", wait);
 		setenv("RECLAIMBENCH_QUIET_WAIT", wait, 1);
 	}
+	o->accel = setting(accel_opt, "RECLAIMBENCH_ACCEL");
+	if (o->accel && strcmp(o->accel, "auto") && strcmp(o->accel, "kvm") && strcmp(o->accel, "tcg"))
+		die(EXIT_USAGE, "unknown accelerator '%s' (--accel or $RECLAIMBENCH_ACCEL); use auto, kvm or tcg",
+		    o->accel);
+	if (o->accel && !strcmp(o->accel, "auto"))
+		o->accel = NULL;
+	accel_require(o->accel);
 	if (o->executor && strcmp(o->executor, "local") && strcmp(o->executor, "slurm"))
 		die(EXIT_USAGE, "unknown executor '%s'; use --executor local or --executor slurm", o->executor);
 }

@@ -303,6 +303,16 @@ const char *arch_machine(const char *arch)
 	return !strcmp(arch, "arm64") ? "aarch64" : arch;
 }
 
+/* The host's architecture as a variant names it (x86_64, arm64). */
+const char *arch_host(void)
+{
+	static struct utsname u;
+
+	if (uname(&u))
+		return "unknown";
+	return !strcmp(u.machine, "aarch64") ? "arm64" : u.machine;
+}
+
 int arch_native(const char *arch)
 {
 	struct utsname u;
