@@ -52,7 +52,7 @@ void guest_opts_get(struct run_opts *o)
 	o->variants_given = variants_files.n;
 	if (variants_files.n) {
 		o->variants = variants_files.v[0];
-		o->variant_files = (const char **)variants_files.v, o->nvariant_files = variants_files.n;
+		o->variant_files = variants_files.v, o->nvariant_files = variants_files.n;
 	} else {
 		o->variants = default_variants_file();
 		o->nvariant_files = default_plan_files(&o->variant_files);

@@ -10,7 +10,8 @@ static const char *opt_variants;
 
 static const struct opt common[] = {
 	{ "db", OPT_STRING, &opt_db, 0, 0, "PATH", "results database" },
-	{ "variants", OPT_STRING, &opt_variants, 0, 0, "FILE", "variant spec file (list variants) [kernels/variants.conf and kernels/arm64.conf]" },
+	{ "variants", OPT_STRING, &opt_variants, 0, 0, "FILE",
+	  "variant spec file (list variants) [kernels/variants.conf and kernels/arm64.conf]" },
 	{ "format", OPT_STRING, &opt_format, 0, 0, "text|json", "output format" },
 	{ NULL }
 };
