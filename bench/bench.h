@@ -86,6 +86,10 @@ struct bench_claim {
 	const char *(*judge)(const struct claim_view *v, char *evidence, size_t cap);
 	const char *seed;	/* the seed's own figure, with its units and where it
 				 * was measured (HTML-safe text) */
+	const char *arch;	/* the architecture the seed measured it on, as a
+				 * variant's arch says it; NULL: arm64 (every seed so
+				 * far: phones).  The report judges the claim on that
+				 * architecture's variants and shows x86_64 beside. */
 };
 
 /* Return values of setup and run. */

@@ -115,7 +115,7 @@ static void ctx_init(struct bisect_ctx *c, const struct bisect_args *a)
 	c->dir = xasprintf("%s/bisect/%s", cache_dir(), c->key);
 	c->repo = xasprintf("%s/repo.git", c->dir);
 	guest_opts_get(&c->o);
-	variants_load(c->o.variants, &c->set);
+	variants_load(one_variants_file(&c->o, "bisect"), &c->set);
 	if (!c->set.n)
 		die(EXIT_USAGE, "'%s' holds no variant to take the config from", c->o.variants);
 	c->names.n = 0;
@@ -317,7 +317,7 @@ static void boot_job(void *arg)
 	int rc;
 
 	variant_build(j->v, &k);	/* cached now: fills k */
-	rc = variant_session(j->v, &k, accel_choose(&k, j->v->cmdline), &j->c->o, &j->c->names, j->argc, j->argv,
+	rc = variant_session(j->v, &k, accel_checked(accel_choose(&k, j->v->cmdline)), &j->c->o, &j->c->names, j->argc, j->argv,
 			     &session);
 	if (session && write(j->session_fd, session, strlen(session)) < 0)
 		rc = EXIT_INFRA;

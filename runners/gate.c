@@ -505,9 +505,10 @@ int cmd_gate(int argc, char **argv)
 		    "--boots %d or more", boots, boots, boots, min_p(boots, boots), min_samples());
 	bench_names_check(&names);
 	guest_opts_get(&o);
-	variants_load(o.variants, &set);
+	variants_load_files(o.variant_files, o.nvariant_files, &set);
 	if (!(g.base = variant_find(&set, base_name)))
-		die(EXIT_USAGE, "unknown variant '%s' in '%s'; see reclaimbench list variants", base_name, o.variants);
+		die(EXIT_USAGE, "unknown variant '%s' in %s; see reclaimbench list variants", base_name,
+		    o.nvariant_files > 1 ? "the spec files" : xasprintf("'%s'", o.variants));
 	db_close(db_open(opt_db));
 	series_resolve(&patch_args, &g.series);
 	g.patched = patched_variant(g.base, g.series.files, g.series.n);

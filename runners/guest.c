@@ -513,8 +513,27 @@ int guest_boot(const struct built *k, const char *cmdline, char *const plan[], s
 }
 
 /* KVM when a short probe boot reaches the end of a tiny plan, else TCG.
- * The answer is kept per host kernel in the cache. */
-static char answer[8];
+ * The answer is kept per host kernel in the cache.  --accel (or
+ * $RECLAIMBENCH_ACCEL) requires one: tcg skips the probe, kvm probes even
+ * when the cache says tcg (the host may have changed) and the plan stops
+ * when the probe fails, with the reason (accel_failure). */
+static char answer[8], *failure;
+static const char *required;
+
+void accel_require(const char *accel)
+{
+	required = accel;
+}
+
+const char *accel_required(void)
+{
+	return required;
+}
+
+const char *accel_failure(void)
+{
+	return failure ? failure : "KVM was not probed";
+}
 
 static char *accel_file(void)
 {
@@ -526,16 +545,18 @@ static char *accel_file(void)
 
 const char *accel_known(void)
 {
-	const char *env = getenv("RECLAIMBENCH_ACCEL");
 	char *old;
 
-	if (env && (!strcmp(env, "kvm") || !strcmp(env, "tcg")))
-		return env;
+	if (required && !strcmp(required, "tcg"))
+		return "tcg";
 	if (answer[0])
 		return answer;
-	if (access("/dev/kvm", R_OK | W_OK))
+	if (access("/dev/kvm", R_OK | W_OK)) {
+		failure = xasprintf("/dev/kvm: %s", strerror(errno));
 		return strcpy(answer, "tcg");
-	if ((old = read_file(accel_file(), NULL)) && (!strncmp(old, "kvm", 3) || !strncmp(old, "tcg", 3)))
+	}
+	if ((old = read_file(accel_file(), NULL)) && (!strncmp(old, "kvm", 3) || !strncmp(old, "tcg", 3)) &&
+	    !(required && strncmp(old, "kvm", 3)))
 		snprintf(answer, sizeof(answer), "%.3s", old);
 	free(old);
 	return answer[0] ? answer : NULL;
@@ -543,7 +564,7 @@ const char *accel_known(void)
 
 const char *accel_choose(const struct built *k, const char *cmdline)
 {
-	char *file, *logdir;
+	char *file, *logdir, *qemu_log, *why;
 	char *plan[] = { "--reps=1", "--pt-region-mb=2", "pt_reclaim", NULL };
 	struct boot b = { .accel = "kvm", .mem_mb = 256, .cpus = 1, .timeout_s = 20,
 			  .label = "kvm probe", .quiet = 1 };
@@ -557,8 +578,23 @@ const char *accel_choose(const struct built *k, const char *cmdline)
 	b.logdir = logdir;
 	progress("probing KVM with a %d s boot (once per host kernel)", b.timeout_s);
 	strcpy(answer, guest_boot(k, cmdline, plan, &b) == 0 ? "kvm" : "tcg");
+	if (b.failure) {	/* QEMU's own first words say why, when it failed */
+		qemu_log = xasprintf("%s/qemu.log", logdir);
+		why = read_file(qemu_log, NULL);
+		failure = xasprintf("%s%s%.*s", b.failure, why && *why ? "; QEMU: " : "",
+				    why ? (int)strcspn(why, "\n") : 0, why ? why : "");
+		free(why), free(qemu_log);
+	}
 	progress("KVM %s: using %s%s%s", strcmp(answer, "kvm") ? "does not boot guests here" : "works",
-		 answer, b.failure ? "; probe: " : "", b.failure ? b.failure : "");
+		 answer, failure ? "; probe: " : "", failure ? failure : "");
 	write_text_file(file, answer);
 	return answer;
+}
+
+const char *accel_checked(const char *accel)
+{
+	if (required && strcmp(accel, required))
+		die(EXIT_INFRA, "--accel %s: %s; without --accel the variants boot under TCG", required,
+		    accel_failure());
+	return accel;
 }

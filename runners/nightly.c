@@ -184,7 +184,7 @@ static int history_step_bisect(const char *tree, const struct variant *base, con
 	v.name = HISTORY_CONFIRM_VARIANT;
 	v.source = xasprintf("git:%s@%s", tree, bad_sha);
 	variant_build(&v, &k);
-	if ((confirmed = step_confirmed(&v, &k, accel_choose(&k, v.cmdline), o, ns, argc, argv)) <= 0)
+	if ((confirmed = step_confirmed(&v, &k, accel_checked(accel_choose(&k, v.cmdline)), o, ns, argc, argv)) <= 0)
 		return confirmed < 0 ? EXIT_INFRA : EXIT_OK;
 	args = (struct bisect_args){ tree, ns->prev_sha, bad_sha, ns->bench, ns->metric };
 	return bisect_run(&args, argc, argv) != EXIT_OK ? EXIT_INFRA : EXIT_VERDICT;
@@ -225,13 +225,13 @@ int cmd_nightly(int argc, char **argv)
 	sha = commit_of(tree, "--ref", ref);
 	bench_names_check(&nnames);
 	guest_opts_get(&o);
-	variants_load(o.variants, &set);
+	variants_load(one_variants_file(&o, "nightly"), &set);
 	v = set.v[0];
 	v.name = "nightly";
 	v.source = xasprintf("git:%s@%s", tree, sha);
 	v.patches = NULL, v.npatches = 0;
 	variant_build(&v, &k);
-	accel = accel_choose(&k, v.cmdline);
+	accel = accel_checked(accel_choose(&k, v.cmdline));
 	on_interrupt_install();
 	if (variant_session(&v, &k, accel, &o, &nnames, argc, argv, &session))
 		return EXIT_INFRA;

@@ -808,12 +808,9 @@ out:
 	free(need);
 }
 
-int plan_run(struct plan *p)
+static void executor_pick(struct plan *p)
 {
-	int bad = 0, over, boots_added;
 	const char *ex = p->o->executor ? p->o->executor : "local";
-	struct job **ready;
-	double t0 = now_s();
 
 	if (!strcmp(ex, "local"))
 		p->ex = &local_executor;
@@ -821,16 +818,39 @@ int plan_run(struct plan *p)
 		p->ex = &slurm_executor, cost_note = ", this process only: the jobs' CPU time is Slurm's to count";
 	else
 		die(EXIT_USAGE, "unknown executor '%s'; use --executor local or --executor slurm", ex);
-	if (!p->accel)
-		p->accel = accel_known();
-	if (!p->accel) {	/* no kernel KVM could run: no probe */
-		int native = 0;
+}
 
-		for (int i = 0; i < p->nitems; i++)
-			native |= arch_native(variant_arch(p->items[i].v));
-		if (!native)
-			p->accel = "tcg";
-	}
+/* The accelerator known before anything is built (NULL: a KVM probe
+ * boots the first kernel of this host's architecture built). */
+static void accel_plan(struct plan *p)
+{
+	int native = 0;
+
+	if (p->accel)
+		return;
+	for (int i = 0; i < p->nitems; i++)
+		native |= arch_native(variant_arch(p->items[i].v));
+	p->accel = accel_known();
+	if (!native && accel_required() && !strcmp(accel_required(), "kvm"))
+		die(EXIT_USAGE, "--accel kvm: no variant of this host's architecture (%s) to run; KVM runs only "
+		    "the host's own, the others boot under TCG", arch_host());
+	if (native && p->accel)
+		accel_checked(p->accel);	/* nothing started yet */
+	if (!native)	/* no kernel KVM could run: no probe */
+		p->accel = "tcg";
+	else if (accel_required() && !strcmp(accel_required(), "kvm"))
+		progress("--accel kvm: the variants of this host's architecture (%s) boot under KVM on the "
+			 "host's clock, any other under TCG", arch_host());
+}
+
+int plan_run(struct plan *p)
+{
+	int bad = 0, over, boots_added, stopped = 0;
+	struct job **ready;
+	double t0 = now_s();
+
+	executor_pick(p);
+	accel_plan(p);
 	cpu_account_start();
 	plan_open(p);
 	graph_builds(p);
@@ -870,6 +890,13 @@ int plan_run(struct plan *p)
 				    arch_native(variant_arch(p->items[p->jobs[i].item].v)))
 					p->accel = accel_choose(&p->items[p->jobs[i].item].k,
 								p->items[p->jobs[i].item].v->cmdline);
+			if (p->accel && accel_required() && strcmp(p->accel, accel_required())) {
+				error("--accel %s: %s; without --accel the variants boot under TCG", accel_required(),
+				      accel_failure());
+				p->ex->stop(p);
+				stopped = 1;
+				break;
+			}
 			if (p->accel || over) {
 				int first = p->njobs;
 
@@ -902,5 +929,5 @@ int plan_run(struct plan *p)
 			 "(plan %s)", p->what, now_s() - t0, p->dir);
 	}
 	free(ready);
-	return bad || interrupted;
+	return bad || interrupted || stopped;
 }

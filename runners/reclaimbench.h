@@ -112,13 +112,17 @@ int variants_parse(const char *file, const char *text, struct variant_set *set);
 void variants_load(const char *file, struct variant_set *set);	/* dies on bad input */
 void variants_free(struct variant_set *set);
 struct variant *variant_find(struct variant_set *set, const char *name);
+void variants_load_files(const char *const *files, int nfiles, struct variant_set *set);	/* one set */
 const char *default_variants_file(void);
+int default_plan_files(const char ***files);	/* variants.conf and arm64.conf */
+char *variant_of_arch(const char *x86_name, const char *arch);	/* "7.3" on arm64: "7.3-arm64" */
 /* Architectures a variant may name, as the kernel's ARCH spells them. */
 #define ARCH_DEFAULT "x86_64"
 const char *variant_arch(const struct variant *v);	/* v->arch or ARCH_DEFAULT */
 int arch_valid(const char *arch);
 const char *arch_machine(const char *arch);	/* what uname -m says: x86_64, aarch64 */
-int arch_native(const char *arch);		/* the host's own: KVM can run it */
+int arch_native(const char *arch);
+const char *arch_host(void);		/* the host's, as a variant names it */		/* the host's own: KVM can run it */
 
 /* build.c: a variant built (or found in the cache). */
 struct built {
@@ -171,6 +175,10 @@ struct boot {
 int guest_boot(const struct built *k, const char *cmdline, char *const plan[], struct boot *b);
 const char *accel_choose(const struct built *k, const char *cmdline);
 const char *accel_known(void);	/* without a probe boot, or NULL */
+void accel_require(const char *accel);	/* --accel kvm|tcg; NULL: probe (auto) */
+const char *accel_required(void);	/* what --accel requires, or NULL */
+const char *accel_failure(void);	/* why KVM is not used */
+const char *accel_checked(const char *accel);	/* dies when --accel required another */
 /* QEMU's version and the CPU model a guest of arch under accel gets. */
 const char *guest_emulator(const char *arch, const char *accel);
 /* TCG with QEMU's instruction counter as the guest clock. */
@@ -307,7 +315,10 @@ void run_view_init(struct run_view_host *h, sqlite3 *db, long long run, const ch
 /* session.c: the options of commands that boot variants; a built variant booted
  * for a plan and stored as one session. */
 struct run_opts {
-	const char *variants, *tree, *ref, *out;
+	const char *variants, *tree, *ref, *out;	/* variants: the first spec file */
+	const char *accel;	/* --accel kvm|tcg, NULL: auto */
+	const char **variant_files;	/* every --variants, or the default plan's two */
+	int nvariant_files, variants_given;	/* given: how many --variants */
 	int mem_mb, cpus, timeout_s, host_clock;
 	/* where the jobs run: plan.c */
 	const char *executor, *partition, *account, *spool;
@@ -316,6 +327,7 @@ struct run_opts {
 };
 extern const struct opt guest_opts[];	/* --variants, --guest-mem-mb, --timeout, --out, --db ... */
 void guest_opts_get(struct run_opts *o);
+const char *one_variants_file(const struct run_opts *o, const char *command);	/* dies on several */
 void bench_names_check(struct opt_list *names);
 int variant_session(const struct variant *v, const struct built *k, const char *accel, const struct run_opts *o,
 		    const struct opt_list *names, int argc, char **argv, char **session);

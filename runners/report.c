@@ -554,17 +554,15 @@ static void run_pages(sqlite3 *db)
 
 /* One seed claim: the seed's figure beside ours on the ablation pair, and
  * 6.12 -> 7.3 as context. */
-static void claim_row(FILE *f, const char *claimed, const char *seed, const char *pair, const char *verdict,
-		      const char *evidence, const char *context)
+/* A claim's verdict on one architecture and its evidence: two cells. */
+static void claim_cells(FILE *f, const char *verdict, const char *pair, const char *evidence)
 {
-	fprintf(f, "<tr><td>%s</td><td>%s</td><td class=\"%s\">%s</td><td>", claimed, seed ? seed : "",
+	fprintf(f, "<td class=\"%s\">%s</td><td>",
 		!strcmp(verdict, "reproduced") ? "ok" : !strcmp(verdict, "not reproduced") ? "bad" : "warn", verdict);
 	esc(f, pair);
 	fputs(": ", f);
 	esc(f, evidence);
-	fputs("</td><td>", f);
-	esc(f, context ? context : "");
-	fputs("</td></tr>\n", f);
+	fputs("</td>", f);
 }
 
 struct claim_host {
@@ -699,6 +697,45 @@ static void config_differences(FILE *f, sqlite3 *db, const long long run[2])
 	free(ida), free(idb);
 }
 
+/* The architecture a claim was made for (arm64 unless it says) and the
+ * other one shown beside it. */
+static const char *claim_arch(const struct bench_claim *c)
+{
+	return c->arch ? c->arch : "arm64";
+}
+
+static const char *other_arch(const char *arch)
+{
+	return strcmp(arch, "arm64") ? "arm64" : "x86_64";
+}
+
+/* A claim judged on one architecture's variants of its pair (the x86 names
+ * of the claim, "-arm64" appended on arm64): the verdict cells, and the
+ * 6.12 -> 7.3 context sentence appended to ctx; the context runs kept in
+ * crun_out for the config comparison when found. */
+static void claim_on_arch(FILE *f, sqlite3 *db, const char *bench, const struct bench_claim *c, const char *arch,
+			  FILE *ctx, long long crun_out[2])
+{
+	char *base = variant_of_arch(c->base, arch), *new = variant_of_arch(c->new, arch);
+	char *pair = xasprintf("%s -> %s", base, new), ev[1024];
+	const char *verdict;
+	long long run[2];
+
+	verdict = claim_judge(db, bench, c, base, new, ev, sizeof(ev), run);
+	claim_cells(f, verdict ? verdict : "not measurable here", pair, ev);
+	if (strcmp(c->base, "6.12") || strcmp(c->new, "7.3")) {
+		char *b = variant_of_arch("6.12", arch), *n = variant_of_arch("7.3", arch), cev[1024];
+		long long crun[2];
+		const char *cv = claim_judge(db, bench, c, b, n, cev, sizeof(cev), crun);
+
+		if (cv && crun_out && crun_out[0] < 0)
+			crun_out[0] = crun[0], crun_out[1] = crun[1];
+		fprintf(ctx, "%s%s: %s%s", ftell(ctx) ? "; " : "", arch, cv ? "" : "not measurable: ", cev);
+		free(b), free(n);
+	}
+	free(base), free(new), free(pair);
+}
+
 static void claims_page(sqlite3 *db)
 {
 	FILE *f = page_open("claims.html", "Claims of the seed patches, measured here");
@@ -707,28 +744,35 @@ static void claims_page(sqlite3 *db)
 	fputs("<p>Each headline result of the seed mails, judged on its ablation pair: the newest ok runs of the "
 	      "two variants that differ by that feature alone (an off-switch patch of this project, or the "
 	      "on-switch 7.3-pmd-discard). A claim reads &ldquo;reproduced&rdquo; only when the verdict is "
-	      "significant in the claimed direction and its invariants moved as claimed. The seed's figures are "
-	      "wall-clock seconds on arm64 phones; ours are counts of guest instructions on x86 under TCG "
-	      "(tcg-icount, &ldquo;M instr&rdquo;) or milliseconds of the host's clock (&ldquo;ms&rdquo;), "
-	      "so ratios compare, absolute values do not. 6.12 &rarr; 7.3 is context only, never the verdict: "
-	      "the two kernels differ in much more than the feature (below).</p>\n"
-	      "<table><tr><th>claim</th><th>the seed's figure</th><th>here</th><th>ours, on the ablation pair</th>"
-	      "<th>context: 6.12 &rarr; 7.3</th></tr>\n", f);
+	      "significant in the claimed direction and its invariants moved as claimed. Each claim is judged on "
+	      "the architecture its seed was written and measured for (arm64, the variants of "
+	      "<code>kernels/arm64.conf</code>), with the same pair on x86_64 beside it; runs of two "
+	      "architectures are never compared with each other. The seed's figures are wall-clock seconds on "
+	      "arm64 phones; ours are counts of guest instructions under TCG (tcg-icount, &ldquo;M instr&rdquo;) "
+	      "or milliseconds of the host's clock (&ldquo;ms&rdquo;), so ratios compare, absolute values do not. "
+	      "6.12 &rarr; 7.3 is context only, never the verdict: the two kernels differ in much more than the "
+	      "feature (below).</p>\n"
+	      "<table><tr><th>claim</th><th>the seed's figure</th><th>here, on the seed's architecture</th>"
+	      "<th>ours, on its ablation pair</th><th>beside it, on the other architecture</th>"
+	      "<th>ours, on its ablation pair</th><th>context: 6.12 &rarr; 7.3</th></tr>\n", f);
 	for (int i = 0; i < nbenches; i++)
 		for (const struct bench_claim *c = benches[i]->claims; c && c->text; c++) {
-			const char *bench = benches[i]->name, *verdict, *cv = NULL;
-			char ev[1024], cev[1024] = "", *pair = xasprintf("%s -> %s", c->base, c->new), *ctx = NULL;
-			long long run[2], crun[2];
+			const char *arch = claim_arch(c), *other = other_arch(arch);
+			char *text = NULL;
+			size_t len = 0;
+			FILE *ctx = open_memstream(&text, &len);
 
-			verdict = claim_judge(db, bench, c, c->base, c->new, ev, sizeof(ev), run);
-			if (strcmp(c->base, "6.12") || strcmp(c->new, "7.3")) {
-				cv = claim_judge(db, bench, c, "6.12", "7.3", cev, sizeof(cev), crun);
-				if (cv && context_runs[0] < 0)
-					context_runs[0] = crun[0], context_runs[1] = crun[1];
-				ctx = xasprintf("%s%s", cv ? "" : "not measurable: ", cev);
-			}
-			claim_row(f, c->text, c->seed, pair, verdict ? verdict : "not measurable here", ev, ctx);
-			free(pair), free(ctx);
+			fprintf(f, "<tr><td>%s</td><td>%s</td>", c->text, c->seed ? c->seed : "");
+			/* The config comparison below is of the x86 kernels. */
+			claim_on_arch(f, db, benches[i]->name, c, arch, ctx,
+				      strcmp(arch, "x86_64") ? NULL : context_runs);
+			claim_on_arch(f, db, benches[i]->name, c, other, ctx,
+				      strcmp(other, "x86_64") ? NULL : context_runs);
+			fclose(ctx);
+			fputs("<td>", f);
+			esc(f, text);
+			fputs("</td></tr>\n", f);
+			free(text);
 		}
 	fputs("</table>\n", f);
 	config_differences(f, db, context_runs);
@@ -737,16 +781,18 @@ static void claims_page(sqlite3 *db)
 
 /* Whether b claims a feature on the pair base -> new, and the claim holds
  * on the newest runs: then its invariants moving is the feature working. */
-static int claim_holds(sqlite3 *db, const struct bench_info *b, const char *base, const char *new)
+static int claim_holds(sqlite3 *db, const struct bench_info *b, const char *base, const char *new, const char *arch)
 {
 	for (const struct bench_claim *c = b->claims; c && c->text; c++) {
-		char ev[1024];
+		char ev[1024], *ab, *an;
 		long long run[2];
 		const char *v;
 
 		if (strcmp(c->base, base) || strcmp(c->new, new))
 			continue;
-		v = claim_judge(db, b->name, c, base, new, ev, sizeof(ev), run);
+		ab = variant_of_arch(base, arch), an = variant_of_arch(new, arch);
+		v = claim_judge(db, b->name, c, ab, an, ev, sizeof(ev), run);
+		free(ab), free(an);
 		return v && !strcmp(v, "reproduced");
 	}
 	return 0;
@@ -754,10 +800,13 @@ static int claim_holds(sqlite3 *db, const struct bench_info *b, const char *base
 
 /* One cell of the index's matrix: the main timing's verdict and ratio with
  * its interval, then each invariant that moved, as expected when the
- * benchmark's own claim on this pair holds (or --expect names it). */
-static void matrix_cell(FILE *f, sqlite3 *db, const struct bench_info *b, const char *base, const char *new)
+ * benchmark's own claim on this pair holds (or --expect names it).  base
+ * and new are the claim's (x86) names, run on arch's variants of them. */
+static void matrix_cell(FILE *f, sqlite3 *db, const struct bench_info *b, const char *base, const char *new,
+			const char *arch)
 {
-	long long a = newest_run(db, base, b->name), n = newest_run(db, new, b->name);
+	char *ab = variant_of_arch(base, arch), *an = variant_of_arch(new, arch);
+	long long a = newest_run(db, ab, b->name), n = newest_run(db, an, b->name);
 	int holds, changed = 0, alarm = 0;
 	char *text = NULL;
 	size_t len = 0;
@@ -765,17 +814,16 @@ static void matrix_cell(FILE *f, sqlite3 *db, const struct bench_info *b, const 
 	const char *why;
 	struct cmp_row r;
 
-	if (a < 0 || n < 0) {
-		fputs("<td>not measured</td>", f);
-		return;
-	}
-	if ((why = not_comparable(db, a, n))) {
-		fputs("<td class=\"warn\">", f);
-		esc(f, why);
+	if (a < 0 || n < 0 || (why = not_comparable(db, a, n))) {
+		fputs(a < 0 || n < 0 ? "<td>not measured" : "<td class=\"warn\">", f);
+		if (a >= 0 && n >= 0)
+			esc(f, why);
 		fputs("</td>", f);
+		free(ab), free(an);
 		return;
 	}
-	holds = claim_holds(db, b, base, new);
+	free(ab), free(an);
+	holds = claim_holds(db, b, base, new, arch);
 	t = open_memstream(&text, &len);
 	if (!compare_metric(db, a, n, bench_timing(b), -1, &r)) {
 		esc(t, r.verdict);
@@ -798,12 +846,21 @@ static void matrix_cell(FILE *f, sqlite3 *db, const struct bench_info *b, const 
 	free(text);
 }
 
-/* The index's first table: every benchmark against every feature's
- * ablation pair (the pairs the benchmarks' claims name, in order). */
-static void feature_matrix(FILE *f, sqlite3 *db)
+/* The index's first tables, one per architecture with runs: every
+ * benchmark against every feature's ablation pair (the pairs the
+ * benchmarks' claims name, in order) on that architecture's variants. */
+static void feature_matrix(FILE *f, sqlite3 *db, const char *arch)
 {
 	const char *pair[32][2];
-	int npairs = 0;
+	int npairs = 0, any;
+	sqlite3_stmt *st;
+
+	sqlite3_prepare_v2(db, "SELECT 1 FROM runs WHERE arch = ?1 LIMIT 1", -1, &st, NULL);
+	sqlite3_bind_text(st, 1, arch_machine(arch), -1, SQLITE_STATIC);
+	any = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	if (!any && strcmp(arch, "x86_64"))	/* the x86 table always, as before arm64 */
+		return;
 
 	for (int i = 0; i < nbenches; i++)
 		for (const struct bench_claim *c = benches[i]->claims; c && c->text; c++) {
@@ -814,22 +871,26 @@ static void feature_matrix(FILE *f, sqlite3 *db)
 			if (!seen && npairs < 32)
 				pair[npairs][0] = c->base, pair[npairs++][1] = c->new;
 		}
-	fputs("<h2>Features, benchmark by benchmark</h2>\n<p>Each column a feature's ablation pair (the two "
-	      "variants that differ by it alone), each cell the newest runs compared: the main timing's verdict, "
-	      "the ratio new/base with its 95% interval, and every invariant that moved.</p>\n"
-	      "<table><tr><th>benchmark</th>", f);
+	fputs("<h2>Features, benchmark by benchmark, on ", f);
+	esc(f, arch);
+	fputs("</h2>\n<p>Each column a feature's ablation pair (the two variants that differ by it alone), each "
+	      "cell the newest runs compared: the main timing's verdict, the ratio new/base with its 95% interval, "
+	      "and every invariant that moved.</p>\n<table><tr><th>benchmark</th>", f);
 	for (int p = 0; p < npairs; p++) {
+		char *b = variant_of_arch(pair[p][0], arch), *n = variant_of_arch(pair[p][1], arch);
+
 		fputs("<th>", f);
-		esc(f, pair[p][0]);
+		esc(f, b);
 		fputs(" &rarr; ", f);
-		esc(f, pair[p][1]);
+		esc(f, n);
 		fputs("</th>", f);
+		free(b), free(n);
 	}
 	fputs("</tr>\n", f);
 	for (int i = 0; i < nbenches; i++) {
 		fprintf(f, "<tr><td><a href=\"bench-%s.html\">%s</a></td>", benches[i]->name, benches[i]->name);
 		for (int p = 0; p < npairs; p++)
-			matrix_cell(f, db, benches[i], pair[p][0], pair[p][1]);
+			matrix_cell(f, db, benches[i], pair[p][0], pair[p][1], arch);
 		fputs("</tr>\n", f);
 	}
 	fputs("</table>\n", f);
@@ -893,7 +954,8 @@ static void index_page(sqlite3 *db)
 	FILE *f = page_open("index.html", "reclaimbench results");
 	sqlite3_stmt *st;
 
-	feature_matrix(f, db);
+	feature_matrix(f, db, "x86_64");
+	feature_matrix(f, db, "arm64");
 	series_gates(f, db);
 	fputs("<h2>Benchmarks</h2>\n<ul>\n", f);
 	for (int i = 0; i < nbenches; i++)

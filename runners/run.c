@@ -116,6 +116,20 @@ static int run_host(int argc, char **argv, const struct opt_list *names)
 	return res.failed || res.incomplete ? EXIT_INFRA : EXIT_OK;
 }
 
+/* The spec files read, for messages: 'a' or 'a' and 'b'. */
+static char *spec_files_named(const struct run_opts *o)
+{
+	char *s = xasprintf("'%s'", o->variant_files[0]);
+
+	for (int i = 1; i < o->nvariant_files; i++) {
+		char *t = xasprintf("%s%s'%s'", s, i + 1 < o->nvariant_files ? ", " : " and ", o->variant_files[i]);
+
+		free(s);
+		s = t;
+	}
+	return s;
+}
+
 static int run_variants(int argc, char **argv, const struct opt_list *names, char **ops, int nops,
 			const struct run_opts *o)
 {
@@ -126,12 +140,12 @@ static int run_variants(int argc, char **argv, const struct opt_list *names, cha
 	int n = 0, bad, usage = 0;
 	sqlite3 *db;
 
-	variants_load(o->variants, &set);
+	variants_load_files(o->variant_files, o->nvariant_files, &set);
 	chosen = calloc(set.n + nops + 2, sizeof(*chosen));
 	for (int i = 0; i < nops; i++)
 		if (!(chosen[n++] = variant_find(&set, ops[i])))
-			die(EXIT_USAGE, "unknown variant '%s' in '%s'; see reclaimbench list variants",
-			    ops[i], o->variants);
+			die(EXIT_USAGE, "unknown variant '%s' in %s; see reclaimbench list variants",
+			    ops[i], spec_files_named(o));
 	if (o->tree) {
 		struct variant *t = calloc(1, sizeof(*t)), *base = set.n ? &set.v[0] : NULL;
 
@@ -179,19 +193,19 @@ int cmd_build(int argc, char **argv)
 	static struct opt_list none;
 	const struct opt *const tables[] = { guest_opts, NULL };
 	int first = parse_args(tables, argc, argv,
-			       "usage: reclaimbench build [VARIANT...] [--variants FILE] [--executor local|slurm]\n\n"
-			       "Builds the variants (default: all in the spec file), or finds them in the cache,\n"
-			       "and prints each one's build id and kernel image.");
+			       "usage: reclaimbench build [VARIANT...] [--variants FILE]... [--executor local|slurm]\n\n"
+			       "Builds the variants (default: all in the spec files, x86 and arm64), or finds them\n"
+			       "in the cache, and prints each one's build id and kernel image.");
 	struct plan p = { .what = "build", .o = &o, .names = &none, .argc = argc, .argv = argv, .accel = "none" };
 	struct variant_set set;
 	int bad, usage = 0;
 
 	guest_opts_get(&o);
-	variants_load(o.variants, &set);
+	variants_load_files(o.variant_files, o.nvariant_files, &set);
 	for (int i = first; i < argc; i++)
 		if (!variant_find(&set, argv[i]))
-			die(EXIT_USAGE, "unknown variant '%s' in '%s'; see reclaimbench list variants", argv[i],
-			    o.variants);
+			die(EXIT_USAGE, "unknown variant '%s' in %s; see reclaimbench list variants", argv[i],
+			    spec_files_named(&o));
 	p.nitems = first < argc ? argc - first : set.n;
 	p.items = calloc(p.nitems + 1, sizeof(*p.items));
 	for (int i = 0; i < p.nitems; i++)
@@ -226,11 +240,11 @@ int cmd_run(int argc, char **argv)
 	int first;
 
 	first = parse_args(tables, argc, argv,
-			   "usage: reclaimbench run [VARIANT...] [--variants FILE] [--tree DIR --ref REF]\n"
+			   "usage: reclaimbench run [VARIANT...] [--variants FILE]... [--tree DIR --ref REF]\n"
 			   "       reclaimbench run --host\n"
 			   "       [--bench NAME]... [--reps N] [--db PATH]\n\n"
-			   "Builds what is missing, boots each variant (default: all in the spec file) and\n"
-			   "stores every repetition; --host runs on the running kernel instead.");
+			   "Builds what is missing, boots each variant (default: all in the spec files, x86\n"
+			   "and arm64) and stores every repetition; --host runs on the running kernel instead.");
 	/* The running kernel has no programs packed for it: by default, no
 	 * step that runs them (selftests). */
 	if (host && !names.n)

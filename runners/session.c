@@ -13,9 +13,11 @@
 static unsigned long guest_mem = 1024, guest_cpus = 2, boot_timeout = 900, slots;
 static const char *selftests_set = "default";
 static int host_clock;
-static const char *variants_file, *out_dir = "out", *executor, *partition, *account, *spool, *quiet_wait;
+static struct opt_list variants_files;
+static const char *accel_opt, *out_dir = "out", *executor, *partition, *account, *spool, *quiet_wait;
 const struct opt guest_opts[] = {
-	{ "variants", OPT_STRING, &variants_file, 0, 0, "FILE", "variant spec file [kernels/variants.conf]" },
+	{ "variants", OPT_LIST, &variants_files, 0, 0, "FILE",
+	  "variant spec file; run and build take several [kernels/variants.conf and kernels/arm64.conf]" },
 	{ "guest-mem-mb", OPT_UINT, &guest_mem, 256, 65536, "MB", "guest memory" },
 	{ "guest-cpus", OPT_UINT, &guest_cpus, 1, 64, "N",
 	  "guest CPUs of host-clock boots (instruction-clock boots get 1, or --mm-cpus)" },
@@ -25,6 +27,9 @@ const struct opt guest_opts[] = {
 	  "under TCG, time by the host's clock, not by counted guest instructions (-icount)" },
 	{ "quiet-wait", OPT_STRING, &quiet_wait, 0, 0, "S",
 	  "longest wait for a quiet machine before a host-clock boot [$RECLAIMBENCH_QUIET_WAIT, 120]" },
+	{ "accel", OPT_STRING, &accel_opt, 0, 0, "auto|kvm|tcg",
+	  "accelerator of the variants of the host's own architecture (others: TCG); auto probes KVM once "
+	  "per host kernel, kvm stops when it cannot boot [$RECLAIMBENCH_ACCEL, auto]" },
 	{ "db", OPT_STRING, &opt_db, 0, 0, "PATH", "results database" },
 	{ "selftests", OPT_STRING, &selftests_set, 0, 0, "SET",
 	  "mm selftests the selftests step runs: 'default' (" SELFTESTS_DEFAULT "), programs separated by commas, "
@@ -48,7 +53,14 @@ void guest_opts_get(struct run_opts *o)
 {
 	const char *wait;
 
-	o->variants = variants_file ? variants_file : default_variants_file();
+	o->variants_given = variants_files.n;
+	if (variants_files.n) {
+		o->variants = variants_files.v[0];
+		o->variant_files = variants_files.v, o->nvariant_files = variants_files.n;
+	} else {
+		o->variants = default_variants_file();
+		o->nvariant_files = default_plan_files(&o->variant_files);
+	}
 	/* The initramfs list names files by path, separated by white space. */
 	if (strpbrk(out_dir, " \t\n\"'\\"))
 		die(EXIT_USAGE, "--out '%s' holds white space or quotes; choose a plain folder name", out_dir);
@@ -69,8 +81,25 @@ void guest_opts_get(struct run_opts *o)
 			    "of seconds from 0 to 3600", wait);
 		setenv("RECLAIMBENCH_QUIET_WAIT", wait, 1);
 	}
+	o->accel = setting(accel_opt, "RECLAIMBENCH_ACCEL");
+	if (o->accel && strcmp(o->accel, "auto") && strcmp(o->accel, "kvm") && strcmp(o->accel, "tcg"))
+		die(EXIT_USAGE, "unknown accelerator '%s' (--accel or $RECLAIMBENCH_ACCEL); use auto, kvm or tcg",
+		    o->accel);
+	if (o->accel && !strcmp(o->accel, "auto"))
+		o->accel = NULL;
+	accel_require(o->accel);
 	if (o->executor && strcmp(o->executor, "local") && strcmp(o->executor, "slurm"))
 		die(EXIT_USAGE, "unknown executor '%s'; use --executor local or --executor slurm", o->executor);
+}
+
+/* The one spec file of a command that takes one (bisect, gate, nightly):
+ * --variants FILE, or kernels/variants.conf. */
+const char *one_variants_file(const struct run_opts *o, const char *command)
+{
+	if (o->variants_given > 1)
+		die(EXIT_USAGE, "%s takes one --variants file, not %d; run and build take several", command,
+		    o->variants_given);
+	return o->variants;
 }
 
 /* --bench names checked, or all benchmarks; parameters cross-checked. */

@@ -10,7 +10,8 @@ static const char *opt_variants;
 
 static const struct opt common[] = {
 	{ "db", OPT_STRING, &opt_db, 0, 0, "PATH", "results database" },
-	{ "variants", OPT_STRING, &opt_variants, 0, 0, "FILE", "variant spec file (list variants)" },
+	{ "variants", OPT_STRING, &opt_variants, 0, 0, "FILE",
+	  "variant spec file (list variants) [kernels/variants.conf and kernels/arm64.conf]" },
 	{ "format", OPT_STRING, &opt_format, 0, 0, "text|json", "output format" },
 	{ NULL }
 };
@@ -59,8 +60,12 @@ int cmd_list(int argc, char **argv)
 	}
 	if (!strcmp(what, "variants")) {
 		struct variant_set set;
+		const char **files;
+		int nfiles = default_plan_files(&files);
 
-		variants_load(opt_variants ? opt_variants : default_variants_file(), &set);
+		if (opt_variants)
+			files = &opt_variants, nfiles = 1;
+		variants_load_files(files, nfiles, &set);
 		for (int i = 0; i < set.n; i++) {
 			struct variant *v = &set.v[i];
 

@@ -259,6 +259,30 @@ void variants_load(const char *file, struct variant_set *set)
 		variant_files_check(&set->v[i]);
 }
 
+/* Several spec files as one set, in order: each file is parsed and
+ * resolved on its own (inherit stays within a file), and a name defined in
+ * two files is an error. */
+void variants_load_files(const char *const *files, int nfiles, struct variant_set *set)
+{
+	variants_load(files[0], set);
+	for (int f = 1; f < nfiles; f++) {
+		struct variant_set more;
+
+		variants_load(files[f], &more);
+		for (int i = 0; i < more.n; i++)
+			if (lookup(set, more.v[i].name))
+				die(EXIT_USAGE, "%s:%d: variant '%s' is also defined in '%s'; rename one", more.file,
+				    more.v[i].line, more.v[i].name, set->file);
+		if (!(set->v = realloc(set->v, (set->n + more.n) * sizeof(*set->v))) ||
+		    !(set->owned = realloc(set->owned, (set->nowned + more.nowned) * sizeof(char *))))
+			die(EXIT_INFRA, "out of memory");
+		memcpy(set->v + set->n, more.v, more.n * sizeof(*more.v));
+		memcpy(set->owned + set->nowned, more.owned, more.nowned * sizeof(char *));
+		set->n += more.n, set->nowned += more.nowned;
+		free(more.v), free(more.owned), free(more.file);
+	}
+}
+
 struct variant *variant_find(struct variant_set *set, const char *name)
 {
 	return lookup(set, name);
@@ -279,6 +303,16 @@ const char *arch_machine(const char *arch)
 	return !strcmp(arch, "arm64") ? "aarch64" : arch;
 }
 
+/* The host's architecture as a variant names it (x86_64, arm64). */
+const char *arch_host(void)
+{
+	static struct utsname u;
+
+	if (uname(&u))
+		return "unknown";
+	return !strcmp(u.machine, "aarch64") ? "arm64" : u.machine;
+}
+
 int arch_native(const char *arch)
 {
 	struct utsname u;
@@ -293,4 +327,25 @@ const char *default_variants_file(void)
 	if (!path)
 		path = xasprintf("%s/../kernels/variants.conf", self_dir());
 	return path;
+}
+
+/* The default plan of run, build and list variants: the x86 variants and
+ * their arm64 counterparts, each of arm64.conf named as its x86 kernel
+ * with "-arm64" appended (variant_of_arch). */
+int default_plan_files(const char ***files)
+{
+	static const char *v[2];
+
+	if (!v[0])
+		v[0] = default_variants_file(), v[1] = xasprintf("%s/../kernels/arm64.conf", self_dir());
+	*files = v;
+	return 2;
+}
+
+/* The name of variant x86_name's counterpart on arch (as uname -m or the
+ * kernel's ARCH names it), mallocd. */
+char *variant_of_arch(const char *x86_name, const char *arch)
+{
+	return !strcmp(arch, "arm64") || !strcmp(arch, "aarch64") ? xasprintf("%s-arm64", x86_name)
+								  : xstrdup(x86_name);
 }

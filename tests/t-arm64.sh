@@ -3,7 +3,8 @@
 # off-switch cross-built and booted under qemu-system-aarch64 -M virt with
 # the instruction clock; the guest says it is aarch64, the off-switch's
 # probe shows on arm64 as on x86, and compare never sets an arm64 run
-# against an x86 one.
+# against an x86 one; the default plan lists both architectures, and
+# --accel kvm says why it cannot run here.
 . "$(dirname "$0")/lib.sh"
 db=$work/arm64.db
 arm=$top/kernels/arm64.conf
@@ -12,6 +13,21 @@ q1() { q "$db" "SELECT $1 FROM samples s JOIN runs r ON r.id = s.run_id JOIN ker
 "$rb" list variants --variants "$arm" > "$work/list.txt"
 grep -A2 '^7.3-arm64$' "$work/list.txt" | grep -q '^  arch    arm64$'
 ok $? "list variants shows 7.3-arm64 with arch arm64"
+
+"$rb" list variants > "$work/plan.txt"
+grep -q '^7.3-arm64$' "$work/plan.txt" && grep -q '^7.3$' "$work/plan.txt"
+ok $? "the default plan lists the x86 and the arm64 variants"
+
+# --accel kvm: KVM runs the host's own architecture only, and says so; on
+# a host whose KVM cannot boot (this one) the plan stops with the probe's
+# reason instead of falling back to TCG.
+"$rb" run 7.3-arm64 --variants "$arm" --accel kvm --db "$work/kvm.db" --out "$work/out" > "$work/kvm1.log" 2>&1; rc=$?
+[ $rc = 2 ] && grep -q "accel kvm: no variant of this host's architecture" "$work/kvm1.log"
+ok $? "--accel kvm with arm64 variants only on an x86 host: refused, exit 2" "exit $rc; $(tail -n 1 "$work/kvm1.log")"
+"$rb" run 7.3 --accel kvm --bench pt_reclaim --reps 1 --db "$work/kvm.db" --out "$work/out" > "$work/kvm2.log" 2>&1; rc=$?
+a=$(q "$work/kvm.db" "SELECT group_concat(DISTINCT accel) FROM runs")
+{ [ $rc = 0 ] && [ "$a" = kvm ]; } || { [ $rc = 3 ] && [ -z "$a" ] && grep -q '^error: --accel kvm: .*without --accel' "$work/kvm2.log"; }
+ok $? "--accel kvm on 7.3: KVM boots it, or the plan stops with the reason" "exit $rc, accel '$a'; $(grep -m1 '^error' "$work/kvm2.log")"
 
 "$rb" run 7.3-arm64 7.3-no-lazyfree-batch-arm64 --variants "$arm" --bench lazyfree_mthp --bench pt_reclaim --reps 2 \
 	--db "$db" --out "$work/out" > "$work/run.log" 2>&1; rc=$?

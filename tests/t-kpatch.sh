@@ -13,7 +13,7 @@ kc=$top/kernels/config
 
 # 1. debug.conf: each variant of variants.conf, same source, patches and
 # command line, with debug.config merged last.
-"$rb" list variants > "$work/plain" && "$rb" list variants --variants "$top/kernels/debug.conf" > "$work/debug"
+"$rb" list variants --variants "$top/kernels/variants.conf" > "$work/plain" && "$rb" list variants --variants "$top/kernels/debug.conf" > "$work/debug"
 ok $? "both spec files parse"
 awk -v dbg="$kc/debug.config" '
 	/^[^ ]/ { if (name != "") flush(); name = $0; nc = 0; nb = 0; next }
