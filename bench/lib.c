@@ -458,6 +458,37 @@ int lazyfree_pmd_region(struct bench_ctx *ctx, char *p, size_t len)
 /* Fault in len bytes of params.mthp_kb folios holding val; checks that
  * the kernel gave every folio at that size (else a SKIP).  Shared by
  * lazyfree_region and zap_mthp. */
+#define RMAP_CHECK_PARAM "/sys/module/rmap/parameters/"
+
+static long long rmap_check_param(const char *name)
+{
+	char path[128], buf[64], *end;
+	long long v;
+
+	snprintf(path, sizeof(path), RMAP_CHECK_PARAM "%s", name);
+	if (read_text(path, buf, sizeof(buf)) <= 0)
+		return -1;
+	v = strtoll(buf, &end, 10);
+	return end != buf && (*end == '\n' || !*end) && v >= 0 ? v : -1;
+}
+
+void rmap_check_read(struct rmap_check *c)
+{
+	c->checked = rmap_check_param("unmap_checked");
+	c->unmap_below = rmap_check_param("unmap_ref_below_mapcount");
+	c->reuse_below = rmap_check_param("reuse_ref_below_mapcount");
+}
+
+void rmap_check_metrics(struct bench_ctx *ctx, const struct rmap_check *b, const struct rmap_check *a)
+{
+	if (b->checked < 0 || b->unmap_below < 0 || b->reuse_below < 0 || a->checked < 0 ||
+	    a->unmap_below < 0 || a->reuse_below < 0)
+		return;
+	metric(ctx, "kernel.rmap_unmap_checked", (double)(a->checked - b->checked), "count");
+	metric(ctx, "kernel.unmap_ref_below_mapcount", (double)(a->unmap_below - b->unmap_below), "count");
+	metric(ctx, "kernel.reuse_ref_below_mapcount", (double)(a->reuse_below - b->reuse_below), "count");
+}
+
 int mthp_fault_region(struct bench_ctx *ctx, size_t len, char val, char **out)
 {
 	size_t folio = params.mthp_kb << 10, want = len / folio;
