@@ -248,10 +248,12 @@ unmap:
 
 /* ---- reuse probe ---- */
 
-/* The write waits REUSE_LAG_STEP_NS times (folio index mod 8) after the
- * zap is released, so that some writes land after the zap's references
- * are dropped and before its mapcount is. */
-#define REUSE_LAG_STEP_NS 25000
+/* The write waits REUSE_LAG_STEP_NS times ((folio index + round) mod
+ * REUSE_LAGS) after the zap is released, so that some writes land after
+ * the zap's references are dropped and before its mapcount is, wherever
+ * that falls in the zap call: 0 to 600 us. */
+#define REUSE_LAG_STEP_NS 40000
+#define REUSE_LAGS 16
 #define REUSE_SYNC_NS 5000000
 
 static struct zapper {
@@ -259,6 +261,7 @@ static struct zapper {
 	size_t n, off, len;
 	atomic_size_t a_at, b_at;
 	unsigned long errors;
+	uint64_t *zap_ns;	/* [2 * i] and [2 * i + 1]: folio i's zap call began, ended */
 } zp;
 
 static void sync_with(atomic_size_t *other, size_t i)
@@ -274,13 +277,15 @@ static void *zapper(void *arg)
 	for (size_t i = 0; i < zp.n; i++) {
 		atomic_store(&zp.b_at, i + 1);
 		sync_with(&zp.a_at, i + 1);
+		zp.zap_ns[2 * i] = now_ns(CLOCK_MONOTONIC);
 		zp.errors += madvise(zp.folios[i] + zp.off, zp.len, MADV_DONTNEED) != 0;
+		zp.zap_ns[2 * i + 1] = now_ns(CLOCK_MONOTONIC);
 	}
 	return NULL;
 }
 
 struct reuse_result {
-	unsigned long pages, lost, corrupt, write_lost, moved;
+	unsigned long pages, lost, corrupt, write_lost, moved, overlap;
 };
 
 /* Each folio of the region moved to straddle a PMD boundary of area
@@ -320,6 +325,7 @@ static int reuse_round(struct bench_ctx *ctx, unsigned long round, struct reuse_
 	size_t nfolios = len / folio, n, per = folio / 4096, area_len = (nfolios + 2) * PMD_SIZE;
 	unsigned char old = round % 100 + 1, new = old + 100;
 	char page[4096], **folios = NULL, *p, *area, *aligned;
+	uint64_t *zap_ns = NULL, *write_ns;
 	int fds[2], st, ret;
 	struct iovec *iov = NULL;
 	pthread_t t;
@@ -354,10 +360,12 @@ static int reuse_round(struct bench_ctx *ctx, unsigned long round, struct reuse_
 	n = fcntl(fds[1], F_GETPIPE_SZ) / 4096;
 	n = n < nfolios ? n : nfolios;
 	iov = calloc(n, sizeof(*iov));
-	if (!iov) {
+	zap_ns = calloc(4 * n, sizeof(*zap_ns));
+	if (!iov || !zap_ns) {
 		ret = bench_fail(ctx, "out of memory for %zu iovecs", n);
-		goto close_fds;
+		goto free_iov;
 	}
+	write_ns = zap_ns + 2 * n;
 	for (size_t i = 0; i < n; i++)	/* page 0: first half, the write's page table */
 		iov[i] = (struct iovec){ folios[i], 4096 };
 	for (size_t done = 0; done < n;) {
@@ -381,7 +389,8 @@ static int reuse_round(struct bench_ctx *ctx, unsigned long round, struct reuse_
 		_exit(0);
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
-	zp = (struct zapper){ .folios = folios, .n = n, .off = (per / 2) * 4096, .len = 2 * 4096 };
+	zp = (struct zapper){ .folios = folios, .n = n, .off = (per / 2) * 4096, .len = 2 * 4096,
+			      .zap_ns = zap_ns };
 	if (pthread_create(&t, NULL, zapper, NULL)) {
 		ret = bench_fail(ctx, "pthread_create failed");
 		goto free_iov;
@@ -394,12 +403,18 @@ static int reuse_round(struct bench_ctx *ctx, unsigned long round, struct reuse_
 	for (size_t i = 0; i < n; i++) {	/* the write faults that must copy */
 		atomic_store(&zp.a_at, i + 1);
 		sync_with(&zp.b_at, i + 1);
-		for (uint64_t t0 = now_ns(CLOCK_MONOTONIC);
-		     now_ns(CLOCK_MONOTONIC) - t0 < (i % 8) * REUSE_LAG_STEP_NS;)
+		uint64_t t0 = now_ns(CLOCK_MONOTONIC), t1;
+
+		while (now_ns(CLOCK_MONOTONIC) - t0 < ((i + round) % REUSE_LAGS) * REUSE_LAG_STEP_NS)
 			;
+		t0 = now_ns(CLOCK_MONOTONIC);
 		((volatile char *)folios[i])[0] = (char)new;
+		t1 = now_ns(CLOCK_MONOTONIC);
+		write_ns[2 * i] = t0, write_ns[2 * i + 1] = t1;
 	}
 	pthread_join(t, NULL);
+	for (size_t i = 0; i < n; i++)	/* the write fault and the zap call overlapped */
+		r->overlap += write_ns[2 * i] < zap_ns[2 * i + 1] && zap_ns[2 * i] < write_ns[2 * i + 1];
 	if (zp.errors) {
 		ret = bench_fail(ctx, "madvise(MADV_DONTNEED) of the second halves failed %lu times", zp.errors);
 		goto free_iov;
@@ -416,8 +431,8 @@ static int reuse_round(struct bench_ctx *ctx, unsigned long round, struct reuse_
 	}
 	r->pages += n;
 free_iov:
+	free(zap_ns);
 	free(iov);
-close_fds:
 	close(fds[0]), close(fds[1]);
 free_folios:
 	free(folios);
@@ -497,6 +512,7 @@ static int run(struct bench_ctx *ctx)
 		metric(ctx, "pin_write_lost", (double)pin.write_lost, "pages");
 		metric(ctx, "reuse_pages", (double)reuse.pages, "pages");
 		metric(ctx, "reuse_folios_whole", (double)reuse.moved, "folios");
+		metric(ctx, "reuse_overlap", (double)reuse.overlap, "count");
 		metric(ctx, "reuse_lost", (double)reuse.lost, "pages");
 		metric(ctx, "reuse_corrupt", (double)reuse.corrupt, "pages");
 		metric(ctx, "reuse_write_lost", (double)reuse.write_lost, "pages");
@@ -517,6 +533,7 @@ static const struct metric_decl metrics[] = {
 	{ "race.pin_corrupt", METRIC_INVARIANT, 0, "pin_corrupt", AGG_SUM },
 	{ "race.pin_write_lost", METRIC_INVARIANT, 0, NULL, AGG_SUM },
 	/* The same in one process, the folio across two page tables. */
+	{ "race.reuse_overlap", METRIC_INFO, 0, "reuse_overlap", AGG_SUM },
 	{ "race.reuse_lost", METRIC_INVARIANT, 0, "reuse_lost", AGG_SUM },
 	{ "race.reuse_corrupt", METRIC_INVARIANT, 0, NULL, AGG_SUM },
 	{ "race.reuse_write_lost", METRIC_INVARIANT, 0, NULL, AGG_SUM },
@@ -533,6 +550,7 @@ static void finding(const struct run_view *r, char *buf, size_t cap)
 	double torn = r->get(r, "race.readv_torn"), pages = r->get(r, "race.pin_pages");
 	double bad = r->get(r, "race.readv_bad_pages") + r->get(r, "race.pin_lost") + r->get(r, "race.pin_corrupt");
 	double reuse = r->get(r, "race.reuse_pages"), lost = r->get(r, "race.reuse_lost");
+	double overlap = r->get(r, "race.reuse_overlap");
 	double below = r->get(r, "kernel.unmap_ref_below_mapcount");
 	char reads[64] = "no process_vm_readv";
 	int n;
@@ -544,8 +562,8 @@ static void finding(const struct run_view *r, char *buf, size_t cap)
 	n = snprintf(buf, cap, "GUP during the zap on two CPUs: %s, %.0f pages pinned: %s", reads, pages,
 		     isnan(bad) ? "not measured" : bad > 0 ? "PAGES WRONG OR LOST" : "no page wrong or lost");
 	if (!isnan(reuse) && n > 0 && (size_t)n < cap)
-		n += snprintf(buf + n, cap - n, "; %.0f spliced pages written during a zap: %s", reuse,
-			      lost > 0 ? "REUSED UNDER THE PIPE" : "all copied");
+		n += snprintf(buf + n, cap - n, "; %.0f spliced pages written (%.0f during the zap call): %s",
+			      reuse, overlap, lost > 0 ? "REUSED UNDER THE PIPE" : "all copied");
 	if (!isnan(below) && n > 0 && (size_t)n < cap)
 		snprintf(buf + n, cap - n, "; %.0f unmaps found refcount < mapcount", below);
 }

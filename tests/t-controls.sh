@@ -44,4 +44,47 @@ w=$(metric 7.3-no-retract-recheck kernel.warnings)
 [ "${r%%:*}" != ok ] || [ "${w:-0}" -gt 0 ]; ok $? "7.3-no-retract-recheck: collapse_race fails"
 grep -q -e 'BUG:' -e 'Bad page' -e 'Oops' "$log" 2>/dev/null
 ok $? "7.3-no-retract-recheck: the console shows the kernel's own report"
+
+# Seed 003's hazard, on the debug flavour: 7.3-mapcount-check-debug
+# (7.3-debug with test-mapcount-check.patch, a counter of large-folio PTE
+# unmaps that find the refcount below the mapcount under the
+# large-mapcount lock) must count 0 under zap_gup_race and zap_mthp;
+# 7.3-zap-refs-first-debug (zap-refs-first.patch: the batched zap drops
+# nr - 1 references before the mapcount) must count some.
+db3=$work/controls-003.db
+bmetric() {	# bmetric VARIANT BENCH METRIC: total over the timed repetitions of its last run of BENCH
+	q "$db3" "SELECT CAST(total(s.value) AS INTEGER) FROM samples s WHERE s.kind = 'timed' AND s.metric = '$3'
+		AND s.run_id = (SELECT max(r.id) FROM runs r JOIN kernels k ON k.id = r.kernel_id
+			WHERE k.variant = '$1' AND r.bench = '$2')"
+}
+"$rb" list variants --variants "$spec" | keys 7.3-mapcount-check-debug > "$work/ctl3.keys"
+"$rb" list variants --variants "$top/kernels/debug.conf" | keys 7.3-debug > "$work/debug.keys"
+[ -s "$work/ctl3.keys" ] && cmp -s "$work/ctl3.keys" "$work/debug.keys"
+ok $? "7.3-mapcount-check-debug has 7.3-debug's source, arch and config fragments"
+
+"$rb" run --variants "$spec" 7.3-mapcount-check-debug 7.3-zap-refs-first-debug --bench zap_gup_race --bench zap_mthp \
+	--reps 2 --db "$db3" --out "$work/out3" > "$work/run3.log" 2>&1
+echo "# run exit $?"
+for v in 7.3-mapcount-check-debug 7.3-zap-refs-first-debug; do
+	for b in zap_gup_race zap_mthp; do
+		st=$(q "$db3" "SELECT r.status || ' ' || coalesce(r.reason, '') FROM runs r JOIN kernels k ON k.id = r.kernel_id
+			WHERE k.variant = '$v' AND r.bench = '$b' ORDER BY r.id DESC LIMIT 1")
+		checked=$(bmetric $v $b kernel.rmap_unmap_checked) below=$(bmetric $v $b kernel.unmap_ref_below_mapcount)
+		reuse=$(bmetric $v $b kernel.reuse_ref_below_mapcount) w=$(bmetric $v $b kernel.warnings)
+		echo "# $v $b: $st; unmaps checked ${checked:-none}, refcount < mapcount ${below:-none}" \
+			"(at unmap) ${reuse:-none} (at reuse), kernel warnings ${w:-none}"
+		[ "${checked:-0}" -gt 0 ]; ok $? "$v: $b's zaps went through the check"
+		if [ $v = 7.3-mapcount-check-debug ]; then
+			[ "${st%% *}" = ok ] && [ "$below" = 0 ] && [ "$reuse" = 0 ] && [ "$w" = 0 ]
+			ok $? "$v: $b ok, no unmap found refcount < mapcount, no kernel warning"
+		else
+			[ "${below:-0}" -gt 0 ]; ok $? "$v: $b's unmaps found refcount < mapcount"
+		fi
+	done
+done
+lost=$(bmetric 7.3-mapcount-check-debug zap_gup_race race.reuse_lost) pages=$(bmetric 7.3-mapcount-check-debug zap_gup_race race.reuse_pages)
+echo "# 7.3-mapcount-check-debug: ${pages:-none} spliced pages written during a zap, ${lost:-none} reused under the pipe"
+[ "${pages:-0}" -gt 0 ] && [ "$lost" = 0 ]; ok $? "7.3-mapcount-check-debug: every spliced page written during a zap was copied"
+lost=$(bmetric 7.3-zap-refs-first-debug zap_gup_race race.reuse_lost) pages=$(bmetric 7.3-zap-refs-first-debug zap_gup_race race.reuse_pages)
+echo "# 7.3-zap-refs-first-debug: ${pages:-none} spliced pages written during a zap, ${lost:-none} reused under the pipe"
 done_testing
