@@ -188,6 +188,7 @@ const char *test_faults(void);
 
 /* Files of /proc and /sys. */
 int read_text(const char *path, char *buf, size_t cap);
+long long read_count(const char *path);	/* a file holding one count; -1 if absent or not one */
 int write_text(const char *path, const char *value);
 uint64_t now_ns(int clock);
 uint64_t clock_step_ns(int clock);	/* smallest nonzero step seen, 0 if none */
@@ -264,6 +265,11 @@ int lazyfree_pmd_region(struct bench_ctx *ctx, char *p, size_t len);
 struct rmap_check {
 	long long checked, unmap_below, reuse_below;
 };
+/* Their rows in a benchmark's metric table. */
+#define RMAP_CHECK_METRICS \
+	{ "kernel.rmap_unmap_checked", METRIC_INFO, 0, NULL, AGG_SUM }, \
+	{ "kernel.unmap_ref_below_mapcount", METRIC_INVARIANT, 0, "ref<map", AGG_SUM }, \
+	{ "kernel.reuse_ref_below_mapcount", METRIC_INVARIANT, 0, NULL, AGG_SUM }
 void rmap_check_read(struct rmap_check *c);
 void rmap_check_metrics(struct bench_ctx *ctx, const struct rmap_check *before, const struct rmap_check *after);
 

@@ -460,16 +460,23 @@ int lazyfree_pmd_region(struct bench_ctx *ctx, char *p, size_t len)
  * lazyfree_region and zap_mthp. */
 #define RMAP_CHECK_PARAM "/sys/module/rmap/parameters/"
 
-static long long rmap_check_param(const char *name)
+long long read_count(const char *path)
 {
-	char path[128], buf[64], *end;
+	char buf[64], *end;
 	long long v;
 
-	snprintf(path, sizeof(path), RMAP_CHECK_PARAM "%s", name);
 	if (read_text(path, buf, sizeof(buf)) <= 0)
 		return -1;
 	v = strtoll(buf, &end, 10);
 	return end != buf && (*end == '\n' || !*end) && v >= 0 ? v : -1;
+}
+
+static long long rmap_check_param(const char *name)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), RMAP_CHECK_PARAM "%s", name);
+	return read_count(path);
 }
 
 void rmap_check_read(struct rmap_check *c)

@@ -160,9 +160,43 @@ free_buf:
 
 /* ---- pin probe ---- */
 
+/* What the pipe and the written pages hold after a round of the pin or
+ * the reuse probe. */
 struct pin_result {
 	unsigned long pages, lost, corrupt, write_lost;
 };
+
+/* Splice the n pages of iov into the pipe fd, a buffer each. */
+static int splice_pages(struct bench_ctx *ctx, int fd, const struct iovec *iov, size_t n)
+{
+	for (size_t done = 0; done < n;) {
+		ssize_t got = vmsplice(fd, iov + done, n - done, 0);
+
+		if (got <= 0)
+			return bench_fail(ctx, "vmsplice: %s", got ? strerror(errno) : "spliced nothing");
+		done += got / 4096;
+	}
+	return BENCH_OK;
+}
+
+/* Read the n spliced pages back: each must still hold old (the write
+ * copied), and each written page new. */
+static int spliced_check(struct bench_ctx *ctx, int fd, const struct iovec *iov, size_t n,
+			 unsigned char old, unsigned char new, struct pin_result *r)
+{
+	char page[4096];
+
+	for (size_t i = 0; i < n; i++) {
+		if (read(fd, page, sizeof(page)) != sizeof(page))
+			return bench_fail(ctx, "read of a spliced page: %s", strerror(errno));
+		r->lost += (unsigned char)page[0] == new;
+		r->corrupt += (unsigned char)page[0] != new && (unsigned char)page[0] != old;
+		r->corrupt += page[4095] != 0;	/* only byte 0 of a page is written */
+		r->write_lost += ((unsigned char *)iov[i].iov_base)[0] != new;
+	}
+	r->pages += n;
+	return BENCH_OK;
+}
 
 static int pin_round(struct bench_ctx *ctx, unsigned long round, struct pin_result *r)
 {
@@ -171,7 +205,7 @@ static int pin_round(struct bench_ctx *ctx, unsigned long round, struct pin_resu
 	unsigned char old = round % 100 + 1, new = old + 100;
 	int fds[2], go[2], st, ret;
 	struct iovec *iov = NULL;
-	char page[4096], *p, c;
+	char *p, c;
 	pid_t pid;
 
 	ret = mthp_fault_region(ctx, len, (char)old, &p);
@@ -196,15 +230,9 @@ static int pin_round(struct bench_ctx *ctx, unsigned long round, struct pin_resu
 	}
 	for (size_t i = 0; i < n; i++)	/* a different page of each folio */
 		iov[i] = (struct iovec){ p + i * folio + (i % per) * 4096, 4096 };
-	for (size_t done = 0; done < n;) {
-		ssize_t got = vmsplice(fds[1], iov + done, n - done, 0);
-
-		if (got <= 0) {
-			ret = bench_fail(ctx, "vmsplice: %s", got ? strerror(errno) : "spliced nothing");
-			goto free_iov;
-		}
-		done += got / 4096;
-	}
+	ret = splice_pages(ctx, fds[1], iov, n);
+	if (ret)
+		goto free_iov;
 	pid = fork();
 	if (pid < 0) {
 		ret = bench_fail(ctx, "fork: %s", strerror(errno));
@@ -224,17 +252,7 @@ static int pin_round(struct bench_ctx *ctx, unsigned long round, struct pin_resu
 		ret = bench_fail(ctx, "the zapping child failed");
 		goto free_iov;
 	}
-	for (size_t i = 0; i < n; i++) {
-		if (read(fds[0], page, sizeof(page)) != sizeof(page)) {
-			ret = bench_fail(ctx, "read of a spliced page: %s", strerror(errno));
-			goto free_iov;
-		}
-		r->lost += (unsigned char)page[0] == new;
-		r->corrupt += (unsigned char)page[0] != new && (unsigned char)page[0] != old;
-		r->corrupt += page[4095] != 0;	/* only byte 0 of a page is written */
-		r->write_lost += ((unsigned char *)iov[i].iov_base)[0] != new;
-	}
-	r->pages += n;
+	ret = spliced_check(ctx, fds[0], iov, n, old, new, r);
 free_iov:
 	free(iov);
 close_go:
@@ -285,7 +303,8 @@ static void *zapper(void *arg)
 }
 
 struct reuse_result {
-	unsigned long pages, lost, corrupt, write_lost, moved, overlap;
+	struct pin_result pages;
+	unsigned long moved, overlap;
 };
 
 /* Each folio of the region moved to straddle a PMD boundary of area
@@ -324,7 +343,7 @@ static int reuse_round(struct bench_ctx *ctx, unsigned long round, struct reuse_
 	size_t len = params.race_region_kb << 10, folio = params.mthp_kb << 10;
 	size_t nfolios = len / folio, n, per = folio / 4096, area_len = (nfolios + 2) * PMD_SIZE;
 	unsigned char old = round % 100 + 1, new = old + 100;
-	char page[4096], **folios = NULL, *p, *area, *aligned;
+	char **folios = NULL, *p, *area, *aligned;
 	uint64_t *zap_ns = NULL, *write_ns;
 	int fds[2], st, ret;
 	struct iovec *iov = NULL;
@@ -368,15 +387,9 @@ static int reuse_round(struct bench_ctx *ctx, unsigned long round, struct reuse_
 	write_ns = zap_ns + 2 * n;
 	for (size_t i = 0; i < n; i++)	/* page 0: first half, the write's page table */
 		iov[i] = (struct iovec){ folios[i], 4096 };
-	for (size_t done = 0; done < n;) {
-		ssize_t got = vmsplice(fds[1], iov + done, n - done, 0);
-
-		if (got <= 0) {
-			ret = bench_fail(ctx, "vmsplice: %s", got ? strerror(errno) : "spliced nothing");
-			goto free_iov;
-		}
-		done += got / 4096;
-	}
+	ret = splice_pages(ctx, fds[1], iov, n);
+	if (ret)
+		goto free_iov;
 	/* A child that maps the folios and exits: our PTEs stay read-only and
 	 * not exclusive, the folios exclusive to us again (MM-ID shared bit
 	 * clear), one reference over their mapcount (the pipe's). */
@@ -419,17 +432,7 @@ static int reuse_round(struct bench_ctx *ctx, unsigned long round, struct reuse_
 		ret = bench_fail(ctx, "madvise(MADV_DONTNEED) of the second halves failed %lu times", zp.errors);
 		goto free_iov;
 	}
-	for (size_t i = 0; i < n; i++) {
-		if (read(fds[0], page, sizeof(page)) != sizeof(page)) {
-			ret = bench_fail(ctx, "read of a spliced page: %s", strerror(errno));
-			goto free_iov;
-		}
-		r->lost += (unsigned char)page[0] == new;
-		r->corrupt += (unsigned char)page[0] != new && (unsigned char)page[0] != old;
-		r->corrupt += page[4095] != 0;
-		r->write_lost += (unsigned char)folios[i][0] != new;
-	}
-	r->pages += n;
+	ret = spliced_check(ctx, fds[0], iov, n, old, new, &r->pages);
 free_iov:
 	free(zap_ns);
 	free(iov);
@@ -510,12 +513,12 @@ static int run(struct bench_ctx *ctx)
 		metric(ctx, "pin_lost", (double)pin.lost, "pages");
 		metric(ctx, "pin_corrupt", (double)pin.corrupt, "pages");
 		metric(ctx, "pin_write_lost", (double)pin.write_lost, "pages");
-		metric(ctx, "reuse_pages", (double)reuse.pages, "pages");
+		metric(ctx, "reuse_pages", (double)reuse.pages.pages, "pages");
 		metric(ctx, "reuse_folios_whole", (double)reuse.moved, "folios");
 		metric(ctx, "reuse_overlap", (double)reuse.overlap, "count");
-		metric(ctx, "reuse_lost", (double)reuse.lost, "pages");
-		metric(ctx, "reuse_corrupt", (double)reuse.corrupt, "pages");
-		metric(ctx, "reuse_write_lost", (double)reuse.write_lost, "pages");
+		metric(ctx, "reuse_lost", (double)reuse.pages.lost, "pages");
+		metric(ctx, "reuse_corrupt", (double)reuse.pages.corrupt, "pages");
+		metric(ctx, "reuse_write_lost", (double)reuse.pages.write_lost, "pages");
 	}
 	ctx->scope = NULL;
 	rmap_check_read(&c1);
@@ -537,11 +540,7 @@ static const struct metric_decl metrics[] = {
 	{ "race.reuse_lost", METRIC_INVARIANT, 0, "reuse_lost", AGG_SUM },
 	{ "race.reuse_corrupt", METRIC_INVARIANT, 0, NULL, AGG_SUM },
 	{ "race.reuse_write_lost", METRIC_INVARIANT, 0, NULL, AGG_SUM },
-	/* Only on kernels with test-mapcount-check.patch (kernels/controls.conf):
-	 * seed 003's rule, refcount never below mapcount, broken. */
-	{ "kernel.rmap_unmap_checked", METRIC_INFO, 0, NULL, AGG_SUM },
-	{ "kernel.unmap_ref_below_mapcount", METRIC_INVARIANT, 0, "ref<map", AGG_SUM },
-	{ "kernel.reuse_ref_below_mapcount", METRIC_INVARIANT, 0, NULL, AGG_SUM },
+	RMAP_CHECK_METRICS,
 	{ NULL }
 };
 

@@ -99,11 +99,7 @@ static const struct metric_decl metrics[] = {
 	{ "munmap.perf.tlb_flush", METRIC_INFO, 0, "tlb_flush", AGG_MEDIAN },
 	{ "munmap.check.pages_left_mapped", METRIC_INVARIANT, 0, NULL, AGG_MAX },
 	{ "dontneed.check.pages_left_mapped", METRIC_INVARIANT, 0, NULL, AGG_MAX },
-	/* Only on kernels with test-mapcount-check.patch (kernels/controls.conf):
-	 * seed 003's rule, refcount never below mapcount, broken. */
-	{ "kernel.rmap_unmap_checked", METRIC_INFO, 0, NULL, AGG_SUM },
-	{ "kernel.unmap_ref_below_mapcount", METRIC_INVARIANT, 0, "ref<map", AGG_SUM },
-	{ "kernel.reuse_ref_below_mapcount", METRIC_INVARIANT, 0, NULL, AGG_SUM },
+	RMAP_CHECK_METRICS,
 	{ NULL }
 };
 
