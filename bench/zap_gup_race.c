@@ -266,11 +266,12 @@ unmap:
 
 /* ---- reuse probe ---- */
 
-/* The write waits REUSE_LAG_STEP_NS times ((folio index + round) mod
- * REUSE_LAGS) after the zap is released, so that some writes land after
- * the zap's references are dropped and before its mapcount is, wherever
- * that falls in the zap call: 0 to 600 us. */
-#define REUSE_LAG_STEP_NS 40000
+/* The write waits (folio index + round) mod REUSE_LAGS sixteenths of the
+ * previous folio's zap call after the zap is released, so that some
+ * writes land after the zap's references are dropped and before its
+ * mapcount is, wherever that falls in the call, however slow the vCPUs
+ * run (fixed lags of 0-600 us reused 258 of 1280 pages in one run and 7
+ * in the next on the hazard kernel, the machine busier). */
 #define REUSE_LAGS 16
 #define REUSE_SYNC_NS 5000000
 
@@ -287,6 +288,20 @@ static void sync_with(atomic_size_t *other, size_t i)
 	for (uint64_t t0 = now_ns(CLOCK_MONOTONIC);
 	     atomic_load(other) < i && now_ns(CLOCK_MONOTONIC) - t0 < REUSE_SYNC_NS;)
 		;
+}
+
+/* How long the zap call of the folio before i took: 0 when it has not
+ * ended (the wait for the zapper timed out), at most REUSE_SYNC_NS. */
+static uint64_t zap_call_ns(size_t i)
+{
+	uint64_t begin, end;
+
+	if (!i)
+		return 0;
+	begin = zp.zap_ns[2 * i - 2], end = zp.zap_ns[2 * i - 1];
+	if (!begin || end < begin)
+		return 0;
+	return end - begin < REUSE_SYNC_NS ? end - begin : REUSE_SYNC_NS;
 }
 
 static void *zapper(void *arg)
@@ -414,16 +429,15 @@ static int reuse_round(struct bench_ctx *ctx, unsigned long round, struct reuse_
 		goto free_iov;
 	}
 	for (size_t i = 0; i < n; i++) {	/* the write faults that must copy */
+		uint64_t lag = zap_call_ns(i) * ((i + round) % REUSE_LAGS) / REUSE_LAGS, t0;
+
 		atomic_store(&zp.a_at, i + 1);
 		sync_with(&zp.b_at, i + 1);
-		uint64_t t0 = now_ns(CLOCK_MONOTONIC), t1;
-
-		while (now_ns(CLOCK_MONOTONIC) - t0 < ((i + round) % REUSE_LAGS) * REUSE_LAG_STEP_NS)
+		for (t0 = now_ns(CLOCK_MONOTONIC); now_ns(CLOCK_MONOTONIC) - t0 < lag;)
 			;
-		t0 = now_ns(CLOCK_MONOTONIC);
+		write_ns[2 * i] = now_ns(CLOCK_MONOTONIC);
 		((volatile char *)folios[i])[0] = (char)new;
-		t1 = now_ns(CLOCK_MONOTONIC);
-		write_ns[2 * i] = t0, write_ns[2 * i + 1] = t1;
+		write_ns[2 * i + 1] = now_ns(CLOCK_MONOTONIC);
 	}
 	pthread_join(t, NULL);
 	for (size_t i = 0; i < n; i++)	/* the write fault and the zap call overlapped */
