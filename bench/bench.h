@@ -210,6 +210,24 @@ int two_cpus(struct bench_ctx *ctx, cpu_set_t *saved, int cpu[2]);
 /* Fault in len bytes of PMD-mapped THPs at p (aligned) and MADV_FREE them,
  * each step proven (else a SKIP with the reason). */
 int lazyfree_pmd_region(struct bench_ctx *ctx, char *p, size_t len);
+
+/* Seed 003's rule, refcount never below mapcount, counted by the test-only
+ * kernels/patches/7.3/test-mapcount-check.patch (kernels/controls.conf):
+ * large-folio PTE unmaps checked, those that found the refcount below the
+ * mapcount, and write-fault reuse checks that did; -1 when the kernel has
+ * no such counters.  rmap_check_metrics records the change as
+ * kernel.rmap_unmap_checked, kernel.unmap_ref_below_mapcount and
+ * kernel.reuse_ref_below_mapcount, nothing when absent. */
+struct rmap_check {
+	long long checked, unmap_below, reuse_below;
+};
+/* Their rows in a benchmark's metric table. */
+#define RMAP_CHECK_METRICS \
+	{ "kernel.rmap_unmap_checked", METRIC_INFO, 0, NULL, AGG_SUM }, \
+	{ "kernel.unmap_ref_below_mapcount", METRIC_INVARIANT, 0, "ref<map", AGG_SUM }, \
+	{ "kernel.reuse_ref_below_mapcount", METRIC_INVARIANT, 0, NULL, AGG_SUM }
+void rmap_check_read(struct rmap_check *c);
+void rmap_check_metrics(struct bench_ctx *ctx, const struct rmap_check *before, const struct rmap_check *after);
 /* Fault in len bytes of params.mthp_kb folios holding val, proven whole. */
 int mthp_fault_region(struct bench_ctx *ctx, size_t len, char val, char **out);
 /* Fault in len bytes of params.mthp_kb folios and MADV_FREE them. */

@@ -49,14 +49,10 @@
 
 static long long retract_param(const char *name)
 {
-	char path[128], buf[64], *end;
-	long long v;
+	char path[128];
 
 	snprintf(path, sizeof(path), RETRACT_PARAM "%s", name);
-	if (read_text(path, buf, sizeof(buf)) <= 0)
-		return -1;
-	v = strtoll(buf, &end, 10);
-	return end != buf && (*end == '\n' || !*end) && v >= 0 ? v : -1;
+	return read_count(path);
 }
 
 static const char *const counters[] = {

@@ -24,6 +24,7 @@ int why_set(struct why *w, int ret, const char *fmt, ...) __attribute__((format(
 
 /* Files of /proc and /sys (procfs.c). */
 int read_text(const char *path, char *buf, size_t cap);
+long long read_count(const char *path);	/* a file holding one count; -1 if absent or not one */
 int write_text(const char *path, const char *value);
 uint64_t now_ns(int clock);
 uint64_t clock_step_ns(int clock);	/* smallest nonzero step seen, 0 if none */

@@ -455,3 +455,14 @@ int parse_tracepoint_enum(const char *format, const char *text)
 	}
 	return -1;
 }
+
+long long read_count(const char *path)
+{
+	char buf[64], *end;
+	long long v;
+
+	if (read_text(path, buf, sizeof(buf)) <= 0)
+		return -1;
+	v = strtoll(buf, &end, 10);
+	return end != buf && (*end == '\n' || !*end) && v >= 0 ? v : -1;
+}

@@ -160,3 +160,30 @@ int memcg_region(struct bench_ctx *ctx, const char *dir, size_t len, char **out)
 	*out = p;
 	return BENCH_OK;
 }
+
+#define RMAP_CHECK_PARAM "/sys/module/rmap/parameters/"
+
+static long long rmap_check_param(const char *name)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), RMAP_CHECK_PARAM "%s", name);
+	return read_count(path);
+}
+
+void rmap_check_read(struct rmap_check *c)
+{
+	c->checked = rmap_check_param("unmap_checked");
+	c->unmap_below = rmap_check_param("unmap_ref_below_mapcount");
+	c->reuse_below = rmap_check_param("reuse_ref_below_mapcount");
+}
+
+void rmap_check_metrics(struct bench_ctx *ctx, const struct rmap_check *b, const struct rmap_check *a)
+{
+	if (b->checked < 0 || b->unmap_below < 0 || b->reuse_below < 0 || a->checked < 0 ||
+	    a->unmap_below < 0 || a->reuse_below < 0)
+		return;
+	metric(ctx, "kernel.rmap_unmap_checked", (double)(a->checked - b->checked), "count");
+	metric(ctx, "kernel.unmap_ref_below_mapcount", (double)(a->unmap_below - b->unmap_below), "count");
+	metric(ctx, "kernel.reuse_ref_below_mapcount", (double)(a->reuse_below - b->reuse_below), "count");
+}
