@@ -353,17 +353,64 @@ static unsigned long whole_folio_count(char **folios, size_t n, size_t folio)
 	return whole;
 }
 
+/* The race of one round: a forked child leaves the folios exclusive to us
+ * again, then the zapper on the other CPU MADV_DONTNEEDs two pages of each
+ * second half while this CPU writes the spliced page of the first half,
+ * after a lag taken from the previous zap's length. */
+static int reuse_race(struct bench_ctx *ctx, char **folios, size_t n, size_t per, unsigned long round,
+		      unsigned char new, uint64_t *zap_ns, struct reuse_result *r)
+{
+	uint64_t *write_ns = zap_ns + 2 * n;
+	pthread_t t;
+	pid_t pid;
+	int st, err;
+
+	/* A child that maps the folios and exits: our PTEs stay read-only and
+	 * not exclusive, the folios exclusive to us again (MM-ID shared bit
+	 * clear), one reference over their mapcount (the pipe's). */
+	pid = fork();
+	if (pid < 0)
+		return bench_fail(ctx, "fork: %s", strerror(errno));
+	if (pid == 0)
+		_exit(0);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	zp = (struct zapper){ .folios = folios, .n = n, .off = (per / 2) * 4096, .len = 2 * 4096,
+			      .zap_ns = zap_ns };
+	if (pthread_create(&t, NULL, zapper, NULL))
+		return bench_fail(ctx, "pthread_create failed");
+	if ((err = thread_pin(t, gup.cpu[1]))) {
+		pthread_join(t, NULL);
+		return bench_fail(ctx, "pthread_setaffinity_np to CPU %d: %s", gup.cpu[1], strerror(err));
+	}
+	for (size_t i = 0; i < n; i++) {	/* the write faults that must copy */
+		uint64_t lag = zap_call_ns(i) * ((i + round) % REUSE_LAGS) / REUSE_LAGS, t0;
+
+		atomic_store(&zp.a_at, i + 1);
+		sync_with(&zp.b_at, i + 1);
+		for (t0 = now_ns(CLOCK_MONOTONIC); now_ns(CLOCK_MONOTONIC) - t0 < lag;)
+			;
+		write_ns[2 * i] = now_ns(CLOCK_MONOTONIC);
+		((volatile char *)folios[i])[0] = (char)new;
+		write_ns[2 * i + 1] = now_ns(CLOCK_MONOTONIC);
+	}
+	pthread_join(t, NULL);
+	for (size_t i = 0; i < n; i++)	/* the write fault and the zap call overlapped */
+		r->overlap += write_ns[2 * i] < zap_ns[2 * i + 1] && zap_ns[2 * i] < write_ns[2 * i + 1];
+	if (zp.errors)
+		return bench_fail(ctx, "madvise(MADV_DONTNEED) of the second halves failed %lu times", zp.errors);
+	return BENCH_OK;
+}
+
 static int reuse_round(struct bench_ctx *ctx, unsigned long round, struct reuse_result *r)
 {
 	size_t len = params.race_region_kb << 10, folio = params.mthp_kb << 10;
 	size_t nfolios = len / folio, n, per = folio / 4096, area_len = (nfolios + 2) * PMD_SIZE;
 	unsigned char old = round % 100 + 1, new = old + 100;
 	char **folios = NULL, *p, *area, *aligned;
-	uint64_t *zap_ns = NULL, *write_ns;
-	int fds[2], st, ret;
+	uint64_t *zap_ns = NULL;
+	int fds[2], ret;
 	struct iovec *iov = NULL;
-	pthread_t t;
-	pid_t pid;
 
 	if (per < 4)
 		return bench_skip(ctx, "the reuse probe needs folios of 16 kB or more (--mthp-kb %lu)",
@@ -399,53 +446,14 @@ static int reuse_round(struct bench_ctx *ctx, unsigned long round, struct reuse_
 		ret = bench_fail(ctx, "out of memory for %zu iovecs", n);
 		goto free_iov;
 	}
-	write_ns = zap_ns + 2 * n;
 	for (size_t i = 0; i < n; i++)	/* page 0: first half, the write's page table */
 		iov[i] = (struct iovec){ folios[i], 4096 };
 	ret = splice_pages(ctx, fds[1], iov, n);
 	if (ret)
 		goto free_iov;
-	/* A child that maps the folios and exits: our PTEs stay read-only and
-	 * not exclusive, the folios exclusive to us again (MM-ID shared bit
-	 * clear), one reference over their mapcount (the pipe's). */
-	pid = fork();
-	if (pid < 0) {
-		ret = bench_fail(ctx, "fork: %s", strerror(errno));
+	ret = reuse_race(ctx, folios, n, per, round, new, zap_ns, r);
+	if (ret)
 		goto free_iov;
-	}
-	if (pid == 0)
-		_exit(0);
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	zp = (struct zapper){ .folios = folios, .n = n, .off = (per / 2) * 4096, .len = 2 * 4096,
-			      .zap_ns = zap_ns };
-	if (pthread_create(&t, NULL, zapper, NULL)) {
-		ret = bench_fail(ctx, "pthread_create failed");
-		goto free_iov;
-	}
-	if (thread_pin(t, gup.cpu[1])) {
-		ret = bench_fail(ctx, "pthread_setaffinity_np to CPU %d: %s", gup.cpu[1], strerror(errno));
-		pthread_join(t, NULL);
-		goto free_iov;
-	}
-	for (size_t i = 0; i < n; i++) {	/* the write faults that must copy */
-		uint64_t lag = zap_call_ns(i) * ((i + round) % REUSE_LAGS) / REUSE_LAGS, t0;
-
-		atomic_store(&zp.a_at, i + 1);
-		sync_with(&zp.b_at, i + 1);
-		for (t0 = now_ns(CLOCK_MONOTONIC); now_ns(CLOCK_MONOTONIC) - t0 < lag;)
-			;
-		write_ns[2 * i] = now_ns(CLOCK_MONOTONIC);
-		((volatile char *)folios[i])[0] = (char)new;
-		write_ns[2 * i + 1] = now_ns(CLOCK_MONOTONIC);
-	}
-	pthread_join(t, NULL);
-	for (size_t i = 0; i < n; i++)	/* the write fault and the zap call overlapped */
-		r->overlap += write_ns[2 * i] < zap_ns[2 * i + 1] && zap_ns[2 * i] < write_ns[2 * i + 1];
-	if (zp.errors) {
-		ret = bench_fail(ctx, "madvise(MADV_DONTNEED) of the second halves failed %lu times", zp.errors);
-		goto free_iov;
-	}
 	ret = spliced_check(ctx, fds[0], iov, n, old, new, &r->pages);
 free_iov:
 	free(zap_ns);
