@@ -384,11 +384,15 @@ int variant_build(const struct variant *v, struct built *k)
 	mkdirs(k->dir);
 	k->source_path = path, k->source_ref = ref;
 	srcname = strrchr(path, '/') + 1;
-	/* One build folder per source and architecture: x86 and arm64
-	 * builds of a source never share objects (they share the source
-	 * tree, and with it its lock: kernel-build.sh). */
-	build = strcmp(k->arch, ARCH_DEFAULT) ? xasprintf("%s/build/%s-%s", cache_dir(), srcname, k->arch)
-					      : xasprintf("%s/build/%s", cache_dir(), srcname);
+	/* One build folder per source, architecture and configuration: x86
+	 * and arm64 builds of a source never share objects (they share the
+	 * source tree, and with it its lock: kernel-build.sh), and a build of
+	 * another configuration (a debug flavour) never recompiles the folder
+	 * of the default one.  A layer needs its folder there, if empty. */
+	build = xasprintf("%s/build/%s%s%s-c%.8s", cache_dir(), srcname, strcmp(k->arch, ARCH_DEFAULT) ? "-" : "",
+			  strcmp(k->arch, ARCH_DEFAULT) ? k->arch : "", k->config_hash);
+	if (mkdirs(build))
+		die(EXIT_INFRA, "cannot make the build folder '%s': %s", build, strerror(errno));
 	argv = calloc(18 + v->npatches, sizeof(char *));
 	argv[n++] = bscript;
 	argv[n++] = "-a", argv[n++] = (char *)k->arch;

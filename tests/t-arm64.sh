@@ -61,7 +61,7 @@ t=$(q1 "group_concat(s.unit)" "k.variant='7.3-arm64' AND r.bench='lazyfree_mthp'
 [ "$t" = "instr,instr" ]; ok $? "timings under the instruction clock are instructions" "$t"
 
 # The arm64 build keeps its own folder: the x86 one of the source untouched.
-c=$(ls -d "${RECLAIMBENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/reclaimbench}"/build/linux-source-7.3-arm64 2>/dev/null)
+c=$(ls -d "${RECLAIMBENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/reclaimbench}"/build/linux-source-7.3-arm64-c* 2>/dev/null | head -n 1)
 [ -n "$c" ] && [ -f "$c/arch/arm64/boot/Image" ]; ok $? "arm64 builds of 7.3 in a folder of their own" "$c"
 
 # The same kernel on x86: compare refuses the pair, and says why.

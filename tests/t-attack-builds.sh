@@ -82,7 +82,8 @@ ok $? "the next build of 7.3 makes the image again, the same as before"
 
 # --- 4. an untrusted build plants what it can ----------------------------------
 src=$("$top/runners/scripts/kernel-source.sh" debian:7.3 2> /dev/null | head -n 1)
-trusted=$cache/build/$(basename "$src")
+# The trusted build folders of the source (one per configuration).
+trusted=$cache/build/$(basename "$src")-c
 mkdir -p "$work/a/mm" "$work/b/mm"
 git -C "$src" show rb-base:mm/Makefile > "$work/a/mm/Makefile"
 cp "$work/a/mm/Makefile" "$work/b/mm/Makefile"
@@ -102,9 +103,9 @@ touch "$work/marker"
 sleep 1
 "$rb" build planted --variants "$work/both.conf" --db "$db" > "$work/plant.log" 2>&1; rc=$?
 pid=$(awk '$1 == "planted" { print $2 }' "$work/plant.log")
-changed=$(find "$trusted" "$cache/ccache" -newer "$work/marker" 2>/dev/null | head -n 3 | tr '\n' ' ')
+changed=$(find "$trusted"* "$cache/ccache" -newer "$work/marker" 2>/dev/null | head -n 3 | tr '\n' ' ')
 [ $rc = 0 ] && grep -q "in the sandbox, in a layer of its own" "$cache/kernels/$pid/build.log" && [ -z "$changed" ] &&
-	[ ! -e "$trusted/rb-poison-$id" ] && [ ! -e "$cache/ccache/ccache.conf" ] && [ ! -e "$cache/layers/$pid" ]
+	! ls "$trusted"*/rb-poison-$id > /dev/null 2>&1 && [ ! -e "$cache/ccache/ccache.conf" ] && [ ! -e "$cache/layers/$pid" ]
 ok $? "the untrusted build changed nothing in the trusted build folder or ccache and left no layer" \
 	"exit $rc; newer: ${changed:-nothing}"
 rm -f "$img73"

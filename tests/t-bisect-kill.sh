@@ -58,7 +58,7 @@ left=$( [ -f "$srcdir/.git/index.lock" ] && echo "index.lock left" || echo "no i
 # 2. During the compile: make running in the sandbox for a few seconds.
 # An incremental compile can end within seconds, before the kill comes;
 # without mm/'s objects this one compiles for a while.
-find "$cache/build/$(basename "$srcdir")/mm" -name '*.o' -delete 2>/dev/null
+find "$cache/build/$(basename "$srcdir")"-c*/mm -name '*.o' -delete 2>/dev/null
 start k2
 upto 1800 phase_is compiling && upto 120 pgrep -f "make -s -C $srcdir " > /dev/null && sleep 5 && phase_is compiling
 hit=$?
