@@ -418,23 +418,37 @@ static void series_misc(struct jw *w, sqlite3 *db, long long run, const char *me
 	sqlite3_finalize(st);
 }
 
+/* A test's status for a metric whose value is a verdict of its own: kernel
+ * warnings on the console (the invariant of every benchmark) PASS at none
+ * and FAIL at any; a selftest case (case.PROG.N) as its TAP result said,
+ * in its note ("ok: ", "not ok: ", "skip: ").  NULL for a measurement. */
+static const char *verdict_status(const char *metric, double med, const char *note)
+{
+	if (!strcmp(metric, "kernel.warnings"))
+		return med > 0 ? "FAIL" : "PASS";
+	if (strncmp(metric, "case.", 5))
+		return NULL;
+	return !strncmp(note, "not ok: ", 8) ? "FAIL" : !strncmp(note, "skip: ", 6) ? "SKIP" : "PASS";
+}
+
 /* A metric of an ok run: its median as the number, every repetition and
- * the median's interval in misc.  Kernel warnings on the console, the
- * invariant of every benchmark, PASS at none and FAIL with the lines;
- * every other metric DONE: a measurement, judged only by a comparison. */
+ * the median's interval in misc; a status from verdict_status, with the
+ * note as the log excerpt of a FAIL; every other metric DONE: a
+ * measurement, judged only by a comparison. */
 static void metric_test(struct jw *w, sqlite3 *db, sqlite3_stmt *run, sqlite3_stmt *m, const char *test_id)
 {
 	const char *metric = text(m, "metric"), *bench = text(run, "bench");
 	const struct number_unit *u = number_unit(text(m, "unit"));
 	char path[256] = "", *id = xasprintf("%s/%s", test_id, metric);
 	double *v, lo, hi, coverage, med;
-	int n = db_samples(db, sqlite3_column_int64(run, column(run, "id")), metric, &v), warn;
+	int n = db_samples(db, sqlite3_column_int64(run, column(run, "id")), metric, &v);
+	const char *status;
 
 	for (int i = 0; i < n; i++)
 		v[i] *= u->scale;
 	med = median(v, n);
 	median_ci(v, n, MEDIAN_LEVEL, &lo, &hi, &coverage);
-	warn = !strcmp(metric, "kernel.warnings");
+	status = verdict_status(metric, med, text(m, "note"));
 	path_append(path, sizeof(path), KCIDB_ORIGIN);
 	path_append(path, sizeof(path), bench);
 	path_append(path, sizeof(path), metric);
@@ -443,11 +457,11 @@ static void metric_test(struct jw *w, sqlite3 *db, sqlite3_stmt *run, sqlite3_st
 	jw_str(w, "origin", KCIDB_ORIGIN);
 	jw_id(w, "build_id", text(run, "build_key"));
 	jw_str(w, "path", path);
-	jw_str(w, "status", warn ? (med > 0 ? "FAIL" : "PASS") : "DONE");
-	if (warn && med > 0)
+	jw_str(w, "status", status ? status : "DONE");
+	if (status && !strcmp(status, "FAIL"))
 		jw_excerpt(w, "log_excerpt", text(m, "note"));
 	jw_str(w, "start_time", iso_time(text(run, "started_at")));
-	if (isfinite(med)) {
+	if (isfinite(med) && !(status && !strcmp(status, "SKIP"))) {	/* a skipped case measured nothing */
 		jw_open(w, "number", '{');
 		jw_num(w, "value", med);
 		jw_text(w, "unit", u->unit);

@@ -52,6 +52,11 @@ c.execute("UPDATE kernels SET variant = ? WHERE variant = '6.12'", ('6.12 ' + H,
 c.execute("INSERT INTO samples (run_id, kind, rep, metric, value, unit, note) SELECT min(id), 'timed', 0, "
           "'kernel.warnings', 2, 'lines', ? FROM runs WHERE status = 'ok'",
           ('WARNING: CPU: 0 PID: 1 at mm/rmap.c:1723 try_to_unmap_one\nBUG: Bad page state',))
+# Three selftest cases (as the selftests step stores them): ok, not ok, skip.
+for num, value, note in ((1, 0, 'ok: Basic COW'), (2, 1, 'not ok: COW of a pinned THP | Leak from parent into child'),
+                         (3, 0, 'skip: swapped-out THP | MADV_PAGEOUT did not work')):
+    c.execute("INSERT INTO samples (run_id, kind, rep, metric, value, unit, note) SELECT min(id), 'timed', 0, ?, ?, "
+              "'bool', ? FROM runs WHERE status = 'ok'", ('case.cow.%d' % num, value, note))
 c.commit()
 PY
 ok $? "kernels, sessions, a gate and hostile text stored as a run and a gate would (and a hostile database may)"
@@ -103,6 +108,15 @@ assert len(w) == 1 and w[0]['status'] == 'FAIL' and w[0]['number'] == {'value': 
 assert w[0]['log_excerpt'] == 'WARNING: CPU: 0 PID: 1 at mm/rmap.c:1723 try_to_unmap_one\nBUG: Bad page state', w
 PY
 ok $? "kernel warnings during an ok run: that metric's test FAILs with the warning lines as its excerpt"
+python3 - "$work/all.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+cases = {t['id'].rsplit('.', 1)[1]: t for t in d['tests'] if '/case.cow.' in t['id']}
+assert {k: t['status'] for k, t in cases.items()} == {'1': 'PASS', '2': 'FAIL', '3': 'SKIP'}, cases
+assert cases['2']['log_excerpt'] == 'not ok: COW of a pinned THP | Leak from parent into child', cases['2']
+assert 'log_excerpt' not in cases['1'] and 'log_excerpt' not in cases['3'], cases
+PY
+ok $? "selftest cases: ok PASS, not ok FAIL with its output as the excerpt, skip SKIP"
 
 python3 - "$work/all.json" <<'PY'
 import json, sys
