@@ -61,8 +61,12 @@ t=$(q1 "group_concat(s.unit)" "k.variant='7.3-arm64' AND r.bench='lazyfree_mthp'
 [ "$t" = "instr,instr" ]; ok $? "timings under the instruction clock are instructions" "$t"
 
 # The arm64 build keeps its own folder: the x86 one of the source untouched.
-c=$(ls -d "${RECLAIMBENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/reclaimbench}"/build/linux-source-7.3-arm64-c* 2>/dev/null | head -n 1)
-[ -n "$c" ] && [ -f "$c/arch/arm64/boot/Image" ]; ok $? "arm64 builds of 7.3 in a folder of their own" "$c"
+# The folder 7.3-arm64 was compiled in, as its build's log names it.
+img=$("$rb" build 7.3-arm64 --variants "$arm" 2> /dev/null | awk '$1 == "7.3-arm64" { print $3 }')
+c=$(grep -o '[^ ]*/\.rb-config' "$(dirname "$img")/build.log" 2> /dev/null | head -n 1)
+c=${c%/.rb-config}
+case $c in */build/linux-source-7.3-arm64*) [ -f "$c/arch/arm64/boot/Image" ] ;; *) false ;; esac
+ok $? "arm64 builds of 7.3 in a folder of their own" "$c"
 
 # The same kernel on x86: compare refuses the pair, and says why.
 "$rb" run 7.3 --bench lazyfree_mthp --reps 2 --db "$db" --out "$work/out" > "$work/x86.log" 2>&1
