@@ -1,6 +1,7 @@
 #!/bin/sh
-# ttu_sync_race on real kernels, 18 rounds (2880 folios; the default 6
-# gave too few partially mapped folios, see the method page's notes): the
+# ttu_sync_race on real kernels, 48 rounds (7680 folios: 18 rounds left 6
+# of 2880 partially mapped in one make check, 61 in another; the method
+# page): the
 # race leaves large folios partially mapped without TTU_SYNC and never
 # with it, one boot a side separates the two by Fisher's exact test, the
 # kernel's own count agrees with the pagemap's, and one CPU is a SKIP,
@@ -16,7 +17,7 @@ sum() {	# sum RUN METRIC: over the timed repetitions
 tries=0
 while :; do
 	tries=$((tries + 1))
-	run 7.3-no-ttu-sync 7.3 --race-iterations 18; rc=$?
+	run 7.3-no-ttu-sync 7.3 --race-iterations 48; rc=$?
 	[ $tries = 2 ] || [ "$(q "$db" "SELECT count(*) FROM runs WHERE alone = 1 AND others_cpus <= 0.2")" = 2 ] && break
 	rm -f "$db" "$db-wal" "$db-shm"
 done
