@@ -107,6 +107,9 @@ struct bench_info {
 					 * reads its invariants alone (selftests) */
 	int packed;			/* runs programs the host packs into the
 					 * initramfs: not a default of run --host */
+	const char *spread;		/* why its timed repetitions may spread
+					 * over 2% under the instruction clock
+					 * (compare says it), or NULL */
 	/* For the host: the main timing, the metrics it judges, what a run
 	 * shows in words, the seed claims it backs. */
 	const char *timing;		/* default "time.wall" */

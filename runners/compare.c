@@ -233,6 +233,9 @@ static void compare_bench(struct comparison *c, sqlite3 *db, const char *bench)
 		if (na)
 			shared_note(db, rb, nb);
 	}
+	if (text && bench_find(bench) && bench_find(bench)->spread)
+		printf("  %s's repetitions may spread over 2%% under the instruction clock: %s\n", shown(bench),
+		       bench_find(bench)->spread);
 	if (boot_bound && text)
 		printf("  timings by the host's clock under TCG vary from boot to boot more than inside one:\n"
 		       "  one run a side is not enough data; run each side several times, then compare --boots\n");

@@ -47,6 +47,10 @@ for v in 6.12 7.3; do
 	ok $? "pressure on $v: memory.high reclaimed the region to swap" \
 		"scanned $scan, reclaimed $steal, region pages swapped $swapped (limits $region kB summed)"
 done
+# pressure declares why its repetitions may spread over 2%: compare says so.
+"$rb" compare --base 6.12 --new 7.3 --bench pressure --db "$db" > "$work/cmp.log" 2>&1
+grep -q "^  pressure's repetitions may spread over 2% under the instruction clock: " "$work/cmp.log"
+ok $? "compare of pressure says why its repetitions may spread over 2%" "$(grep -m 1 'spread over' "$work/cmp.log")"
 
 run "$off" "$on" --bench swap_ttu_race --quiet-wait 60; rc=$?
 ok $rc "the TTU_SYNC pair booted with swap_ttu_race" "$off, $on: exit $rc"
