@@ -44,13 +44,12 @@ static const struct selftest {
 	const char *needs;	/* a file without which it cannot run: a SKIP */
 	int swap;		/* runs with zram swap on */
 } programs[] = {
-	/* cow's swapped-out cases get swap.  khugepaged's swapin cases
-	 * would need it too, but in a boot of the whole set, with swap on
-	 * (or after a write to compact_memory), its 14th case
-	 * (collapse_compound_extreme) found no huge page to allocate and it
-	 * bailed out; alone with swap it passed all 26 (method page). */
-	{ "cow", { NULL }, 900, NULL, 1 },
+	/* khugepaged first, without swap: after cow, or with swap on, or
+	 * after a write to compact_memory, its 14th case
+	 * (collapse_compound_extreme) often found no huge page to allocate
+	 * and it bailed out (method page).  cow's swapped-out cases get swap. */
 	{ "khugepaged", { NULL }, 600 },
+	{ "cow", { NULL }, 900, NULL, 1 },
 	{ "split_huge_page_test", { NULL }, 600, "/sys/kernel/debug/split_huge_pages" },
 	{ "madv_populate", { NULL }, 300 },
 	{ "mremap_test", { NULL }, 600 },

@@ -360,6 +360,7 @@ struct job {
 	const char *accel;		/* boots */
 	int cpus;
 	struct opt_list group;		/* boots: its benchmarks */
+	char *logdir;			/* boots: the folder of its console and records */
 	pid_t pid;			/* local */
 	char *slurm_id;			/* slurm */
 	double started, wall_s, est_s;
