@@ -154,8 +154,6 @@ const struct bench_info bench_pressure = {
 	.vmstat = counters,
 	.uses_mthp = 1,
 	.timing = "limit.time.wall",
-	/* Measured: 5.75% (limit) and 3.85% (refault) at the worst of 16
-	 * variants, 5 repetitions (the method page). */
 	.spread = "the kernel picks what memory.high reclaims (direct reclaim in each write that "
 		  "crosses the limit, and the LRU order it leaves), not the benchmark: repetitions "
 		  "differed by up to 6%, so read a smaller difference with care",

@@ -44,10 +44,9 @@ static const struct selftest {
 	const char *needs;	/* a file without which it cannot run: a SKIP */
 	int swap;		/* runs with zram swap on */
 } programs[] = {
-	/* khugepaged first, without swap: after cow, or with swap on, or
-	 * after a write to compact_memory, its 14th case
-	 * (collapse_compound_extreme) often found no huge page to allocate
-	 * and it bailed out (method page).  cow's swapped-out cases get swap. */
+	/* khugepaged first and without swap: after cow or with swap on, its
+	 * collapse_compound_extreme may find no huge page and bail out (the
+	 * method page).  cow's swapped-out cases get swap. */
 	{ "khugepaged", { NULL }, 600 },
 	{ "cow", { NULL }, 900, NULL, 1 },
 	{ "split_huge_page_test", { NULL }, 600, "/sys/kernel/debug/split_huge_pages" },

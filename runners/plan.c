@@ -234,9 +234,8 @@ static const char *item_accel(const struct plan *p, const struct plan_item *it)
 }
 
 /* Whether a benchmark of an instruction-clock boot goes to a boot of its
- * own: the programs packed into the guest (the mm selftests) leave memory
- * fragmented for what runs after them, and run after eleven benchmarks
- * khugepaged found no huge page (13 of 16 variants). */
+ * own: the programs packed into the guest (the mm selftests) need memory
+ * no benchmark has fragmented, and leave it fragmented (method page). */
 static int own_boot(const char *name, const char *clock)
 {
 	return bench_find(name)->packed && !strcmp(clock, ACCEL_ICOUNT);

@@ -644,7 +644,7 @@ static double *big_sample(int n, double base, unsigned seed)
 	return v;
 }
 
-/* A guard against a hang, not a speed target: both take about 1 s here. */
+/* A guard against a hang, not a speed target (they take 0-4 s here). */
 #define BIG_SAMPLES_HANG_S 300
 
 static void big_mann_whitney(void *arg)
